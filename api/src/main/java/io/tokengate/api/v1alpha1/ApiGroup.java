@@ -1,0 +1,22 @@
+package io.tokengate.api.v1alpha1;
+
+/** Group, version and the well-known labels and annotations of the tokengate API. */
+public final class ApiGroup {
+  public static final String GROUP = "tokengate.io";
+  public static final String VERSION = "v1alpha1";
+  public static final String API_VERSION = GROUP + "/" + VERSION;
+
+  /** Namespace label that turns sidecar injection on for the namespace's new pods. */
+  public static final String INJECTION_LABEL = "tokengate.io/injection";
+
+  /** Pod annotation {@code "false"} opts a single pod out of injection. */
+  public static final String INJECT_ANNOTATION = "tokengate.io/inject";
+
+  /** Pod annotation naming the ApiPolicy whose sidecar the pod runs. */
+  public static final String POLICY_ANNOTATION = "tokengate.io/policy";
+
+  /** Pod annotation carrying the configHash the pod's sidecar was injected with. */
+  public static final String CONFIG_HASH_ANNOTATION = "tokengate.io/config-hash";
+
+  private ApiGroup() {}
+}

@@ -1,0 +1,49 @@
+package io.tokengate.api.v1alpha1;
+
+/**
+ * Condition types and reasons written to the status of tokengate resources. Reasons are CamelCase
+ * and are also the reasons of the Events the operator emits.
+ */
+public final class Conditions {
+  // Types
+  public static final String READY = "Ready";
+  public static final String DISCOVERY_SUCCEEDED = "DiscoverySucceeded";
+  public static final String KEYS_LOADED = "KeysLoaded";
+  public static final String ISSUER_RESOLVED = "IssuerResolved";
+  public static final String CONFLICT = "Conflict";
+  public static final String BYPASS_RISK = "BypassRisk";
+
+  public static final String TRUE = "True";
+  public static final String FALSE = "False";
+  public static final String UNKNOWN = "Unknown";
+
+  private Conditions() {}
+
+  /** Reasons, shared by conditions and Events. */
+  public static final class Reasons {
+    public static final String READY = "Ready";
+    public static final String DISCOVERED = "Discovered";
+    public static final String DISCOVERY_DISABLED = "DiscoveryDisabled";
+    public static final String DISCOVERY_FAILED = "DiscoveryFailed";
+    public static final String ISSUER_MISMATCH = "IssuerMismatch";
+    public static final String KEYS_FETCHED = "KeysFetched";
+    public static final String STATIC_KEYS = "StaticKeys";
+    public static final String JWKS_FETCH_FAILED = "JwksFetchFailed";
+    public static final String JWKS_INVALID = "JwksInvalid";
+    public static final String NO_USABLE_KEYS = "NoUsableKeys";
+    public static final String INVALID_SPEC = "InvalidSpec";
+    public static final String CA_UNAVAILABLE = "CaUnavailable";
+    public static final String ISSUER_FOUND = "IssuerFound";
+    public static final String ISSUER_NOT_FOUND = "IssuerNotFound";
+    public static final String ISSUER_NOT_READY = "IssuerNotReady";
+    public static final String CONFIG_RENDERED = "ConfigRendered";
+    public static final String NO_CONFLICT = "NoConflict";
+    public static final String OVERLAPPING_POLICY = "OverlappingPolicy";
+    public static final String NO_BYPASS = "NoBypass";
+    public static final String SERVICE_TARGETS_PORT_NUMBER = "ServiceTargetsPortNumber";
+    public static final String PODS_NEED_RESTART = "PodsNeedRestart";
+    public static final String DELETING = "Deleting";
+
+    private Reasons() {}
+  }
+}

@@ -1,0 +1,93 @@
+package io.tokengate.api.v1alpha1.apipolicy;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.kubernetes.api.model.LabelSelector;
+import java.util.List;
+import java.util.Map;
+
+/** Which pods are protected, by which issuer's tokens, and what each request needs. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@ValidationRule(
+    value =
+        "(has(self.selector.matchLabels) && size(self.selector.matchLabels) > 0) ||"
+            + " (has(self.selector.matchExpressions) && size(self.selector.matchExpressions) > 0)",
+    message =
+        "spec.selector must set matchLabels or matchExpressions: an empty selector would select"
+            + " every pod in the namespace")
+public class ApiPolicySpec {
+
+  @Required
+  @JsonPropertyDescription(
+      "Pods this policy protects (a label selector over pods in the policy's namespace). Must"
+          + " not be empty.")
+  public LabelSelector selector;
+
+  @Required
+  @JsonPropertyDescription("The TokenIssuer or ClusterTokenIssuer whose tokens are accepted.")
+  public IssuerRef issuerRef;
+
+  @Size(min = 1, max = 32)
+  @JsonPropertyDescription(
+      "A token's aud must contain at least one of these. Default: the issuer's audiences. A"
+          + " policy whose issuer sets none must set its own.")
+  public List<String> audiences;
+
+  @Default("Enforce")
+  @JsonPropertyDescription(
+      "Enforce refuses failing requests. Audit validates, logs and counts every decision but"
+          + " forwards the request anyway (for rolling a policy out).")
+  public Mode mode = Mode.Enforce;
+
+  @Required
+  @JsonPropertyDescription("The application's port on localhost, where allowed requests go.")
+  public Upstream upstream;
+
+  @Size(min = 1, max = 8)
+  @JsonPropertyDescription(
+      "Where the token is read from, in order; the first source present is used. Default: the"
+          + " Authorization header with the Bearer scheme.")
+  public List<TokenSource> tokenSources;
+
+  @Size(max = 256)
+  @JsonPropertyDescription(
+      "Authorization rules, first match wins. A request no rule matches gets defaultAction.")
+  public List<Rule> rules;
+
+  @Default("Authenticated")
+  @JsonPropertyDescription(
+      "For requests no rule matches: Authenticated (a valid token is enough) or Deny.")
+  public DefaultAction defaultAction = DefaultAction.Authenticated;
+
+  @JsonPropertyDescription(
+      "Claims that carry scopes and roles. Each claim may be a space-delimited string or an"
+          + " array; dotted names reach nested claims (realm_access.roles).")
+  public ClaimSources claimSources = new ClaimSources();
+
+  @Size(max = 32)
+  @ValidationRule(
+      value = "self.all(k, self[k].matches('^[A-Za-z0-9-]{1,128}$'))",
+      message = "spec.forwardClaims values must be HTTP header names (letters, digits, '-')")
+  @JsonPropertyDescription(
+      "Claims forwarded to the application as request headers: claim name (dotted for nested)"
+          + " -> header name. Arrays are joined with ','. Any such header sent by the client is"
+          + " removed first.")
+  public Map<String, String> forwardClaims;
+
+  @Default("true")
+  @JsonPropertyDescription("Forward the token to the application. false strips it.")
+  public boolean forwardToken = true;
+
+  @Default("false")
+  @JsonPropertyDescription(
+      "Let CORS preflight requests (OPTIONS with Origin and Access-Control-Request-Method)"
+          + " through without a token, so browser clients work.")
+  public boolean allowCorsPreflight = false;
+
+  @JsonPropertyDescription("Size limits on tokens and request headers.")
+  public Limits limits = new Limits();
+}

@@ -1,0 +1,40 @@
+package io.tokengate.api.v1alpha1.apipolicy;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Observed state of a policy: whether it works and how many pods it protects. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class ApiPolicyStatus {
+  @JsonPropertyDescription("Ready, IssuerResolved, Conflict and BypassRisk conditions.")
+  public List<Condition> conditions = new ArrayList<>();
+
+  @JsonPropertyDescription("Pods the selector matches now.")
+  public Integer matchedPods;
+
+  @JsonPropertyDescription("Of those, pods running the sidecar with this policy.")
+  public Integer injectedPods;
+
+  @JsonPropertyDescription(
+      "Matched pods without the sidecar (created before the policy or injection was enabled):"
+          + " restart them to protect them.")
+  public Integer uninjectedPods;
+
+  @JsonPropertyDescription("injected/matched, as kubectl get shows it.")
+  public String pods;
+
+  @JsonPropertyDescription("The resolved issuer URL.")
+  public String issuer;
+
+  @JsonPropertyDescription("Hash of the rendered sidecar configuration (sha256:...).")
+  public String configHash;
+
+  @JsonPropertyDescription("Name of the ConfigMap holding the rendered sidecar configuration.")
+  public String configMapName;
+
+  @JsonPropertyDescription("The metadata.generation this status describes.")
+  public Long observedGeneration;
+}

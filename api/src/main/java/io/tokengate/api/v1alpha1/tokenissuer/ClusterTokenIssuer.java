@@ -1,0 +1,33 @@
+package io.tokengate.api.v1alpha1.tokenissuer;
+
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Group;
+import io.fabric8.kubernetes.model.annotation.ShortNames;
+import io.fabric8.kubernetes.model.annotation.Version;
+import io.tokengate.api.v1alpha1.ApiGroup;
+
+/** A cluster-scoped identity provider that policies in every namespace may reference. */
+// Bind directly: HasMetadata's polymorphic deserializer would yield a generic resource.
+@JsonDeserialize(using = JsonDeserializer.None.class)
+@Group(ApiGroup.GROUP)
+@Version(ApiGroup.VERSION)
+@ShortNames({"cti"})
+@AdditionalPrinterColumn(name = "Issuer", jsonPath = ".spec.issuer")
+@AdditionalPrinterColumn(
+    name = "Keys",
+    jsonPath = ".status.keyCount",
+    type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(
+    name = "Ready",
+    jsonPath = ".status.conditions[?(@.type==\"Ready\")].status")
+@AdditionalPrinterColumn(
+    name = "Age",
+    jsonPath = ".metadata.creationTimestamp",
+    type = AdditionalPrinterColumn.Type.DATE)
+public class ClusterTokenIssuer extends CustomResource<TokenIssuerSpec, TokenIssuerStatus>
+    implements IssuerResource {
+  public static final String KIND = "ClusterTokenIssuer";
+}
