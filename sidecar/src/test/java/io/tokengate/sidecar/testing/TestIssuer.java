@@ -1,0 +1,484 @@
+package io.tokengate.sidecar.testing;
+
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.util.JSONObjectUtils;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+
+/**
+ * A real OpenID Connect issuer for tests: serves discovery ({@code
+ * <issuer>/.well-known/openid-configuration}) and a JWKS ({@code <issuer>/keys}) over real HTTP or
+ * HTTPS on a random loopback port, signs tokens with real keys, rotates keys, goes down in several
+ * ways and comes back, and counts what it was asked.
+ *
+ * <pre>{@code
+ * try (TestIssuer idp = TestIssuer.start()) {              // HTTP, one RSA key "rsa-1"
+ *   TokenIssuerSpec spec = idp.spec();                    // issuer URL, allowInsecureHttp=true
+ *   String token = idp.token().audience("api://orders").sign();
+ *   SigningKey next = idp.rotate();                       // new active key, old one still published
+ *   idp.unpublish("rsa-1");                               // old key gone from the JWKS
+ *   idp.goDown(TestIssuer.Outage.HTTP_500);               // or REFUSE, CLOSE_CONNECTION, HANG
+ *   idp.comeBack();
+ *   int fetches = idp.jwksRequests();
+ * }
+ *
+ * TestIssuer entra = TestIssuer.builder()
+ *     .issuerPath("/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0")
+ *     .key(SigningKey.rsa("entra-1").withoutAlgOnJwk())
+ *     .https()                                            // spec() then carries caBundle
+ *     .start();
+ * }</pre>
+ *
+ * The JWKS answers with an {@code ETag} and honours {@code If-None-Match} (304). Handlers run on
+ * their own threads, so a {@link Outage#HANG} outage holds connections open without blocking other
+ * requests. Thread-safe.
+ */
+public final class TestIssuer implements AutoCloseable {
+
+  /** The audience {@link #token()} puts in {@code aud} unless told otherwise. */
+  public static final String DEFAULT_AUDIENCE = "api://tokengate-test";
+
+  /** How the issuer misbehaves while down. */
+  public enum Outage {
+    /** The listening socket is closed: connections are refused. */
+    REFUSE,
+    /** Every request is answered 500. */
+    HTTP_500,
+    /** Every connection is closed without an HTTP response. */
+    CLOSE_CONNECTION,
+    /** Requests are accepted and never answered (until {@link #comeBack()} or close). */
+    HANG
+  }
+
+  private final boolean https;
+  private final String issuerPath;
+  private final ExecutorService executor;
+  private final Object lock = new Object();
+  private final List<SigningKey> published = new ArrayList<>();
+  private final Queue<HttpExchange> hanging = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger jwksRequests = new AtomicInteger();
+  private final AtomicInteger discoveryRequests = new AtomicInteger();
+  private final AtomicInteger kidCounter = new AtomicInteger(1);
+  private volatile SigningKey active;
+  private volatile Outage outage;
+  private volatile Duration jwksDelay = Duration.ZERO;
+  private volatile String jwksBodyOverride;
+  private volatile Map<String, Object> discoveryOverrides = Map.of();
+  private volatile HttpServer server;
+  private final int port;
+
+  private TestIssuer(Builder builder) throws IOException {
+    this.https = builder.https;
+    this.issuerPath = builder.issuerPath;
+    this.executor =
+        Executors.newCachedThreadPool(
+            r -> {
+              Thread t = new Thread(r, "test-issuer");
+              t.setDaemon(true);
+              return t;
+            });
+    published.addAll(builder.keys);
+    active = builder.keys.get(0);
+    this.server = bind(0);
+    this.port = server.getAddress().getPort();
+  }
+
+  /** An HTTP issuer at {@code http://127.0.0.1:<port>} with one RSA key {@code rsa-1}. */
+  public static TestIssuer start() {
+    return builder().start();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Options for {@link TestIssuer}; {@link #start()} binds the port. */
+  public static final class Builder {
+    private boolean https;
+    private String issuerPath = "";
+    private final List<SigningKey> keys = new ArrayList<>();
+
+    private Builder() {}
+
+    /** Serve HTTPS with a self-signed certificate for 127.0.0.1 (see {@link #caBundlePem()}). */
+    public Builder https() {
+      this.https = true;
+      return this;
+    }
+
+    /**
+     * The issuer's path, appended to {@code http(s)://127.0.0.1:<port>}, e.g. {@code /realms/corp}
+     * (Keycloak), {@code /<tenant>/} (Entra v1, trailing slash kept) or {@code /} (Auth0). Default:
+     * none, the issuer is the bare origin.
+     */
+    public Builder issuerPath(String path) {
+      this.issuerPath = path;
+      return this;
+    }
+
+    /** Publishes {@code key}; the first key given becomes the active signing key. */
+    public Builder key(SigningKey key) {
+      keys.add(key);
+      return this;
+    }
+
+    public TestIssuer start() {
+      if (keys.isEmpty()) {
+        keys.add(SigningKey.rsa("rsa-1"));
+      }
+      try {
+        return new TestIssuer(this);
+      } catch (IOException e) {
+        throw new IllegalStateException("test issuer failed to start", e);
+      }
+    }
+  }
+
+  // ---- addresses and configuration ----
+
+  /** {@code http(s)://127.0.0.1:<port>}. */
+  public String origin() {
+    return (https ? "https" : "http") + "://127.0.0.1:" + port;
+  }
+
+  /** The issuer identifier: what {@code iss} and discovery's {@code issuer} carry. */
+  public String issuer() {
+    return origin() + issuerPath;
+  }
+
+  /** Discovery URL per OpenID Connect Discovery (a trailing slash of the issuer removed). */
+  public String discoveryUri() {
+    return origin() + basePath() + "/.well-known/openid-configuration";
+  }
+
+  public String jwksUri() {
+    return origin() + basePath() + "/keys";
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /**
+   * A fresh spec for this issuer: {@code issuer}, discovery on, {@code allowInsecureHttp} for HTTP
+   * or {@code caBundle} for HTTPS; everything else at the CRD defaults. Tests may edit it.
+   */
+  public TokenIssuerSpec spec() {
+    TokenIssuerSpec spec = new TokenIssuerSpec();
+    spec.issuer = issuer();
+    spec.allowInsecureHttp = !https;
+    if (https) {
+      spec.caBundle = caBundlePem();
+    }
+    return spec;
+  }
+
+  /** PEM of the certificate the HTTPS issuer serves (self-signed; it is its own CA). */
+  public String caBundlePem() {
+    if (!https) {
+      throw new IllegalStateException("this issuer serves plain HTTP");
+    }
+    return TestTls.get().certificatePem();
+  }
+
+  // ---- keys and tokens ----
+
+  /** A token builder pre-filled with this issuer, its active key and {@link #DEFAULT_AUDIENCE}. */
+  public TokenBuilder token() {
+    return new TokenBuilder(active, issuer(), DEFAULT_AUDIENCE);
+  }
+
+  /** The key {@link #token()} signs with. */
+  public SigningKey activeKey() {
+    return active;
+  }
+
+  /**
+   * Publishes a new key of the active key's type under a new kid and makes it the signing key; the
+   * previous key stays published (as IdPs do during a rotation).
+   */
+  public SigningKey rotate() {
+    SigningKey next = active.successor(active.kid() + "-r" + kidCounter.getAndIncrement());
+    publish(next);
+    activate(next);
+    return next;
+  }
+
+  /** Adds {@code key} to the JWKS (it does not become the signing key). */
+  public void publish(SigningKey key) {
+    synchronized (lock) {
+      published.add(key);
+    }
+  }
+
+  /** Removes every key with {@code kid} from the JWKS. */
+  public void unpublish(String kid) {
+    synchronized (lock) {
+      published.removeIf(k -> k.kid().equals(kid));
+    }
+  }
+
+  /** Makes {@code key} the one {@link #token()} signs with (it need not be published). */
+  public void activate(SigningKey key) {
+    this.active = key;
+  }
+
+  /** The published public keys. */
+  public JWKSet jwks() {
+    synchronized (lock) {
+      List<JWK> keys = new ArrayList<>();
+      for (SigningKey k : published) {
+        keys.add(k.publicJwk());
+      }
+      return new JWKSet(keys);
+    }
+  }
+
+  /** The JWKS document as served, {@code {"keys":[...]}}. */
+  public String jwksJson() {
+    return JSONObjectUtils.toJSONString(jwks().toJSONObject(true));
+  }
+
+  // ---- misbehaviour ----
+
+  /** Serves this exact body (status 200, JSON) as the JWKS instead of the published keys. */
+  public void serveJwksBody(String body) {
+    this.jwksBodyOverride = body;
+  }
+
+  /** Back to serving the published keys. */
+  public void serveRealJwks() {
+    this.jwksBodyOverride = null;
+  }
+
+  /**
+   * Overrides members of the discovery document, e.g. {@code Map.of("issuer", "https://evil")}; a
+   * null value removes the member. An empty map restores the real document.
+   */
+  public void discoveryOverrides(Map<String, Object> overrides) {
+    this.discoveryOverrides = new LinkedHashMap<>(overrides);
+  }
+
+  /** Delays every JWKS response (to make concurrent fetches overlap). */
+  public void jwksDelay(Duration delay) {
+    this.jwksDelay = delay;
+  }
+
+  /** Starts an outage; {@link #comeBack()} ends it. */
+  public void goDown(Outage kind) {
+    synchronized (lock) {
+      this.outage = kind;
+      if (kind == Outage.REFUSE && server != null) {
+        server.stop(0);
+        server = null;
+      }
+    }
+  }
+
+  /** Ends an outage: serves again on the same port. */
+  public void comeBack() {
+    synchronized (lock) {
+      this.outage = null;
+      releaseHanging();
+      if (server == null) {
+        try {
+          server = bind(port);
+        } catch (IOException e) {
+          throw new IllegalStateException("test issuer could not rebind port " + port, e);
+        }
+      }
+    }
+  }
+
+  // ---- observation ----
+
+  /** JWKS requests received (including those answered 304, 500 or not at all). */
+  public int jwksRequests() {
+    return jwksRequests.get();
+  }
+
+  /** Discovery requests received. */
+  public int discoveryRequests() {
+    return discoveryRequests.get();
+  }
+
+  public void resetCounts() {
+    jwksRequests.set(0);
+    discoveryRequests.set(0);
+  }
+
+  /** Waits until {@code condition} holds, failing with {@code what} after {@code timeout}. */
+  public static void await(String what, Duration timeout, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out after " + timeout + " waiting for: " + what);
+      }
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted waiting for: " + what);
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    synchronized (lock) {
+      if (server != null) {
+        server.stop(0);
+        server = null;
+      }
+      releaseHanging();
+    }
+    executor.shutdownNow();
+  }
+
+  // ---- serving ----
+
+  private String basePath() {
+    return issuerPath.endsWith("/") ? issuerPath.substring(0, issuerPath.length() - 1) : issuerPath;
+  }
+
+  private HttpServer bind(int onPort) throws IOException {
+    InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), onPort);
+    HttpServer s;
+    if (https) {
+      HttpsServer tls = HttpsServer.create(address, 64);
+      tls.setHttpsConfigurator(new HttpsConfigurator(TestTls.get().serverContext()));
+      s = tls;
+    } else {
+      s = HttpServer.create(address, 64);
+    }
+    s.setExecutor(executor);
+    s.createContext("/", this::handle);
+    s.start();
+    return s;
+  }
+
+  private void handle(HttpExchange exchange) throws IOException {
+    String path = exchange.getRequestURI().getPath();
+    boolean isJwks = path.equals(basePath() + "/keys");
+    boolean isDiscovery = path.equals(basePath() + "/.well-known/openid-configuration");
+    if (isJwks) {
+      jwksRequests.incrementAndGet();
+    } else if (isDiscovery) {
+      discoveryRequests.incrementAndGet();
+    }
+    Outage now = outage;
+    if (now == Outage.HANG) {
+      hanging.add(exchange);
+      return;
+    }
+    if (now == Outage.CLOSE_CONNECTION) {
+      // Closing an exchange before sending headers closes the TCP connection.
+      exchange.close();
+      return;
+    }
+    if (now == Outage.HTTP_500) {
+      respond(exchange, 500, "{\"error\":\"server_error\"}", null);
+      return;
+    }
+    if (isDiscovery) {
+      respond(exchange, 200, JSONObjectUtils.toJSONString(discoveryDocument()), null);
+    } else if (isJwks) {
+      sleep(jwksDelay);
+      String override = jwksBodyOverride;
+      String body = override != null ? override : jwksJson();
+      String etag = "\"" + sha256(body) + "\"";
+      if (etag.equals(exchange.getRequestHeaders().getFirst("If-None-Match"))) {
+        exchange.getResponseHeaders().set("ETag", etag);
+        exchange.sendResponseHeaders(304, -1);
+        exchange.close();
+        return;
+      }
+      respond(exchange, 200, body, etag);
+    } else {
+      respond(exchange, 404, "{\"error\":\"not_found\"}", null);
+    }
+  }
+
+  private Map<String, Object> discoveryDocument() {
+    Map<String, Object> doc = new LinkedHashMap<>();
+    doc.put("issuer", issuer());
+    doc.put("jwks_uri", jwksUri());
+    doc.put("authorization_endpoint", origin() + basePath() + "/authorize");
+    doc.put("token_endpoint", origin() + basePath() + "/token");
+    doc.put("response_types_supported", List.of("code"));
+    doc.put("subject_types_supported", List.of("public"));
+    doc.put("id_token_signing_alg_values_supported", List.of("RS256", "ES256", "EdDSA"));
+    for (Map.Entry<String, Object> e : discoveryOverrides.entrySet()) {
+      if (e.getValue() == null) {
+        doc.remove(e.getKey());
+      } else {
+        doc.put(e.getKey(), e.getValue());
+      }
+    }
+    return doc;
+  }
+
+  private static void respond(HttpExchange exchange, int status, String body, String etag)
+      throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().set("Content-Type", "application/json");
+    if (etag != null) {
+      exchange.getResponseHeaders().set("ETag", etag);
+    }
+    exchange.sendResponseHeaders(status, bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  private void releaseHanging() {
+    HttpExchange e;
+    while ((e = hanging.poll()) != null) {
+      e.close();
+    }
+  }
+
+  private static void sleep(Duration d) {
+    if (d.isZero()) {
+      return;
+    }
+    try {
+      Thread.sleep(d.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static String sha256(String body) {
+    try {
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256").digest(body.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest, 0, 16);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
