@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# tokengate benchmark: the upstream directly, nginx, oauth2-proxy and the tokengate sidecar,
+# measured in one run on this machine. Installs what it needs, builds the sidecar when its
+# jar is missing or older than its sources, sends traffic only to 127.0.0.1, stops
+# everything it started, and gives up after BENCH_TIMEOUT seconds (default 1800).
+# Writes bench/RESULTS.md, bench/results.png and bench/raw/. See bench/README.md.
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(dirname "$BENCH_DIR")"
+export TOKENGATE_CACHE="${TOKENGATE_CACHE:-$HOME/.cache/tokengate}"
+BIN="$TOKENGATE_CACHE/bin"
+VENV="$TOKENGATE_CACHE/venv-bench"
+OAUTH2_PROXY_VERSION=v7.15.6
+VEGETA_VERSION=v12.13.0
+mkdir -p "$BIN"
+
+say() { echo "[bench] $*"; }
+
+# --- tools from Debian: nginx (the proxy baseline and the upstream) and wrk
+missing=()
+command -v nginx >/dev/null || missing+=(nginx)
+command -v wrk >/dev/null || missing+=(wrk)
+if ((${#missing[@]})); then
+  say "apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Go tools, built from their modules: oauth2-proxy (the peer) and vegeta (open-loop load)
+if ! "$BIN/oauth2-proxy" --version 2>/dev/null | grep -q "${OAUTH2_PROXY_VERSION}"; then
+  say "go install oauth2-proxy ${OAUTH2_PROXY_VERSION} (first run: a few minutes)"
+  GOBIN="$BIN" go install "github.com/oauth2-proxy/oauth2-proxy/v7@${OAUTH2_PROXY_VERSION}"
+fi
+if [[ ! -x "$BIN/vegeta" ]]; then
+  say "go install vegeta ${VEGETA_VERSION}"
+  GOBIN="$BIN" go install "github.com/tsenart/vegeta/v12@${VEGETA_VERSION}"
+fi
+
+# --- Python for the issuer, the token minter and the chart
+if ! "$VENV/bin/python" -c 'import cryptography, matplotlib' 2>/dev/null; then
+  say "python venv with cryptography and matplotlib in $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check 'cryptography>=42' 'matplotlib>=3.8'
+fi
+
+# --- the sidecar: build it when the jar is missing or older than the sources it is made of
+JAR="${SIDECAR_JAR:-$REPO/sidecar/target/tokengate-sidecar.jar}"
+if [[ "${SKIP_BUILD:-0}" != 1 && -d "$REPO/sidecar/src/main" ]]; then
+  if [[ ! -f "$JAR" ]] || [[ -n "$(find "$REPO/sidecar/src/main" "$REPO/api/src/main" "$REPO/sidecar/pom.xml" -newer "$JAR" -print -quit)" ]]; then
+    say "building the sidecar: ./mvnw -B -q -pl sidecar -am package -DskipTests"
+    (cd "$REPO" && ./mvnw -B -q -pl sidecar -am package -DskipTests) ||
+      say "sidecar build failed: its scenarios will be skipped if no jar exists"
+  fi
+fi
+
+export BENCH_COMMAND="bench/run.sh${*:+ $*}"
+say "running (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
+cd "$REPO"
+exec timeout --kill-after=30 "${BENCH_TIMEOUT:-1800}" "$VENV/bin/python" "$BENCH_DIR/lib/bench.py" "$@"
