@@ -1,0 +1,105 @@
+package io.tokengate.sidecar.authz;
+
+import io.tokengate.api.v1alpha1.apipolicy.ClaimSources;
+import io.tokengate.api.v1alpha1.apipolicy.Requirement;
+import io.tokengate.sidecar.GateFailure;
+import io.tokengate.sidecar.validation.VerifiedToken;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What a verified token must also carry for a rule: every listed scope, at least one listed role,
+ * and an allowed value for each listed claim. Scopes and roles are read from the policy's {@code
+ * claimSources}, so {@code scope} strings, {@code scp} arrays, {@code permissions} and {@code
+ * realm_access.roles} all work.
+ */
+public final class TokenRequirement {
+  private final List<String> scopes;
+  private final List<String> roles;
+  private final Map<String, Set<String>> claims;
+  private final List<String> scopeClaims;
+  private final List<String> roleClaims;
+
+  private TokenRequirement(
+      List<String> scopes,
+      List<String> roles,
+      Map<String, Set<String>> claims,
+      List<String> scopeClaims,
+      List<String> roleClaims) {
+    this.scopes = scopes;
+    this.roles = roles;
+    this.claims = claims;
+    this.scopeClaims = scopeClaims;
+    this.roleClaims = roleClaims;
+  }
+
+  /** Null when the rule sets no requirement: a valid token is enough. */
+  public static TokenRequirement of(Requirement r, ClaimSources sources) {
+    if (r == null) {
+      return null;
+    }
+    List<String> scopes = r.scopes == null ? List.of() : List.copyOf(r.scopes);
+    List<String> roles = r.roles == null ? List.of() : List.copyOf(r.roles);
+    Map<String, Set<String>> claims = new LinkedHashMap<>();
+    if (r.claims != null) {
+      r.claims.forEach((k, v) -> claims.put(k, Set.copyOf(v)));
+    }
+    if (scopes.isEmpty() && roles.isEmpty() && claims.isEmpty()) {
+      return null;
+    }
+    ClaimSources s = sources == null ? new ClaimSources() : sources;
+    return new TokenRequirement(
+        scopes, roles, Map.copyOf(claims), s.scopesOrDefault(), s.rolesOrDefault());
+  }
+
+  /** Null when {@code token} meets the requirement, else the 403 to answer. */
+  public GateFailure check(VerifiedToken token) {
+    if (!scopes.isEmpty()) {
+      Set<String> held = collect(token, scopeClaims);
+      if (!held.containsAll(scopes)) {
+        return GateFailure.insufficientScope(
+            scopes, "the token lacks a scope this request requires");
+      }
+    }
+    if (!roles.isEmpty()) {
+      Set<String> held = collect(token, roleClaims);
+      boolean any = false;
+      for (String role : roles) {
+        if (held.contains(role)) {
+          any = true;
+          break;
+        }
+      }
+      if (!any) {
+        return GateFailure.forbidden(
+            "missing_role", "the token carries none of the roles this request requires");
+      }
+    }
+    for (Map.Entry<String, Set<String>> e : claims.entrySet()) {
+      Object value = ClaimValues.lookup(token.claims(), e.getKey());
+      boolean ok = false;
+      for (String v : ClaimValues.values(value, false)) {
+        if (e.getValue().contains(v)) {
+          ok = true;
+          break;
+        }
+      }
+      if (!ok) {
+        return GateFailure.forbidden(
+            "claim_mismatch", "claim '" + e.getKey() + "' does not hold an allowed value");
+      }
+    }
+    return null;
+  }
+
+  private static Set<String> collect(VerifiedToken token, List<String> claimNames) {
+    Set<String> out = new HashSet<>();
+    for (String name : claimNames) {
+      out.addAll(ClaimValues.values(ClaimValues.lookup(token.claims(), name), true));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,267 @@
+package io.tokengate.sidecar.config;
+
+import com.nimbusds.jose.jwk.JWKSet;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.tokengate.api.v1alpha1.InvalidResourceException;
+import io.tokengate.api.v1alpha1.ResourceReader;
+import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
+import io.tokengate.api.v1alpha1.apipolicy.IssuerRef;
+import io.tokengate.api.v1alpha1.tokenissuer.ClusterTokenIssuer;
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
+import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.text.ParseException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Reads the sidecar's configuration from PATH: one YAML file, or a directory of {@code *.yaml} /
+ * {@code *.yml} files plus {@code <issuer-name>.jwks.json} key snapshots. The directory may be a
+ * kubelet ConfigMap volume, whose visible names are symlinks into a {@code ..data} directory that
+ * the kubelet swaps atomically; hidden entries (starting with {@code .}) are skipped. Blocking file
+ * I/O: call it from a worker, never an event loop.
+ */
+public final class ConfigLoader {
+  private static final String SNAPSHOT_SUFFIX = ".jwks.json";
+
+  private ConfigLoader() {}
+
+  /**
+   * Reads, parses and checks the configuration.
+   *
+   * @throws InvalidConfigException naming each file and field that is wrong
+   */
+  public static SidecarConfig load(Path path) {
+    Map<Path, String> files = read(path);
+    return parse(path, files);
+  }
+
+  /**
+   * The files PATH stands for, with their contents, in name order. Exposed so a watcher can see
+   * exactly what a load would read.
+   *
+   * @throws InvalidConfigException when PATH is missing or unreadable
+   */
+  public static Map<Path, String> read(Path path) {
+    Map<Path, String> out = new LinkedHashMap<>();
+    for (Path f : files(path)) {
+      try {
+        out.put(f, Files.readString(f, StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        throw new InvalidConfigException(
+            new ConfigProblem(f.toString(), null, null, "cannot read: " + describe(e)));
+      }
+    }
+    return out;
+  }
+
+  private static List<Path> files(Path path) {
+    if (!Files.exists(path)) {
+      throw new InvalidConfigException(
+          new ConfigProblem(path.toString(), null, null, "does not exist"));
+    }
+    if (!Files.isDirectory(path)) {
+      return List.of(path);
+    }
+    try (Stream<Path> entries = Files.list(path)) {
+      List<Path> out =
+          entries
+              .filter(
+                  p -> {
+                    String name = p.getFileName().toString();
+                    return !name.startsWith(".")
+                        && (name.endsWith(".yaml")
+                            || name.endsWith(".yml")
+                            || name.endsWith(SNAPSHOT_SUFFIX))
+                        && Files.isRegularFile(p);
+                  })
+              .sorted()
+              .toList();
+      if (out.stream().noneMatch(ConfigLoader::isYaml)) {
+        throw new InvalidConfigException(
+            new ConfigProblem(path.toString(), null, null, "holds no *.yaml or *.yml file"));
+      }
+      return out;
+    } catch (IOException e) {
+      throw new InvalidConfigException(
+          new ConfigProblem(path.toString(), null, null, "cannot list: " + describe(e)));
+    }
+  }
+
+  private static boolean isYaml(Path p) {
+    String name = p.getFileName().toString();
+    return name.endsWith(".yaml") || name.endsWith(".yml");
+  }
+
+  /** Parses already-read files; pure, for tests and for the watcher. */
+  static SidecarConfig parse(Path path, Map<Path, String> files) {
+    List<Found<ApiPolicy>> policies = new ArrayList<>();
+    List<Found<IssuerResource>> issuers = new ArrayList<>();
+    Map<String, Path> snapshots = new LinkedHashMap<>();
+    for (Map.Entry<Path, String> e : files.entrySet()) {
+      String name = e.getKey().getFileName().toString();
+      if (name.endsWith(SNAPSHOT_SUFFIX)) {
+        snapshots.put(name.substring(0, name.length() - SNAPSHOT_SUFFIX.length()), e.getKey());
+        continue;
+      }
+      List<HasMetadata> docs;
+      try {
+        docs = ResourceReader.read(e.getKey().toString(), e.getValue());
+      } catch (InvalidResourceException ex) {
+        throw new InvalidConfigException(
+            new ConfigProblem(ex.source(), ex.resource(), null, ex.problem()));
+      }
+      for (HasMetadata doc : docs) {
+        if (doc instanceof ApiPolicy p) {
+          policies.add(new Found<>(e.getKey().toString(), p));
+        } else if (doc instanceof IssuerResource i) {
+          issuers.add(new Found<>(e.getKey().toString(), i));
+        }
+      }
+    }
+    String where = path.toString();
+    if (policies.isEmpty()) {
+      throw new InvalidConfigException(
+          new ConfigProblem(where, null, null, "no ApiPolicy found; exactly one is required"));
+    }
+    if (policies.size() > 1) {
+      List<String> names =
+          policies.stream().map(f -> f.file() + " (" + ref(f.resource()) + ")").toList();
+      throw new InvalidConfigException(
+          new ConfigProblem(
+              where,
+              null,
+              null,
+              "found "
+                  + policies.size()
+                  + " ApiPolicy documents, exactly one is allowed: "
+                  + String.join(", ", names)));
+    }
+    Found<ApiPolicy> policy = policies.get(0);
+    Found<IssuerResource> issuer = resolve(where, policy, issuers);
+
+    List<ConfigProblem> problems = new ArrayList<>();
+    ConfigChecks.checkPolicy(policy.file(), policy.resource(), problems);
+    ConfigChecks.checkIssuer(issuer.file(), issuer.resource(), problems);
+    List<String> audiences = ConfigChecks.effectiveAudiences(policy, issuer, problems);
+
+    JWKSet snapshot = null;
+    String snapshotFile = null;
+    Path snapshotPath = snapshots.get(issuer.resource().getMetadata().getName());
+    if (snapshotPath != null) {
+      snapshotFile = snapshotPath.toString();
+      try {
+        JWKSet parsed = JWKSet.parse(files.get(snapshotPath));
+        // A snapshot only ever seeds verification: never keep private parts in memory.
+        snapshot = parsed.getKeys().isEmpty() ? null : parsed.toPublicJWKSet();
+      } catch (ParseException ex) {
+        problems.add(
+            new ConfigProblem(
+                snapshotFile, null, null, "not a JWKS ({\"keys\": [...]}): " + ex.getMessage()));
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new InvalidConfigException(problems);
+    }
+    return new SidecarConfig(
+        where,
+        policy.resource(),
+        policy.file(),
+        issuer.resource(),
+        issuer.file(),
+        audiences,
+        snapshot,
+        snapshot == null ? null : snapshotFile);
+  }
+
+  private static Found<IssuerResource> resolve(
+      String where, Found<ApiPolicy> policy, List<Found<IssuerResource>> issuers) {
+    IssuerRef ref = policy.resource().getSpec().issuerRef;
+    if (ref == null || ref.name == null || ref.name.isEmpty()) {
+      throw new InvalidConfigException(
+          new ConfigProblem(
+              policy.file(), ref(policy.resource()), "spec.issuerRef.name", "required"));
+    }
+    String kind =
+        ref.kind == IssuerRef.IssuerKind.ClusterTokenIssuer
+            ? ClusterTokenIssuer.KIND
+            : TokenIssuer.KIND;
+    List<Found<IssuerResource>> matches =
+        issuers.stream()
+            .filter(
+                i ->
+                    i.resource().getKind().equals(kind)
+                        && i.resource().getMetadata().getName().equals(ref.name))
+            .toList();
+    if (matches.isEmpty()) {
+      String present =
+          issuers.isEmpty()
+              ? "none"
+              : String.join(", ", issuers.stream().map(i -> ref(i.resource())).toList());
+      throw new InvalidConfigException(
+          new ConfigProblem(
+              policy.file(),
+              ref(policy.resource()),
+              "spec.issuerRef",
+              kind
+                  + " '"
+                  + ref.name
+                  + "' is not among the documents in "
+                  + where
+                  + " (issuers present: "
+                  + present
+                  + ")"));
+    }
+    if (matches.size() > 1) {
+      throw new InvalidConfigException(
+          new ConfigProblem(
+              where,
+              null,
+              null,
+              kind
+                  + " '"
+                  + ref.name
+                  + "' is defined more than once ("
+                  + String.join(", ", matches.stream().map(Found::file).toList())
+                  + ")"));
+    }
+    Found<IssuerResource> issuer = matches.get(0);
+    if (issuer.resource() instanceof TokenIssuer) {
+      String pns = policy.resource().getMetadata().getNamespace();
+      String ins = issuer.resource().getMetadata().getNamespace();
+      if (pns != null && ins != null && !pns.equals(ins)) {
+        throw new InvalidConfigException(
+            new ConfigProblem(
+                policy.file(),
+                ref(policy.resource()),
+                "spec.issuerRef",
+                "TokenIssuer '"
+                    + ref.name
+                    + "' is in namespace '"
+                    + ins
+                    + "', the policy in '"
+                    + pns
+                    + "'; reference a TokenIssuer of the same namespace or a"
+                    + " ClusterTokenIssuer"));
+      }
+    }
+    return issuer;
+  }
+
+  static String ref(HasMetadata r) {
+    return r.getKind() + "/" + r.getMetadata().getName();
+  }
+
+  private static String describe(IOException e) {
+    return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage());
+  }
+
+  /** A resource and the file it was read from. */
+  record Found<T>(String file, T resource) {}
+}
