@@ -1,0 +1,96 @@
+package io.tokengate.operator.injection;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.tokengate.api.v1alpha1.ApiGroup;
+import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Builds the injected pod: the rendered sidecar placed as a native sidecar (the first init
+ * container, {@code restartPolicy: Always}) or, on API servers without native sidecars, as the last
+ * regular container; the port name taken over; probes rewritten; the template's volumes added; the
+ * pod annotated with the policy and the configuration hash it was injected with.
+ */
+final class PodMutation {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final SidecarTemplate template;
+  private final SidecarSettings settings;
+
+  PodMutation(SidecarTemplate template, SidecarSettings settings) {
+    this.template = template;
+    this.settings = settings;
+  }
+
+  record Result(Pod pod, List<String> warnings) {}
+
+  /** {@code admitted} is left unchanged; the result is a modified copy. */
+  Result inject(Pod admitted, ApiPolicy policy, boolean nativeSidecar) {
+    Pod pod = copy(admitted);
+    PodSpec spec = pod.getSpec();
+    SidecarTemplate.Rendered rendered = template.render(settings, policy.getStatus().configMapName);
+    Container sidecar = rendered.container();
+
+    PortTakeover.Result takeover =
+        PortTakeover.apply(spec, sidecar, policy.getSpec().upstream.port, settings.listenPort());
+    List<ContainerPort> sidecarPorts = new ArrayList<>();
+    sidecarPorts.add(takeover.listenPort());
+    sidecarPorts.addAll(Optional.ofNullable(sidecar.getPorts()).orElse(List.of()));
+    sidecar.setPorts(sidecarPorts);
+    takeover
+        .renamed()
+        .ifPresent(
+            renamed ->
+                spec.getContainers().stream()
+                    .filter(c -> c.getName().equals(renamed.container()))
+                    .forEach(c -> ProbeRewriter.rewrite(c, renamed)));
+
+    addVolumes(spec, rendered.volumes());
+    if (nativeSidecar) {
+      sidecar.setRestartPolicy("Always");
+      List<Container> init = new ArrayList<>(Optional.ofNullable(spec.getInitContainers()).orElse(List.of()));
+      init.add(0, sidecar);
+      spec.setInitContainers(init);
+    } else {
+      List<Container> containers = new ArrayList<>(spec.getContainers());
+      containers.add(sidecar);
+      spec.setContainers(containers);
+    }
+
+    Map<String, String> annotations =
+        new LinkedHashMap<>(Optional.ofNullable(pod.getMetadata().getAnnotations()).orElse(Map.of()));
+    annotations.put(ApiGroup.POLICY_ANNOTATION, policy.getMetadata().getName());
+    annotations.put(ApiGroup.CONFIG_HASH_ANNOTATION, policy.getStatus().configHash);
+    pod.getMetadata().setAnnotations(annotations);
+    return new Result(pod, takeover.warnings());
+  }
+
+  private static void addVolumes(PodSpec spec, List<Volume> volumes) {
+    List<Volume> all = new ArrayList<>(Optional.ofNullable(spec.getVolumes()).orElse(List.of()));
+    Set<String> existing = all.stream().map(Volume::getName).collect(Collectors.toSet());
+    for (Volume volume : volumes) {
+      if (existing.contains(volume.getName())) {
+        throw new InjectionRefused(
+            "the pod already has a volume named '%s', which the tokengate sidecar needs"
+                .formatted(volume.getName()));
+      }
+      all.add(volume);
+    }
+    spec.setVolumes(all);
+  }
+
+  private static Pod copy(Pod pod) {
+    return JSON.convertValue(JSON.valueToTree(pod), Pod.class);
+  }
+}

@@ -1,0 +1,174 @@
+package io.tokengate.operator.injection;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.admission.v1.AdmissionRequest;
+import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
+import io.tokengate.api.v1alpha1.ApiGroup;
+import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.jboss.logging.Logger;
+
+/**
+ * Decides whether a pod being created gets the tokengate sidecar, and answers the admission
+ * request: allowed without a patch, allowed with the JSON Patch that injects the sidecar, or
+ * refused with a message naming what to change. Pure: the namespace's policies and the API
+ * server's capabilities are given, nothing here touches the network.
+ *
+ * <p>Decisions a user can rely on:
+ *
+ * <ul>
+ *   <li>Never injected: the operator's own namespace, pods with {@code tokengate.io/inject:
+ *       "false"}, hostNetwork pods (the sidecar's ports would be the node's), pods that already
+ *       run the sidecar (so re-admission is a no-op).
+ *   <li>Two policies selecting the pod: the older one applies (creationTimestamp, then name) and
+ *       the response warns; the reconciler reports the same winner as Conflict on the other.
+ *   <li>The applying policy has no rendered configuration yet (just created, or its issuer is not
+ *       resolved): the pod is <em>refused</em>. Starting it without the sidecar would leave it
+ *       unprotected; its controller retries with backoff and succeeds once the policy is ready.
+ *   <li>A policy being deleted selects no new pod (deleting it is the user removing protection);
+ *       the response warns when that leaves the pod without a sidecar.
+ * </ul>
+ */
+public final class SidecarInjector {
+  public static final String CONTAINER_NAME = "tokengate-sidecar";
+  private static final Logger LOG = Logger.getLogger(SidecarInjector.class);
+
+  private final SidecarTemplate template;
+  private final SidecarSettings settings;
+
+  public SidecarInjector(SidecarTemplate template, SidecarSettings settings) {
+    this.template = template;
+    this.settings = settings;
+  }
+
+  /**
+   * Answers a Pod admission request whose object is already a {@link Pod}.
+   *
+   * @param policies the ApiPolicies of the request's namespace
+   * @param nativeSidecars the API server runs init containers with {@code restartPolicy: Always}
+   */
+  public AdmissionResponse admit(
+      AdmissionRequest request, List<ApiPolicy> policies, boolean nativeSidecars) {
+    String uid = request.getUid();
+    var kind = request.getKind();
+    if (kind == null || !"".equals(kind.getGroup()) || !"Pod".equals(kind.getKind())) {
+      return Admission.deny(
+          uid,
+          400,
+          "tokengate's sidecar injector admits Pods only, not %s: check the rules of the MutatingWebhookConfiguration"
+              .formatted(kind == null ? "a request without a kind" : kind.getGroup() + "/" + kind.getVersion() + " " + kind.getKind()));
+    }
+    if (!"CREATE".equals(request.getOperation()) || !blank(request.getSubResource())) {
+      return Admission.allow(uid, List.of());
+    }
+    if (!(request.getObject() instanceof Pod pod)) {
+      return Admission.deny(uid, 400, "the admission request carries no Pod object");
+    }
+    String namespace =
+        Optional.ofNullable(request.getNamespace()).orElse(pod.getMetadata().getNamespace());
+    try {
+      return decide(uid, namespace, pod, policies, nativeSidecars);
+    } catch (InjectionRefused e) {
+      return Admission.deny(uid, 403, "tokengate: pod " + describe(namespace, pod) + ": " + e.getMessage());
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "injection failed for pod %s", describe(namespace, pod));
+      return Admission.deny(
+          uid, 403, "tokengate could not inject its sidecar into this pod, so it is refused: " + e);
+    }
+  }
+
+  private AdmissionResponse decide(
+      String uid, String namespace, Pod pod, List<ApiPolicy> policies, boolean nativeSidecars) {
+    if (namespace != null && namespace.equals(settings.operatorNamespace())) {
+      return Admission.allow(uid, List.of());
+    }
+    if (alreadyInjected(pod)) {
+      return Admission.allow(uid, List.of());
+    }
+    Map<String, String> labels = pod.getMetadata().getLabels();
+    List<ApiPolicy> matching = PolicySelection.matching(policies, labels);
+    List<String> warnings = new ArrayList<>();
+    if (matching.isEmpty()) {
+      PolicySelection.deleting(policies, labels).stream()
+          .findFirst()
+          .ifPresent(
+              p ->
+                  warnings.add(
+                      "ApiPolicy %s selecting this pod is being deleted: the pod starts without the tokengate sidecar"
+                          .formatted(ref(p))));
+      return Admission.allow(uid, warnings);
+    }
+    ApiPolicy policy = matching.get(0);
+    String optOut = annotation(pod, ApiGroup.INJECT_ANNOTATION);
+    if ("false".equalsIgnoreCase(optOut)) {
+      warnings.add(
+          "%s=false: the pod starts without the tokengate sidecar although ApiPolicy %s selects it"
+              .formatted(ApiGroup.INJECT_ANNOTATION, ref(policy)));
+      return Admission.allow(uid, warnings);
+    }
+    if (Boolean.TRUE.equals(pod.getSpec().getHostNetwork())) {
+      warnings.add(
+          "hostNetwork pods are never injected: the pod starts without the tokengate sidecar although ApiPolicy %s selects it"
+              .formatted(ref(policy)));
+      return Admission.allow(uid, warnings);
+    }
+    matching.stream()
+        .skip(1)
+        .forEach(
+            other ->
+                warnings.add(
+                    "ApiPolicy %s also selects this pod; the older ApiPolicy %s applies (see the Conflict condition)"
+                        .formatted(ref(other), ref(policy))));
+    var status = policy.getStatus();
+    if (status == null || blank(status.configMapName) || blank(status.configHash)) {
+      throw new InjectionRefused(
+          ("ApiPolicy %s selects this pod but its sidecar configuration is not rendered yet (see"
+                  + " `kubectl describe apipolicy -n %s %s`); the pod is refused rather than"
+                  + " started unprotected, and its controller retries")
+              .formatted(
+                  ref(policy), policy.getMetadata().getNamespace(), policy.getMetadata().getName()));
+    }
+    PodMutation.Result mutation =
+        new PodMutation(template, settings).inject(pod, policy, nativeSidecars);
+    warnings.addAll(mutation.warnings());
+    PodPatch patch = PodPatch.between(pod, mutation.pod());
+    LOG.debugf(
+        "pod %s: sidecar of ApiPolicy %s (%d patch operations)",
+        describe(namespace, pod), ref(policy), patch.operations().size());
+    return Admission.patch(uid, patch, warnings, ref(policy));
+  }
+
+  static boolean alreadyInjected(Pod pod) {
+    return Stream.concat(
+            Optional.ofNullable(pod.getSpec().getInitContainers()).orElse(List.of()).stream(),
+            Optional.ofNullable(pod.getSpec().getContainers()).orElse(List.of()).stream())
+        .map(Container::getName)
+        .anyMatch(CONTAINER_NAME::equals);
+  }
+
+  private static String annotation(Pod pod, String key) {
+    Map<String, String> annotations = pod.getMetadata().getAnnotations();
+    return annotations == null ? null : annotations.get(key);
+  }
+
+  private static String ref(ApiPolicy policy) {
+    return policy.getMetadata().getNamespace() + "/" + policy.getMetadata().getName();
+  }
+
+  private static String describe(String namespace, Pod pod) {
+    String name = pod.getMetadata().getName();
+    if (blank(name)) {
+      name = Optional.ofNullable(pod.getMetadata().getGenerateName()).orElse("") + "*";
+    }
+    return namespace + "/" + name;
+  }
+
+  private static boolean blank(String s) {
+    return s == null || s.isBlank();
+  }
+}

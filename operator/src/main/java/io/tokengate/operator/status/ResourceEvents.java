@@ -1,0 +1,98 @@
+package io.tokengate.operator.status;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Emits core/v1 Events about tokengate resources (what {@code kubectl describe} shows). The reason
+ * of an Event is the reason of the condition it reports. Failing to record an Event never fails a
+ * reconciliation.
+ */
+public final class ResourceEvents {
+  private static final Logger LOG = LoggerFactory.getLogger(ResourceEvents.class);
+  private static final String COMPONENT = "tokengate-operator";
+
+  private final KubernetesClient client;
+  private final String eventNamespaceForClusterResources;
+  private final Clock clock;
+
+  public ResourceEvents(KubernetesClient client, String operatorNamespace, Clock clock) {
+    this.client = client;
+    this.eventNamespaceForClusterResources = operatorNamespace;
+    this.clock = clock;
+  }
+
+  /** One Event per condition whose status or reason changed. */
+  public void conditionsChanged(HasMetadata resource, List<Condition> changed) {
+    for (Condition c : changed) {
+      boolean warning =
+          ("Ready".equals(c.getType()) || "IssuerResolved".equals(c.getType()))
+                  && "False".equals(c.getStatus())
+              || (("Conflict".equals(c.getType()) || "BypassRisk".equals(c.getType()))
+                  && "True".equals(c.getStatus()));
+      record(resource, warning, c.getReason(), c.getType() + "=" + c.getStatus() + ": " + c.getMessage());
+    }
+  }
+
+  public void record(HasMetadata resource, boolean warning, String reason, String message) {
+    String namespace = resource.getMetadata().getNamespace();
+    if (namespace == null) {
+      namespace = eventNamespaceForClusterResources;
+    }
+    String now = Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString();
+    var event =
+        new EventBuilder()
+            .withNewMetadata()
+            .withNamespace(namespace)
+            .withName(
+                resource.getMetadata().getName()
+                    + "."
+                    + UUID.randomUUID().toString().substring(0, 13).replace("-", ""))
+            .endMetadata()
+            .withInvolvedObject(
+                new ObjectReferenceBuilder()
+                    .withApiVersion(resource.getApiVersion())
+                    .withKind(resource.getKind())
+                    .withName(resource.getMetadata().getName())
+                    .withNamespace(resource.getMetadata().getNamespace())
+                    .withUid(resource.getMetadata().getUid())
+                    .withResourceVersion(resource.getMetadata().getResourceVersion())
+                    .build())
+            .withReason(reason)
+            .withMessage(truncate(message))
+            .withType(warning ? "Warning" : "Normal")
+            .withFirstTimestamp(now)
+            .withLastTimestamp(now)
+            .withCount(1)
+            .withNewSource(COMPONENT, null)
+            .withReportingComponent(COMPONENT)
+            .withReportingInstance(COMPONENT)
+            .build();
+    try {
+      client.v1().events().inNamespace(namespace).resource(event).create();
+    } catch (KubernetesClientException e) {
+      LOG.warn(
+          "cannot record event {} on {} {}: {}",
+          reason,
+          resource.getKind().toLowerCase(Locale.ROOT),
+          resource.getMetadata().getName(),
+          e.getMessage());
+    }
+  }
+
+  private static String truncate(String message) {
+    return message == null || message.length() <= 1024 ? message : message.substring(0, 1021) + "...";
+  }
+}
