@@ -59,7 +59,8 @@ final class PodMutation {
     addVolumes(spec, rendered.volumes());
     if (nativeSidecar) {
       sidecar.setRestartPolicy("Always");
-      List<Container> init = new ArrayList<>(Optional.ofNullable(spec.getInitContainers()).orElse(List.of()));
+      List<Container> init =
+          new ArrayList<>(Optional.ofNullable(spec.getInitContainers()).orElse(List.of()));
       init.add(0, sidecar);
       spec.setInitContainers(init);
     } else {
@@ -69,7 +70,8 @@ final class PodMutation {
     }
 
     Map<String, String> annotations =
-        new LinkedHashMap<>(Optional.ofNullable(pod.getMetadata().getAnnotations()).orElse(Map.of()));
+        new LinkedHashMap<>(
+            Optional.ofNullable(pod.getMetadata().getAnnotations()).orElse(Map.of()));
     annotations.put(ApiGroup.POLICY_ANNOTATION, policy.getMetadata().getName());
     annotations.put(ApiGroup.CONFIG_HASH_ANNOTATION, policy.getStatus().configHash);
     pod.getMetadata().setAnnotations(annotations);

@@ -11,13 +11,13 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * Interception without privileges: the sidecar takes over the application port's <em>name</em>.
- * The application's container port {@code upstream.port} is renamed to {@code app-<port>} and the
- * sidecar declares the original name on its listen port, so every Service, Ingress or
- * NetworkPolicy that targets the port by name now reaches the sidecar. A {@code hostPort} moves to
- * the sidecar for the same reason. An unnamed application port leaves nothing to take over: the
- * sidecar's port is then named {@code tokengate}, and Services targeting the number bypass the
- * sidecar (the ApiPolicy reports them as BypassRisk).
+ * Interception without privileges: the sidecar takes over the application port's <em>name</em>. The
+ * application's container port {@code upstream.port} is renamed to {@code app-<port>} and the
+ * sidecar declares the original name on its listen port, so every Service, Ingress or NetworkPolicy
+ * that targets the port by name now reaches the sidecar. A {@code hostPort} moves to the sidecar
+ * for the same reason. An unnamed application port leaves nothing to take over: the sidecar's port
+ * is then named {@code tokengate}, and Services targeting the number bypass the sidecar (the
+ * ApiPolicy reports them as BypassRisk).
  */
 final class PortTakeover {
   static final String UNNAMED_PORT_NAME = "tokengate";

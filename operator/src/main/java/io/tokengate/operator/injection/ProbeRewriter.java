@@ -12,13 +12,13 @@ import java.util.List;
  * Keeps the application's probes and lifecycle hooks reaching the application after its port was
  * renamed.
  *
- * <p>The kubelet probes from the node, straight to the pod IP: it never passes through the
- * sidecar, and must not (the sidecar would answer 401 to a probe without a token and the kubelet
- * would restart a healthy application). Since interception works by port name only, the
- * application's port number is still the application: a probe by number needs no change. A probe
- * by <em>name</em> would break, because the name now belongs to the sidecar's container and a
- * probe resolves names in its own container only. Such probes (httpGet and tcpSocket; grpc takes
- * numbers only) are rewritten to the application's container port number.
+ * <p>The kubelet probes from the node, straight to the pod IP: it never passes through the sidecar,
+ * and must not (the sidecar would answer 401 to a probe without a token and the kubelet would
+ * restart a healthy application). Since interception works by port name only, the application's
+ * port number is still the application: a probe by number needs no change. A probe by <em>name</em>
+ * would break, because the name now belongs to the sidecar's container and a probe resolves names
+ * in its own container only. Such probes (httpGet and tcpSocket; grpc takes numbers only) are
+ * rewritten to the application's container port number.
  */
 final class ProbeRewriter {
   private ProbeRewriter() {}

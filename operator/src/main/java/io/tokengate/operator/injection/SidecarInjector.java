@@ -16,15 +16,15 @@ import org.jboss.logging.Logger;
 /**
  * Decides whether a pod being created gets the tokengate sidecar, and answers the admission
  * request: allowed without a patch, allowed with the JSON Patch that injects the sidecar, or
- * refused with a message naming what to change. Pure: the namespace's policies and the API
- * server's capabilities are given, nothing here touches the network.
+ * refused with a message naming what to change. Pure: the namespace's policies and the API server's
+ * capabilities are given, nothing here touches the network.
  *
  * <p>Decisions a user can rely on:
  *
  * <ul>
  *   <li>Never injected: the operator's own namespace, pods with {@code tokengate.io/inject:
- *       "false"}, hostNetwork pods (the sidecar's ports would be the node's), pods that already
- *       run the sidecar (so re-admission is a no-op).
+ *       "false"}, hostNetwork pods (the sidecar's ports would be the node's), pods that already run
+ *       the sidecar (so re-admission is a no-op).
  *   <li>Two policies selecting the pod: the older one applies (creationTimestamp, then name) and
  *       the response warns; the reconciler reports the same winner as Conflict on the other.
  *   <li>The applying policy has no rendered configuration yet (just created, or its issuer is not
@@ -61,7 +61,10 @@ public final class SidecarInjector {
           uid,
           400,
           "tokengate's sidecar injector admits Pods only, not %s: check the rules of the MutatingWebhookConfiguration"
-              .formatted(kind == null ? "a request without a kind" : kind.getGroup() + "/" + kind.getVersion() + " " + kind.getKind()));
+              .formatted(
+                  kind == null
+                      ? "a request without a kind"
+                      : kind.getGroup() + "/" + kind.getVersion() + " " + kind.getKind()));
     }
     if (!"CREATE".equals(request.getOperation()) || !blank(request.getSubResource())) {
       return Admission.allow(uid, List.of());
@@ -74,7 +77,8 @@ public final class SidecarInjector {
     try {
       return decide(uid, namespace, pod, policies, nativeSidecars);
     } catch (InjectionRefused e) {
-      return Admission.deny(uid, 403, "tokengate: pod " + describe(namespace, pod) + ": " + e.getMessage());
+      return Admission.deny(
+          uid, 403, "tokengate: pod " + describe(namespace, pod) + ": " + e.getMessage());
     } catch (RuntimeException e) {
       LOG.errorf(e, "injection failed for pod %s", describe(namespace, pod));
       return Admission.deny(
@@ -131,7 +135,9 @@ public final class SidecarInjector {
                   + " `kubectl describe apipolicy -n %s %s`); the pod is refused rather than"
                   + " started unprotected, and its controller retries")
               .formatted(
-                  ref(policy), policy.getMetadata().getNamespace(), policy.getMetadata().getName()));
+                  ref(policy),
+                  policy.getMetadata().getNamespace(),
+                  policy.getMetadata().getName()));
     }
     PodMutation.Result mutation =
         new PodMutation(template, settings).inject(pod, policy, nativeSidecars);

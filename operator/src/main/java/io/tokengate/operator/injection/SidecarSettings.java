@@ -32,9 +32,7 @@ public record SidecarSettings(
     }
   }
 
-  /**
-   * Requests and limits as Kubernetes quantities ("100m", "128Mi"); a null value is left out.
-   */
+  /** Requests and limits as Kubernetes quantities ("100m", "128Mi"); a null value is left out. */
   public record Resources(
       String cpuRequest, String memoryRequest, String cpuLimit, String memoryLimit) {}
 }

@@ -44,13 +44,15 @@ public final class AdmissionReviews {
       return new Malformed("the body is not JSON: " + message(e));
     }
     if (root == null || !root.isObject()) {
-      return new Malformed("the body is not a JSON object (an admission.k8s.io/v1 AdmissionReview)");
+      return new Malformed(
+          "the body is not a JSON object (an admission.k8s.io/v1 AdmissionReview)");
     }
     if (!"AdmissionReview".equals(root.path("kind").asText())
         || !API_VERSION.equals(root.path("apiVersion").asText())) {
       return new Malformed(
           "expected an %s AdmissionReview, got apiVersion '%s' kind '%s'"
-              .formatted(API_VERSION, root.path("apiVersion").asText(), root.path("kind").asText()));
+              .formatted(
+                  API_VERSION, root.path("apiVersion").asText(), root.path("kind").asText()));
     }
     if (!(root.get("request") instanceof ObjectNode request)) {
       return new Malformed("the AdmissionReview has no request");
@@ -74,7 +76,8 @@ public final class AdmissionReviews {
       try {
         admission.setObject(JSON.treeToValue(object, Pod.class));
       } catch (JsonProcessingException | IllegalArgumentException e) {
-        return new Answer(Admission.deny(uid, 400, "the request's object is not a valid Pod: " + message(e)));
+        return new Answer(
+            Admission.deny(uid, 400, "the request's object is not a valid Pod: " + message(e)));
       }
     }
     return new Request(admission);

@@ -138,7 +138,9 @@ class SidecarInjectorGoldenTest {
       // The patched document is a valid Pod that runs the sidecar exactly once.
       Pod pod = JSON.treeToValue(patched, Pod.class);
       assertThat(
-              Stream.concat(pod.getSpec().getInitContainers().stream(), pod.getSpec().getContainers().stream())
+              Stream.concat(
+                      pod.getSpec().getInitContainers().stream(),
+                      pod.getSpec().getContainers().stream())
                   .filter(ct -> ct.getName().equals(SidecarInjector.CONTAINER_NAME)))
           .hasSize(1);
       assertThat(SidecarInjector.alreadyInjected(pod)).isTrue();
@@ -161,7 +163,8 @@ class SidecarInjectorGoldenTest {
       ObjectNode review = null;
       List<ApiPolicy> policies = new ArrayList<>();
       boolean nativeSidecars = true;
-      try (MappingIterator<JsonNode> docs = YAML.readerFor(JsonNode.class).readValues(path.toFile())) {
+      try (MappingIterator<JsonNode> docs =
+          YAML.readerFor(JsonNode.class).readValues(path.toFile())) {
         while (docs.hasNext()) {
           JsonNode doc = docs.next();
           switch (doc.path("kind").asText()) {
@@ -169,7 +172,9 @@ class SidecarInjectorGoldenTest {
             case "AdmissionReview" -> review = (ObjectNode) doc;
             case "Pod" -> review = wrap(path, (ObjectNode) doc);
             case "ApiPolicy" ->
-                policies.add((ApiPolicy) ResourceReader.read(path.toString(), YAML.writeValueAsString(doc)).get(0));
+                policies.add(
+                    (ApiPolicy)
+                        ResourceReader.read(path.toString(), YAML.writeValueAsString(doc)).get(0));
             default -> {
               if (review != null) {
                 throw new IllegalArgumentException(path + ": unexpected document " + doc);
@@ -190,7 +195,8 @@ class SidecarInjectorGoldenTest {
       ObjectNode review = JSON.createObjectNode();
       review.put("apiVersion", "admission.k8s.io/v1").put("kind", "AdmissionReview");
       ObjectNode request = review.putObject("request");
-      request.put("uid", "00000000-0000-0000-0000-" + String.format("%012x", Math.abs(name.hashCode())));
+      request.put(
+          "uid", "00000000-0000-0000-0000-" + String.format("%012x", Math.abs(name.hashCode())));
       request.putObject("kind").put("group", "").put("version", "v1").put("kind", "Pod");
       request.putObject("resource").put("group", "").put("version", "v1").put("resource", "pods");
       request.put("namespace", pod.path("metadata").path("namespace").asText("shop"));
