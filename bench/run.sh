@@ -29,11 +29,12 @@ if ((${#missing[@]})); then
 fi
 
 # --- Go tools, built from their modules: oauth2-proxy (the peer) and vegeta (open-loop load)
-if ! "$BIN/oauth2-proxy" --version 2>/dev/null | grep -q "${OAUTH2_PROXY_VERSION}"; then
+# (go install leaves the binaries' own version strings empty: ask the Go build info instead)
+if ! go version -m "$BIN/oauth2-proxy" 2>/dev/null | grep -q "oauth2-proxy/v7[[:space:]]*${OAUTH2_PROXY_VERSION}"; then
   say "go install oauth2-proxy ${OAUTH2_PROXY_VERSION} (first run: a few minutes)"
   GOBIN="$BIN" go install "github.com/oauth2-proxy/oauth2-proxy/v7@${OAUTH2_PROXY_VERSION}"
 fi
-if [[ ! -x "$BIN/vegeta" ]]; then
+if ! go version -m "$BIN/vegeta" 2>/dev/null | grep -q "vegeta/v12[[:space:]]*${VEGETA_VERSION}"; then
   say "go install vegeta ${VEGETA_VERSION}"
   GOBIN="$BIN" go install "github.com/tsenart/vegeta/v12@${VEGETA_VERSION}"
 fi

@@ -62,6 +62,7 @@ CFG = {
     "quiet_wait": env_int("QUIET_WAIT", 900),
 }
 BIN = os.path.join(CFG["cache"], "bin")
+ISSUER_PORT = 0
 RUN = os.environ.get("BENCH_RUN_DIR") or os.path.join(CFG["cache"], "run", str(os.getpid()))
 
 
@@ -529,6 +530,7 @@ def check_enforced(name, url, token):
 
 
 def measure(name, url, one_token, results, pgid=None, ours=(), rotate_file=None, rate_tokens=None):
+    hits0 = issuer_hits(ISSUER_PORT)
     log(f"{name}: warm-up {CFG['warmup']}s")
     hdr = [f"Authorization: Bearer {one_token}"]
     run_wrk(name, url, CFG["warmup"], os.path.join(LIB, "report.lua"), headers=hdr, record=False, ours=ours)
@@ -549,7 +551,9 @@ def measure(name, url, one_token, results, pgid=None, ours=(), rotate_file=None,
     rate = run_vegeta(name, url, rate_tokens or [one_token], ours=ours)
     rate["loadavg_after"] = loadavg()[0]
     log(f"{name}: p99 {rate['latency_us']['p99']:.0f} us at {rate['achieved_rate']:.0f}/s, codes {rate['codes']}")
-    results["scenarios"][name] = {"fixed": fixed, "rate": rate}
+    hits1 = issuer_hits(ISSUER_PORT)
+    issuer_requests = {k: v - hits0.get(k, 0) for k, v in hits1.items() if v - hits0.get(k, 0)}
+    results["scenarios"][name] = {"fixed": fixed, "rate": rate, "issuer_requests_during": issuer_requests}
 
 
 def startup_times(config_dir, results, issuer_pgid):
@@ -596,6 +600,25 @@ def startup_times(config_dir, results, issuer_pgid):
     results["startup"] = out
 
 
+def go_module_version(binary):
+    try:
+        out = subprocess.run(["go", "version", "-m", binary], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    lines = out.splitlines()
+    mod = next((l.split() for l in lines if l.strip().startswith("mod")), None)
+    go = lines[0].split(":", 1)[1].strip() if lines else ""
+    return f"{mod[2]} (built from {mod[1]} with {go})" if mod else "unknown"
+
+
+def issuer_hits(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as r:
+            return json.loads(r.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return {}
+
+
 def machine_info():
     def cmd(argv):
         try:
@@ -623,9 +646,9 @@ def machine_info():
         "os": cmd(["sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"]),
         "java": cmd([CFG["java"], "-version"]).splitlines()[0:3],
         "nginx": cmd(["nginx", "-v"]),
-        "oauth2_proxy": cmd([os.path.join(BIN, "oauth2-proxy"), "--version"]),
-        "wrk": cmd(["wrk", "-v"]).splitlines()[0] if True else "",
-        "vegeta": cmd([os.path.join(BIN, "vegeta"), "-version"]).splitlines()[0:1],
+        "oauth2_proxy": go_module_version(os.path.join(BIN, "oauth2-proxy")),
+        "wrk": cmd(["wrk", "-v"]).splitlines()[0],
+        "vegeta": go_module_version(os.path.join(BIN, "vegeta")),
         "git_commit": cmd(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]),
         "top_cpu_at_start": cmd(["sh", "-c", "ps -eo pcpu,comm --sort=-pcpu | head -6"]),
     }
@@ -662,7 +685,9 @@ def main():
         results["notes"].append(f"sidecar jar {CFG['jar']} missing: sidecar scenarios not run")
         sc = [s for s in sc if not (s.startswith("sidecar") or s == "startup")]
     try:
+        global ISSUER_PORT
         issuer_port, up_port = free_port(), free_port()
+        ISSUER_PORT = issuer_port
         n_rate = CFG["rate"] * CFG["rate_duration"]
         token_sets = ["one=1"]
         if "sidecar-many" in sc:
@@ -737,6 +762,10 @@ def main():
     import report  # noqa: E402 - after the run; needs matplotlib
 
     report.write_all(results, BENCH)
+    if os.environ.get("KEEP_RUN") != "1":
+        import shutil
+
+        shutil.rmtree(RUN, ignore_errors=True)
     log(f"done in {results['elapsed_s']} s: bench/RESULTS.md, bench/results.png, bench/raw/")
 
 

@@ -143,12 +143,18 @@ def main():
         start += int(count)
     minted = start
 
+    hits = {}
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self):
             path = self.path.split("?")[0]
-            if path == "/.well-known/openid-configuration":
+            if path != "/stats":
+                hits[path] = hits.get(path, 0) + 1
+            if path == "/stats":
+                body = json.dumps(hits).encode()
+            elif path == "/.well-known/openid-configuration":
                 body = discovery
             elif path == "/jwks":
                 body = jwks

@@ -104,6 +104,9 @@ def health(r):
             extra = f"; fixed concurrency rotated {f['distinct_tokens']:,} distinct tokens over {f['requests']:,} requests"
         if k == "sidecar-many":
             extra += f"; the fixed-rate run sent {q['distinct_tokens']:,} tokens never seen before, each once"
+        hits = r["scenarios"][k].get("issuer_requests_during")
+        if hits is not None:
+            extra += f"; requests to the issuer while measured: {json.dumps(hits) if hits else 'none'}"
         enf = r["scenarios"][k].get("enforced")
         if enf:
             extra += f"; no token → {enf['no_token']}, bad signature → {enf['bad_signature']}"
@@ -236,7 +239,7 @@ JVM flags of every sidecar start in this run (what the operator would set):
 
 - {m['nproc']} CPUs: {m['cpu']}; memory {m['memory']}; kernel {m['kernel']}; {m['os']}
 - Java: {java}
-- {m['nginx']}; oauth2-proxy: {m['oauth2_proxy']}; {m['wrk']}; vegeta {' '.join(m['vegeta'])}
+- {m['nginx']}; oauth2-proxy: {m['oauth2_proxy']}; {m['wrk']}; vegeta {m['vegeta']}
 - load average at start {r['loadavg_start']}, at end {r['loadavg_end']} (1, 5, 15 min). The machine is
   shared: the per-scenario CPU used by *other* processes is listed under "Run health".
 - busiest processes at start:
