@@ -95,7 +95,8 @@ public final class IdentityProviderClient {
         return new String(bytes, StandardCharsets.UTF_8);
       }
     } catch (HttpTimeoutException e) {
-      throw new IssuerFailure(reason, "no answer from " + url + " within " + timeout.toSeconds() + "s");
+      throw new IssuerFailure(
+          reason, "no answer from " + url + " within " + timeout.toSeconds() + "s");
     } catch (SSLException e) {
       throw new IssuerFailure(
           reason,

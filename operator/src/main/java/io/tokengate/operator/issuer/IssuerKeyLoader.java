@@ -39,7 +39,8 @@ final class IssuerKeyLoader {
     }
     if (jwksUri == null) {
       throw new IssuerFailure(
-          Reasons.INVALID_SPEC, "spec: no key source; set spec.discovery, spec.jwksUri or spec.jwks");
+          Reasons.INVALID_SPEC,
+          "spec: no key source; set spec.discovery, spec.jwksUri or spec.jwks");
     }
     if (!jwksUri.startsWith("https://") && !spec.allowInsecureHttp) {
       throw new IssuerFailure(
@@ -64,16 +65,17 @@ final class IssuerKeyLoader {
     try {
       secret = client.secrets().inNamespace(secretNamespace).withName(spec.caSecretRef.name).get();
     } catch (KubernetesClientException e) {
-      throw new IssuerFailure(Reasons.CA_UNAVAILABLE, "cannot read " + where + ": " + e.getMessage());
+      throw new IssuerFailure(
+          Reasons.CA_UNAVAILABLE, "cannot read " + where + ": " + e.getMessage());
     }
     if (secret == null) {
-      throw new IssuerFailure(
-          Reasons.CA_UNAVAILABLE, where + " (spec.caSecretRef) does not exist");
+      throw new IssuerFailure(Reasons.CA_UNAVAILABLE, where + " (spec.caSecretRef) does not exist");
     }
     String key = spec.caSecretRef.key;
     String pem = null;
     if (secret.getData() != null && secret.getData().get(key) != null) {
-      pem = new String(Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
+      pem =
+          new String(Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
     } else if (secret.getStringData() != null) {
       pem = secret.getStringData().get(key);
     }

@@ -11,8 +11,8 @@ import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerStatus;
 import io.tokengate.operator.status.ResourceEvents;
-import io.tokengate.operator.status.StatusConditions;
 import io.tokengate.operator.status.StatusComparison;
+import io.tokengate.operator.status.StatusConditions;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,9 +23,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The one controller logic behind {@link TokenIssuerReconciler} and {@link
- * ClusterTokenIssuerReconciler}: load the keys, publish what was found in status, requeue at
- * {@code refreshInterval}. A failing issuer is a {@code Ready=False} condition with a reason and a
- * requeue with exponential backoff; reconciliation never throws for it.
+ * ClusterTokenIssuerReconciler}: load the keys, publish what was found in status, requeue at {@code
+ * refreshInterval}. A failing issuer is a {@code Ready=False} condition with a reason and a requeue
+ * with exponential backoff; reconciliation never throws for it.
  */
 public abstract class IssuerReconciliation<
         R extends CustomResource<TokenIssuerSpec, TokenIssuerStatus> & IssuerResource>
@@ -92,7 +92,11 @@ public abstract class IssuerReconciliation<
       fail(conditions, spec, failure, previous);
       requeue = backoff(failuresInARow.merge(key, 1, Integer::sum));
     } catch (IllegalArgumentException invalid) {
-      fail(conditions, spec, new IssuerFailure(Reasons.INVALID_SPEC, invalid.getMessage()), previous);
+      fail(
+          conditions,
+          spec,
+          new IssuerFailure(Reasons.INVALID_SPEC, invalid.getMessage()),
+          previous);
       requeue = maxRetryInterval;
     }
     next.conditions = conditions.build();
@@ -104,7 +108,8 @@ public abstract class IssuerReconciliation<
     return UpdateControl.patchStatus(issuer).rescheduleAfter(requeue);
   }
 
-  private void publish(TokenIssuerStatus next, TokenIssuerStatus previous, IssuerKeyLoader.Loaded loaded) {
+  private void publish(
+      TokenIssuerStatus next, TokenIssuerStatus previous, IssuerKeyLoader.Loaded loaded) {
     next.jwksUri = loaded.jwksUri();
     next.keys = loaded.keys().infos();
     next.keyCount = loaded.keys().size();
@@ -134,11 +139,7 @@ public abstract class IssuerReconciliation<
     } else {
       conditions.set(Conditions.DISCOVERY_SUCCEEDED, false, reason, message);
     }
-    conditions.set(
-        Conditions.KEYS_LOADED,
-        false,
-        reason,
-        message);
+    conditions.set(Conditions.KEYS_LOADED, false, reason, message);
     String stale =
         previous.jwksHash == null
             ? ""

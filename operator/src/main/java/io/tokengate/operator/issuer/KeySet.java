@@ -27,7 +27,19 @@ public final class KeySet {
 
   /** JWK members that may be published; everything else (d, p, q, k ...) is dropped. */
   private static final Set<String> PUBLIC_MEMBERS =
-      Set.of("kty", "kid", "use", "alg", "key_ops", "n", "e", "crv", "x", "y", "x5c", "x5t",
+      Set.of(
+          "kty",
+          "kid",
+          "use",
+          "alg",
+          "key_ops",
+          "n",
+          "e",
+          "crv",
+          "x",
+          "y",
+          "x5c",
+          "x5t",
           "x5t#S256");
 
   private static final Set<String> ASYMMETRIC_TYPES = Set.of("RSA", "EC", "OKP");

@@ -52,7 +52,8 @@ public final class PodSelection {
   }
 
   /** A Service selector (plain equality map) selects {@code labels}. */
-  public static boolean serviceSelects(Map<String, String> serviceSelector, Map<String, String> labels) {
+  public static boolean serviceSelects(
+      Map<String, String> serviceSelector, Map<String, String> labels) {
     if (serviceSelector == null || serviceSelector.isEmpty() || labels == null) {
       return false;
     }

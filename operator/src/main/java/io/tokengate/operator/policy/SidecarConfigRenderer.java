@@ -61,7 +61,8 @@ public final class SidecarConfigRenderer {
    * deleted whose issuer is gone too.
    */
   public static ConfigMap denyAll(ApiPolicy policy, ConfigMap current) {
-    Map<String, String> data = new TreeMap<>(current.getData() == null ? Map.of() : current.getData());
+    Map<String, String> data =
+        new TreeMap<>(current.getData() == null ? Map.of() : current.getData());
     data.put(POLICY_KEY, ResourceReader.write(denyAllDocument(policy)));
     return configMap(policy, data);
   }
@@ -89,7 +90,8 @@ public final class SidecarConfigRenderer {
             new ObjectMetaBuilder()
                 .withName(configMapName(name))
                 .withNamespace(policy.getMetadata().getNamespace())
-                .withLabels(new TreeMap<>(Map.of(MANAGED_BY, MANAGER, ApiGroup.POLICY_ANNOTATION, name)))
+                .withLabels(
+                    new TreeMap<>(Map.of(MANAGED_BY, MANAGER, ApiGroup.POLICY_ANNOTATION, name)))
                 .withAnnotations(Map.of(ApiGroup.CONFIG_HASH_ANNOTATION, configHash(data)))
                 .withOwnerReferences(
                     new OwnerReferenceBuilder()

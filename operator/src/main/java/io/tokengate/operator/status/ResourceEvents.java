@@ -42,7 +42,11 @@ public final class ResourceEvents {
                   && "False".equals(c.getStatus())
               || (("Conflict".equals(c.getType()) || "BypassRisk".equals(c.getType()))
                   && "True".equals(c.getStatus()));
-      record(resource, warning, c.getReason(), c.getType() + "=" + c.getStatus() + ": " + c.getMessage());
+      record(
+          resource,
+          warning,
+          c.getReason(),
+          c.getType() + "=" + c.getStatus() + ": " + c.getMessage());
     }
   }
 
@@ -93,6 +97,8 @@ public final class ResourceEvents {
   }
 
   private static String truncate(String message) {
-    return message == null || message.length() <= 1024 ? message : message.substring(0, 1021) + "...";
+    return message == null || message.length() <= 1024
+        ? message
+        : message.substring(0, 1021) + "...";
   }
 }

@@ -9,7 +9,6 @@ public final class StatusComparison {
 
   public static boolean same(Object previous, Object next) {
     return Objects.equals(
-        ResourceReader.yaml().valueToTree(previous),
-        ResourceReader.yaml().valueToTree(next));
+        ResourceReader.yaml().valueToTree(previous), ResourceReader.yaml().valueToTree(next));
   }
 }

@@ -1,0 +1,52 @@
+package io.tokengate.operator;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.tokengate.operator.config.OperatorSettings;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts the reconcilers when Quarkus has started (with the Quarkus-configured {@link
+ * KubernetesClient}: in-cluster service account or the current kubeconfig context) and stops them
+ * gracefully on shutdown, letting running reconciliations finish.
+ */
+@ApplicationScoped
+public class OperatorLifecycle {
+  private static final Logger LOG = LoggerFactory.getLogger(OperatorLifecycle.class);
+
+  @Inject KubernetesClient client;
+  @Inject OperatorSettings settings;
+  @Inject MeterRegistry meters;
+
+  private volatile TokengateOperator operator;
+
+  void onStart(@Observes StartupEvent event) {
+    LOG.info(
+        "tokengate operator starting against {} (namespaces: {}, leader election: {})",
+        client.getConfiguration().getMasterUrl(),
+        settings.watchedNamespaces().map(Object::toString).orElse("all"),
+        settings.leaderElection().enabled());
+    operator = new TokengateOperator(client, settings, Optional.of(meters));
+    operator.start();
+  }
+
+  void onStop(@Observes ShutdownEvent event) {
+    TokengateOperator running = operator;
+    if (running != null) {
+      LOG.info("tokengate operator stopping");
+      running.stop();
+    }
+  }
+
+  /** The running operator, once started. */
+  public Optional<TokengateOperator> operator() {
+    return Optional.ofNullable(operator);
+  }
+}

@@ -1,0 +1,170 @@
+package io.tokengate.operator.policy;
+
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.tokengate.api.v1alpha1.Conditions;
+import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
+import io.tokengate.operator.issuer.IssuerSnapshots;
+import io.tokengate.operator.status.ResourceEvents;
+import io.tokengate.operator.status.StatusComparison;
+import io.tokengate.operator.status.StatusConditions;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Reconciles ApiPolicies: resolves the issuer, renders the sidecar configuration into the policy's
+ * ConfigMap, counts the pods, and reports Ready, IssuerResolved, Conflict and BypassRisk.
+ *
+ * <p>Deletion never leaves an injected pod unprotected: the finalizer keeps the policy while pods
+ * still run its sidecar, and its ConfigMap is rendered deny-all meanwhile (the sidecars reload it
+ * and refuse every request instead of forwarding unchecked).
+ */
+@ControllerConfiguration(name = "apipolicy", finalizerName = ApiPolicyReconciler.FINALIZER)
+public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPolicy> {
+  public static final String FINALIZER = "tokengate.io/deny-while-injected";
+  static final Duration KEYS_PENDING_RETRY = Duration.ofSeconds(5);
+  static final Duration DELETION_RECHECK = Duration.ofSeconds(30);
+
+  private final IssuerSnapshots snapshots;
+  private final ResourceEvents events;
+  private final PolicyStatusComposer composer;
+  private final PolicySecondaryResources secondary;
+  private final SidecarConfigMapDependent configMaps = new SidecarConfigMapDependent();
+
+  public ApiPolicyReconciler(
+      KubernetesClient podMetadataClient,
+      IssuerSnapshots snapshots,
+      ResourceEvents events,
+      Clock clock) {
+    this.snapshots = snapshots;
+    this.events = events;
+    this.composer = new PolicyStatusComposer(clock);
+    this.secondary = new PolicySecondaryResources(podMetadataClient);
+  }
+
+  @Override
+  public List<EventSource<?, ApiPolicy>> prepareEventSources(
+      EventSourceContext<ApiPolicy> context) {
+    List<EventSource<?, ApiPolicy>> sources = new ArrayList<>(secondary.eventSources(context));
+    sources.add(configMaps.eventSource(context).orElseThrow());
+    return sources;
+  }
+
+  @Override
+  public UpdateControl<ApiPolicy> reconcile(ApiPolicy policy, Context<ApiPolicy> context) {
+    String namespace = policy.getMetadata().getNamespace();
+    var resolution = IssuerResolution.of(policy, secondary::issuer, snapshots);
+    String specProblem = specProblem(policy, resolution);
+    String configHash = null;
+    if (specProblem == null && resolution.snapshot().isPresent()) {
+      ConfigMap desired =
+          SidecarConfigRenderer.render(
+              policy, resolution.issuer().orElseThrow(), resolution.snapshot().get());
+      configMaps.apply(policy, desired, context);
+      configHash = SidecarConfigRenderer.configHash(desired.getData());
+    }
+    List<ApiPolicy> policies = secondary.policies(namespace);
+    PodCensus census = PodCensus.take(policy, secondary.pods(namespace), policies);
+    List<String> bypass =
+        BypassRisk.find(policy, secondary.services(namespace), census.matchedLabels());
+    var composed = composer.compose(policy, resolution, configHash, specProblem, census, bypass);
+    if (policy.getStatus() == null
+        || !policy.getMetadata().getGeneration().equals(policy.getStatus().observedGeneration)) {
+      secondary.reevaluate(namespace, rivalsToRecheck(policy, census, policies));
+    }
+    events.conditionsChanged(policy, composed.changed());
+    UpdateControl<ApiPolicy> control;
+    if (StatusComparison.same(policy.getStatus(), composed.status())) {
+      control = UpdateControl.noUpdate();
+    } else {
+      policy.setStatus(composed.status());
+      control = UpdateControl.patchStatus(policy);
+    }
+    // Keys not loaded yet (e.g. just after a leader change): look again soon.
+    boolean keysPending =
+        resolution.issuer().isPresent()
+            && resolution.snapshot().isEmpty()
+            && StatusConditions.isTrue(
+                resolution.issuer().get().getStatus() == null
+                    ? null
+                    : resolution.issuer().get().getStatus().conditions,
+                Conditions.READY);
+    return keysPending ? control.rescheduleAfter(KEYS_PENDING_RETRY) : control;
+  }
+
+  @Override
+  public DeleteControl cleanup(ApiPolicy policy, Context<ApiPolicy> context) {
+    String namespace = policy.getMetadata().getNamespace();
+    List<ApiPolicy> policies = secondary.policies(namespace);
+    PodCensus census = PodCensus.take(policy, secondary.pods(namespace), policies);
+    if (census.injectedAnywhere() == 0) {
+      secondary.reevaluate(namespace, rivalsToRecheck(policy, census, policies));
+      return DeleteControl.defaultDelete();
+    }
+    denyAll(policy, context).ifPresent(cm -> configMaps.apply(policy, cm, context));
+    var composed = composer.deleting(policy, census);
+    events.conditionsChanged(policy, composed.changed());
+    if (!StatusComparison.same(policy.getStatus(), composed.status())) {
+      ApiPolicy patch = new ApiPolicy();
+      patch.setMetadata(
+          new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
+              .withName(policy.getMetadata().getName())
+              .withNamespace(namespace)
+              .build());
+      patch.setStatus(composed.status());
+      context.getClient().resource(patch).patchStatus();
+    }
+    return DeleteControl.noFinalizerRemoval().rescheduleAfter(DELETION_RECHECK);
+  }
+
+  /** The deny-all configuration: rendered from the issuer if possible, else from the last one. */
+  private Optional<ConfigMap> denyAll(ApiPolicy policy, Context<ApiPolicy> context) {
+    var resolution = IssuerResolution.of(policy, secondary::issuer, snapshots);
+    if (resolution.issuer().isPresent() && resolution.snapshot().isPresent()) {
+      return Optional.of(
+          SidecarConfigRenderer.render(
+              policy, resolution.issuer().get(), resolution.snapshot().get()));
+    }
+    return context
+        .getSecondaryResource(ConfigMap.class)
+        .map(current -> SidecarConfigRenderer.denyAll(policy, current));
+  }
+
+  private static String specProblem(ApiPolicy policy, IssuerResolution resolution) {
+    boolean policyAudiences = policy.getSpec().audiences != null;
+    boolean issuerAudiences =
+        resolution.issuer().map(i -> i.getSpec().audiences != null).orElse(true);
+    if (!policyAudiences && !issuerAudiences) {
+      return "spec.audiences: the issuer sets no default audiences, so the policy must list its"
+          + " own";
+    }
+    return null;
+  }
+
+  /** Policies whose Conflict may change when this one appears, changes or goes. */
+  private static Set<String> rivalsToRecheck(
+      ApiPolicy policy, PodCensus census, List<ApiPolicy> policies) {
+    Set<String> names = new TreeSet<>(census.overlapping());
+    for (ApiPolicy p : policies) {
+      if (p.getStatus() != null
+          && StatusConditions.isTrue(p.getStatus().conditions, Conditions.CONFLICT)) {
+        names.add(p.getMetadata().getName());
+      }
+    }
+    names.remove(policy.getMetadata().getName());
+    return names;
+  }
+}

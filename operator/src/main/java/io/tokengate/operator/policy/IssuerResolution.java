@@ -1,0 +1,66 @@
+package io.tokengate.operator.policy;
+
+import io.tokengate.api.v1alpha1.Conditions;
+import io.tokengate.api.v1alpha1.Conditions.Reasons;
+import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
+import io.tokengate.api.v1alpha1.apipolicy.IssuerRef;
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
+import io.tokengate.operator.issuer.IssuerKey;
+import io.tokengate.operator.issuer.IssuerSnapshots;
+import io.tokengate.operator.status.StatusConditions;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * The issuer a policy refers to, and whether it can be used. An issuer that exists but is not ready
+ * may still have keys from an earlier fetch: the policy keeps rendering with those (the sidecars go
+ * on validating) while its status reports the problem.
+ *
+ * @param issuer the issuer, if it exists
+ * @param snapshot its last good keys, if any
+ * @param resolved the issuer exists, is Ready and has keys
+ * @param reason IssuerFound, IssuerNotFound or IssuerNotReady
+ * @param message names the issuer and what is wrong with it
+ */
+record IssuerResolution(
+    Optional<IssuerResource> issuer,
+    Optional<IssuerSnapshots.Snapshot> snapshot,
+    boolean resolved,
+    String reason,
+    String message) {
+
+  static IssuerResolution of(
+      ApiPolicy policy,
+      Function<IssuerKey, Optional<IssuerResource>> issuers,
+      IssuerSnapshots snapshots) {
+    IssuerRef ref = policy.getSpec().issuerRef;
+    IssuerKey key = IssuerKey.of(ref, policy.getMetadata().getNamespace());
+    Optional<IssuerResource> issuer = issuers.apply(key);
+    if (issuer.isEmpty()) {
+      String hint =
+          ref.kind == IssuerRef.IssuerKind.TokenIssuer
+              ? " (a TokenIssuer must be in the policy's namespace; use kind ClusterTokenIssuer"
+                  + " for a cluster-wide issuer)"
+              : "";
+      return new IssuerResolution(
+          issuer,
+          Optional.empty(),
+          false,
+          Reasons.ISSUER_NOT_FOUND,
+          "spec.issuerRef: " + key + " does not exist" + hint);
+    }
+    Optional<IssuerSnapshots.Snapshot> snapshot = snapshots.get(key);
+    var conditions = issuer.get().getStatus() == null ? null : issuer.get().getStatus().conditions;
+    if (!StatusConditions.isTrue(conditions, Conditions.READY) || snapshot.isEmpty()) {
+      String why =
+          StatusConditions.find(conditions, Conditions.READY)
+              .filter(c -> "False".equals(c.getStatus()))
+              .map(c -> c.getReason() + ": " + c.getMessage())
+              .orElse("its keys are not loaded yet");
+      return new IssuerResolution(
+          issuer, snapshot, false, Reasons.ISSUER_NOT_READY, key + " is not ready: " + why);
+    }
+    return new IssuerResolution(
+        issuer, snapshot, true, Reasons.ISSUER_FOUND, key + " is ready with its keys");
+  }
+}

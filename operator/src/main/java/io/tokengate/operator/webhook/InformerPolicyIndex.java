@@ -1,0 +1,56 @@
+package io.tokengate.operator.webhook;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.informers.cache.Cache;
+import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The policy index fed by fabric8 informers on ApiPolicy (every replica runs its own: the webhook
+ * is not leader-elected), indexed by namespace. With watched namespaces set, only those are
+ * watched, like the reconcilers do: a policy elsewhere is never rendered, so it must not select
+ * pods either.
+ */
+public final class InformerPolicyIndex implements PolicyIndex, AutoCloseable {
+  private final List<SharedIndexInformer<ApiPolicy>> informers = new ArrayList<>();
+
+  public InformerPolicyIndex(KubernetesClient client, Optional<Set<String>> watchedNamespaces) {
+    var policies = client.resources(ApiPolicy.class);
+    if (watchedNamespaces.isEmpty() || watchedNamespaces.get().isEmpty()) {
+      informers.add(policies.inAnyNamespace().runnableInformer(0));
+    } else {
+      watchedNamespaces
+          .get()
+          .forEach(ns -> informers.add(policies.inNamespace(ns).runnableInformer(0)));
+    }
+  }
+
+  /** Starts watching; the index is {@link #synced()} once every first list completed. */
+  public InformerPolicyIndex start() {
+    informers.forEach(SharedIndexInformer::start);
+    return this;
+  }
+
+  @Override
+  public boolean synced() {
+    return informers.stream().allMatch(SharedIndexInformer::hasSynced);
+  }
+
+  @Override
+  public List<ApiPolicy> inNamespace(String namespace) {
+    List<ApiPolicy> out = new ArrayList<>();
+    for (SharedIndexInformer<ApiPolicy> informer : informers) {
+      out.addAll(informer.getIndexer().byIndex(Cache.NAMESPACE_INDEX, namespace));
+    }
+    return out;
+  }
+
+  @Override
+  public void close() {
+    informers.forEach(SharedIndexInformer::close);
+  }
+}
