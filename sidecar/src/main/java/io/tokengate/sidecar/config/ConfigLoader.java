@@ -99,8 +99,12 @@ public final class ConfigLoader {
     return name.endsWith(".yaml") || name.endsWith(".yml");
   }
 
-  /** Parses already-read files; pure, for tests and for the watcher. */
-  static SidecarConfig parse(Path path, Map<Path, String> files) {
+  /**
+   * Parses and checks files already read by {@link #read}; no I/O.
+   *
+   * @throws InvalidConfigException naming each file and field that is wrong
+   */
+  public static SidecarConfig parse(Path path, Map<Path, String> files) {
     List<Found<ApiPolicy>> policies = new ArrayList<>();
     List<Found<IssuerResource>> issuers = new ArrayList<>();
     Map<String, Path> snapshots = new LinkedHashMap<>();

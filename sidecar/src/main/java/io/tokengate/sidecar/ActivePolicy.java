@@ -1,0 +1,136 @@
+package io.tokengate.sidecar;
+
+import io.tokengate.api.v1alpha1.Durations;
+import io.tokengate.api.v1alpha1.apipolicy.ApiPolicySpec;
+import io.tokengate.api.v1alpha1.apipolicy.Limits;
+import io.tokengate.api.v1alpha1.apipolicy.Mode;
+import io.tokengate.sidecar.authz.RuleMatcher;
+import io.tokengate.sidecar.config.SidecarConfig;
+import io.tokengate.sidecar.http.TokenSources;
+import io.tokengate.sidecar.validation.TokenValidator;
+import io.vertx.core.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The configuration requests are served with, compiled once per load: rules, token sources, claim
+ * headers, limits and the validator. A request reads the current instance once and keeps it, so a
+ * reload swaps policies between requests, never in the middle of one.
+ */
+public final class ActivePolicy {
+  private final SidecarConfig config;
+  private final String id;
+  private final String realm;
+  private final RuleMatcher rules;
+  private final TokenSources tokenSources;
+  private final List<ClaimHeader> claimHeaders;
+  private final String[] claimHeaderNames;
+  private final boolean audit;
+  private final boolean forwardToken;
+  private final boolean allowCorsPreflight;
+  private final int maxTokenBytes;
+  private final int maxHeaderBytes;
+  private final SocketAddress upstream;
+  private final long upstreamTimeoutMillis;
+  private final TokenValidator validator;
+
+  /** A claim forwarded as a header. */
+  public record ClaimHeader(String claim, String header) {}
+
+  public ActivePolicy(SidecarConfig config, TokenValidator validator) {
+    this.config = config;
+    this.validator = validator;
+    ApiPolicySpec s = config.policy().getSpec();
+    this.id = config.policyId();
+    this.realm = "Bearer realm=\"" + id + "\"";
+    this.rules = RuleMatcher.of(s);
+    this.tokenSources = TokenSources.of(s.tokenSources);
+    List<ClaimHeader> headers = new ArrayList<>();
+    if (s.forwardClaims != null) {
+      for (Map.Entry<String, String> e : s.forwardClaims.entrySet()) {
+        headers.add(new ClaimHeader(e.getKey(), e.getValue()));
+      }
+    }
+    this.claimHeaders = List.copyOf(headers);
+    this.claimHeaderNames =
+        headers.stream().map(h -> h.header().toLowerCase(Locale.ROOT)).toArray(String[]::new);
+    this.audit = s.mode == Mode.Audit;
+    this.forwardToken = s.forwardToken;
+    this.allowCorsPreflight = s.allowCorsPreflight;
+    Limits limits = s.limits == null ? new Limits() : s.limits;
+    this.maxTokenBytes = limits.maxTokenBytes;
+    this.maxHeaderBytes = limits.maxHeaderBytes;
+    this.upstream = SocketAddress.inetSocketAddress(s.upstream.port, "127.0.0.1");
+    this.upstreamTimeoutMillis = Durations.parse(s.upstream.timeout).toMillis();
+  }
+
+  public SidecarConfig config() {
+    return config;
+  }
+
+  /** {@code <namespace>/<name>}: the challenge realm, metric label and log field. */
+  public String id() {
+    return id;
+  }
+
+  /** {@code Bearer realm="<namespace>/<name>"}, the start of every challenge. */
+  public String realm() {
+    return realm;
+  }
+
+  public RuleMatcher rules() {
+    return rules;
+  }
+
+  public TokenSources tokenSources() {
+    return tokenSources;
+  }
+
+  public List<ClaimHeader> claimHeaders() {
+    return claimHeaders;
+  }
+
+  /** True when {@code name} is a header this policy sets from a claim (case-insensitive). */
+  public boolean isClaimHeader(String name) {
+    for (String h : claimHeaderNames) {
+      if (h.equalsIgnoreCase(name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  public boolean audit() {
+    return audit;
+  }
+
+  public boolean forwardToken() {
+    return forwardToken;
+  }
+
+  public boolean allowCorsPreflight() {
+    return allowCorsPreflight;
+  }
+
+  public int maxTokenBytes() {
+    return maxTokenBytes;
+  }
+
+  public int maxHeaderBytes() {
+    return maxHeaderBytes;
+  }
+
+  public SocketAddress upstream() {
+    return upstream;
+  }
+
+  public long upstreamTimeoutMillis() {
+    return upstreamTimeoutMillis;
+  }
+
+  public TokenValidator validator() {
+    return validator;
+  }
+}

@@ -1,0 +1,377 @@
+package io.tokengate.sidecar;
+
+import io.tokengate.sidecar.admin.AdminServer;
+import io.tokengate.sidecar.admin.GateMetrics;
+import io.tokengate.sidecar.config.ConfigLoader;
+import io.tokengate.sidecar.config.ConfigProblem;
+import io.tokengate.sidecar.config.ConfigWatcher;
+import io.tokengate.sidecar.config.InvalidConfigException;
+import io.tokengate.sidecar.config.SidecarConfig;
+import io.tokengate.sidecar.http.GateVerticle;
+import io.tokengate.sidecar.log.EventLog;
+import io.tokengate.sidecar.validation.ValidationTuning;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The running sidecar: loads the configuration, starts the proxy (one verticle per event loop) and
+ * the admin port, reloads when PATH changes, and drains on shutdown.
+ */
+public final class Sidecar {
+  /** Headroom of the HTTP decoder above the policy's header limit: we answer 431 ourselves. */
+  private static final int DECODER_HEADROOM = 16 * 1024;
+
+  /** Old validators are released this long after a swap, when in-flight requests are done. */
+  private static final long RELEASE_DELAY_MILLIS = 30_000;
+
+  private final LaunchOptions options;
+  private final EventLog log;
+  private final Vertx vertx;
+  private final GateMetrics metrics;
+  private final ValidatorFactory validators;
+  private final Duration readyTimeout;
+  private final Duration reloadInterval;
+  private final List<GateVerticle> verticles = new ArrayList<>();
+  private GateState state;
+  private ValidatorFactory.Built serving;
+  private AdminServer admin;
+  private ConfigWatcher watcher;
+  private int decoderLimit;
+  private int listenPort;
+  private boolean stopped;
+
+  /** Tuning of validation and reloads; production uses {@link #DEFAULTS}. */
+  public record Tuning(
+      ValidationTuning validation, Duration reloadInterval, Duration readyTimeout) {
+    public static final Tuning DEFAULTS =
+        new Tuning(ValidationTuning.DEFAULTS, Duration.ofSeconds(1), Duration.ofSeconds(15));
+  }
+
+  private Sidecar(LaunchOptions options, EventLog log, Tuning tuning) {
+    this.options = options;
+    this.log = log;
+    this.readyTimeout = tuning.readyTimeout();
+    this.reloadInterval = tuning.reloadInterval();
+    int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
+    this.vertx =
+        Vertx.builder()
+            .with(
+                new VertxOptions()
+                    .setEventLoopPoolSize(loops)
+                    .setWorkerPoolSize(2)
+                    .setInternalBlockingPoolSize(2)
+                    .setPreferNativeTransport(true))
+            .build();
+    this.metrics = new GateMetrics();
+    this.validators = new ValidatorFactory(vertx, metrics.registry(), tuning.validation());
+  }
+
+  /**
+   * Starts a sidecar; returns once both ports are bound (readiness follows when keys are held).
+   *
+   * @throws InvalidConfigException for a configuration that cannot be served
+   * @throws StartupException when a port cannot be bound
+   */
+  public static Sidecar start(LaunchOptions options, EventLog log, Tuning tuning) {
+    long t0 = System.nanoTime();
+    Map<Path, String> files = ConfigLoader.read(options.config());
+    SidecarConfig config = ConfigLoader.parse(options.config(), files);
+    Sidecar s = new Sidecar(options, log, tuning);
+    try {
+      s.boot(config, files, t0);
+    } catch (RuntimeException e) {
+      s.vertx.close();
+      throw e;
+    }
+    return s;
+  }
+
+  private void boot(SidecarConfig config, Map<Path, String> files, long t0) {
+    serving = build(config);
+    validators.activate(serving);
+    state = new GateState(new ActivePolicy(config, serving.validator()));
+    int maxHeaderBytes = state.current().maxHeaderBytes();
+    decoderLimit = Math.max(maxHeaderBytes, 64 * 1024) + DECODER_HEADROOM;
+
+    admin = new AdminServer(vertx, state, metrics);
+    await(
+        admin.listen(options.adminHost(), options.adminPort()),
+        "admin port " + options.adminPort());
+    int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
+    GateVerticle first = verticle(options.listenPort());
+    await(vertx.deployVerticle(first), "listen port " + options.listenPort());
+    listenPort = first.actualPort();
+    verticles.add(first);
+    if (loops > 1) {
+      List<GateVerticle> rest = new ArrayList<>();
+      await(
+          vertx.deployVerticle(
+              () -> {
+                GateVerticle v = verticle(listenPort);
+                synchronized (rest) {
+                  rest.add(v);
+                }
+                return v;
+              },
+              new DeploymentOptions().setInstances(loops - 1)),
+          "listen port " + listenPort);
+      verticles.addAll(rest);
+    }
+    watcher =
+        new ConfigWatcher(options.config(), reloadInterval, files, this::reload, this::unreadable)
+            .start();
+    log.info(
+        "startup",
+        "tokengate sidecar listening",
+        "policy",
+        config.policyId(),
+        "issuer",
+        config.issuer().getSpec().issuer,
+        "listen_port",
+        Integer.toString(listenPort),
+        "admin_port",
+        Integer.toString(admin.actualPort()),
+        "upstream",
+        "127.0.0.1:" + config.policy().getSpec().upstream.port,
+        "mode",
+        String.valueOf(config.policy().getSpec().mode),
+        "key_snapshot",
+        String.valueOf(config.snapshotFile()),
+        "startup_ms",
+        Long.toString(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)));
+    announceReadiness(t0);
+  }
+
+  private GateVerticle verticle(int port) {
+    return new GateVerticle(options.listenHost(), port, decoderLimit, state, metrics, log);
+  }
+
+  private void announceReadiness(long t0) {
+    vertx.setPeriodic(
+        0,
+        20,
+        id -> {
+          if (state.notReadyReason() == null) {
+            vertx.cancelTimer(id);
+            log.info(
+                "ready",
+                "keys loaded; serving",
+                "ready_ms",
+                Long.toString(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)));
+          }
+        });
+  }
+
+  private ValidatorFactory.Built build(SidecarConfig config) {
+    try {
+      return validators.build(config);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidConfigException(
+          new ConfigProblem(
+              config.issuerFile(),
+              config.issuer().getKind() + "/" + config.issuer().getMetadata().getName(),
+              null,
+              e.getMessage()));
+    }
+  }
+
+  /** Runs on the watcher thread: parse, check and build fully, then swap; or refuse. */
+  private void reload(Map<Path, String> files) {
+    ValidatorFactory.Built built = null;
+    try {
+      SidecarConfig config = ConfigLoader.parse(options.config(), files);
+      built = build(config);
+      if (!built.sharesKeys() && !awaitReady(built)) {
+        throw new InvalidConfigException(
+            new ConfigProblem(
+                config.issuerFile(),
+                config.issuer().getKind() + "/" + config.issuer().getMetadata().getName(),
+                "spec.issuer",
+                "no signing keys could be loaded within "
+                    + readyTimeout.toSeconds()
+                    + " s (and no key snapshot was given)"));
+      }
+      ActivePolicy next = new ActivePolicy(config, built.validator());
+      if (next.maxHeaderBytes() + DECODER_HEADROOM > decoderLimit) {
+        log.warn(
+            "reload",
+            "spec.limits.maxHeaderBytes grew beyond what the listener was started with; headers"
+                + " above "
+                + (decoderLimit - DECODER_HEADROOM)
+                + " bytes are refused by the HTTP decoder until restart",
+            "policy",
+            config.policyId());
+      }
+      ValidatorFactory.Built previous;
+      synchronized (this) {
+        if (stopped) {
+          validators.release(built);
+          return;
+        }
+        state.swap(next);
+        validators.activate(built);
+        previous = serving;
+        serving = built;
+      }
+      ValidatorFactory.Built old = previous;
+      vertx.setTimer(RELEASE_DELAY_MILLIS, id -> validators.release(old));
+      metrics.reload(true);
+      log.info(
+          "reload",
+          "configuration reloaded",
+          "policy",
+          config.policyId(),
+          "fingerprint",
+          ConfigWatcher.fingerprint(files).substring(0, 16),
+          "keys",
+          built.sharesKeys() ? "kept" : "reloaded");
+    } catch (InvalidConfigException e) {
+      if (built != null) {
+        validators.release(built);
+      }
+      metrics.reload(false);
+      log.error(
+          "reload_refused",
+          "new configuration refused, the previous one keeps serving: " + e.getMessage(),
+          "problems",
+          e.getMessage());
+    } catch (RuntimeException e) {
+      if (built != null) {
+        validators.release(built);
+      }
+      metrics.reload(false);
+      log.error(
+          "reload_refused",
+          "new configuration refused, the previous one keeps serving: " + e,
+          "problems",
+          e.toString());
+    }
+  }
+
+  private void unreadable(InvalidConfigException e) {
+    metrics.reload(false);
+    log.error(
+        "reload_refused",
+        "configuration unreadable, the previous one keeps serving: " + e.getMessage(),
+        "problems",
+        e.getMessage());
+  }
+
+  private boolean awaitReady(ValidatorFactory.Built built) {
+    long deadline = System.nanoTime() + readyTimeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (built.validator().ready()) {
+        return true;
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return built.validator().ready();
+  }
+
+  /**
+   * Graceful stop: readiness turns 503, the listener stops accepting, in-flight requests get up to
+   * {@code --drain-seconds} to finish, then everything closes. Idempotent; blocks until done.
+   */
+  public void drain() {
+    synchronized (this) {
+      if (stopped) {
+        return;
+      }
+      stopped = true;
+    }
+    long t0 = System.nanoTime();
+    state.startDraining();
+    log.info(
+        "draining",
+        "shutdown requested: not ready, no new connections, finishing in-flight requests",
+        "drain_seconds",
+        Integer.toString(options.drainSeconds()));
+    if (watcher != null) {
+      watcher.close();
+    }
+    List<Future<Void>> drains = new ArrayList<>();
+    for (GateVerticle v : verticles) {
+      drains.add(v.drain(options.drainSeconds()));
+    }
+    try {
+      Future.join(drains)
+          .toCompletionStage()
+          .toCompletableFuture()
+          .get(options.drainSeconds() + 5L, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      log.warn("draining", "drain did not complete cleanly: " + e.getMessage());
+    }
+    try {
+      admin.close().toCompletionStage().toCompletableFuture().get(2, TimeUnit.SECONDS);
+    } catch (Exception ignored) {
+      // The process is exiting; an admin port that does not close in time changes nothing.
+    }
+    validators.close();
+    try {
+      vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    } catch (Exception ignored) {
+      // As above: nothing is left to serve.
+    }
+    log.info(
+        "stopped",
+        "drained",
+        "drain_ms",
+        Long.toString(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)));
+    log.flush(2000);
+  }
+
+  public int listenPort() {
+    return listenPort;
+  }
+
+  public int adminPort() {
+    return admin.actualPort();
+  }
+
+  public GateState state() {
+    return state;
+  }
+
+  public GateMetrics metrics() {
+    return metrics;
+  }
+
+  private static <T> T await(Future<T> f, String what) {
+    try {
+      return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StartupException(what + ": interrupted");
+    } catch (ExecutionException | CompletionException e) {
+      Throwable c = e.getCause() == null ? e : e.getCause();
+      throw new StartupException(what + ": " + c.getMessage());
+    } catch (TimeoutException e) {
+      throw new StartupException(what + ": did not start within 30 s");
+    }
+  }
+
+  /** A port that cannot be bound and the like; exit status 1. */
+  public static final class StartupException extends RuntimeException {
+    public StartupException(String message) {
+      super(message, null, false, false);
+    }
+  }
+}

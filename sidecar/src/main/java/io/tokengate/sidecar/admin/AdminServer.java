@@ -1,0 +1,84 @@
+package io.tokengate.sidecar.admin;
+
+import io.tokengate.sidecar.GateState;
+import io.tokengate.sidecar.log.Json;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+
+/**
+ * The admin port, for the kubelet and Prometheus: {@code /healthz/live} (200 while the process
+ * runs), {@code /healthz/ready} (200 once a configuration is loaded and its issuer's keys are held,
+ * 503 with a JSON reason otherwise, and while draining), {@code /metrics} (Prometheus text).
+ */
+public final class AdminServer {
+  private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+
+  private final Vertx vertx;
+  private final GateState state;
+  private final GateMetrics metrics;
+  private HttpServer server;
+
+  public AdminServer(Vertx vertx, GateState state, GateMetrics metrics) {
+    this.vertx = vertx;
+    this.state = state;
+    this.metrics = metrics;
+  }
+
+  public Future<HttpServer> listen(String host, int port) {
+    server = vertx.createHttpServer().requestHandler(this::handle);
+    return server.listen(port, host);
+  }
+
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  public Future<Void> close() {
+    return server == null ? Future.succeededFuture() : server.close();
+  }
+
+  private void handle(HttpServerRequest req) {
+    if (req.method() != HttpMethod.GET && req.method() != HttpMethod.HEAD) {
+      req.response().setStatusCode(405).putHeader(HttpHeaders.ALLOW, "GET, HEAD").end();
+      return;
+    }
+    switch (req.path()) {
+      case "/healthz/live" -> json(req, 200, "{\"status\":\"live\"}");
+      case "/healthz/ready" -> {
+        String why = state.notReadyReason();
+        if (why == null) {
+          json(req, 200, "{\"status\":\"ready\"}");
+        } else {
+          json(req, 503, "{\"status\":\"not_ready\",\"reason\":" + Json.quote(why) + "}");
+        }
+      }
+      case "/metrics" ->
+          // Scraping walks every meter: done off the event loop so it never delays a probe.
+          vertx
+              .executeBlocking(metrics::scrape, false)
+              .onComplete(
+                  ar -> {
+                    if (ar.failed()) {
+                      req.response().setStatusCode(500).end();
+                    } else {
+                      req.response()
+                          .putHeader(HttpHeaders.CONTENT_TYPE, PROMETHEUS_TEXT)
+                          .end(ar.result());
+                    }
+                  });
+      default -> json(req, 404, "{\"status\":\"not_found\"}");
+    }
+  }
+
+  private static void json(HttpServerRequest req, int status, String body) {
+    req.response()
+        .setStatusCode(status)
+        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
+        .end(body);
+  }
+}

@@ -1,0 +1,629 @@
+package io.tokengate.sidecar.http;
+
+import io.tokengate.sidecar.ActivePolicy;
+import io.tokengate.sidecar.GateFailure;
+import io.tokengate.sidecar.GateState;
+import io.tokengate.sidecar.admin.GateMetrics;
+import io.tokengate.sidecar.authz.AccessRule;
+import io.tokengate.sidecar.authz.ClaimValues;
+import io.tokengate.sidecar.authz.RequestPath;
+import io.tokengate.sidecar.log.EventLog;
+import io.tokengate.sidecar.validation.TokenValidator;
+import io.tokengate.sidecar.validation.VerifiedToken;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.HostAndPort;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * The request path of the sidecar: checks limits, normalises the path, picks the rule, validates
+ * the token, and either answers the refusal or streams the request to the application and the
+ * response back. One instance per event loop, with that loop's upstream client, so a request never
+ * changes threads (validation futures completing elsewhere are brought back).
+ */
+public final class GateHandler implements Handler<HttpServerRequest> {
+  private static final CharSequence X_FORWARDED_FOR =
+      HttpHeaders.createOptimized("X-Forwarded-For");
+  private static final CharSequence X_FORWARDED_PROTO =
+      HttpHeaders.createOptimized("X-Forwarded-Proto");
+  private static final CharSequence X_FORWARDED_HOST =
+      HttpHeaders.createOptimized("X-Forwarded-Host");
+  private static final String TRACEPARENT = "traceparent";
+
+  private final Vertx vertx;
+  private final HttpClient client;
+  private final GateState state;
+  private final GateMetrics metrics;
+  private final EventLog log;
+
+  public GateHandler(
+      Vertx vertx, HttpClient client, GateState state, GateMetrics metrics, EventLog log) {
+    this.vertx = vertx;
+    this.client = client;
+    this.state = state;
+    this.metrics = metrics;
+    this.log = log;
+  }
+
+  @Override
+  public void handle(HttpServerRequest req) {
+    new Exchange(req, state.current()).start();
+  }
+
+  /** The state of one request, from arrival to the response head. */
+  private final class Exchange {
+    final HttpServerRequest req;
+    final ActivePolicy p;
+    final long started = System.nanoTime();
+    final Context context = Vertx.currentContext();
+    final MultiMap out = HttpHeaders.headers();
+    RequestPath path;
+    AccessRule rule;
+    boolean hasBody;
+    boolean expectContinue;
+    boolean upgrade;
+    String decision = GateMetrics.ALLOW;
+    String reason;
+    VerifiedToken token;
+    HttpClientRequest upstreamRequest;
+    long timer = -1;
+    long upstreamStarted;
+    boolean answered;
+    String upstreamError;
+
+    Exchange(HttpServerRequest req, ActivePolicy p) {
+      this.req = req;
+      this.p = p;
+    }
+
+    void start() {
+      if (p == null) {
+        refuse(GateFailure.of(503, "not_ready", "no configuration is loaded"));
+        return;
+      }
+      int headerBytes = copyHeaders();
+      if (headerBytes > p.maxHeaderBytes()) {
+        refuse(
+            GateFailure.of(
+                431,
+                "headers_too_large",
+                "the request headers exceed " + p.maxHeaderBytes() + " bytes"));
+        return;
+      }
+      try {
+        path = RequestPath.parse(req.uri());
+      } catch (RequestPath.InvalidPathException e) {
+        refuse(GateFailure.of(400, "invalid_path", e.getMessage()));
+        return;
+      }
+      if (hasBody) {
+        // Nothing of the body is read before the decision; an allowed request streams it on.
+        req.pause();
+      }
+      HttpMethod method = req.method();
+      if (p.allowCorsPreflight()
+          && method == HttpMethod.OPTIONS
+          && req.headers().contains(HttpHeaders.ORIGIN)
+          && req.headers().contains(HttpHeaders.ACCESS_CONTROL_REQUEST_METHOD)) {
+        reason = "cors_preflight";
+        forward();
+        return;
+      }
+      rule = p.rules().match(method.name(), path);
+      switch (rule.action()) {
+        case Allow -> {
+          reason = "allow_rule";
+          forward();
+        }
+        case Deny -> deny(GateFailure.of(403, "deny_rule", "the policy denies this request"));
+        default -> authenticate();
+      }
+    }
+
+    /**
+     * Copies the inbound headers the application may see into {@link #out} and sums the header
+     * bytes. Left out: hop-by-hop headers (and those the Connection header names), every header a
+     * claim is forwarded in (a client must not be able to spoof identity), Host (sent as the
+     * request authority) and Expect (100-continue is answered here, after the decision).
+     */
+    int copyHeaders() {
+      MultiMap in = req.headers();
+      int bytes = 0;
+      String connection = null;
+      String upgradeTo = null;
+      boolean chunked = false;
+      long contentLength = -1;
+      for (Map.Entry<String, String> e : in) {
+        String name = e.getKey();
+        String value = e.getValue();
+        bytes += name.length() + value.length() + 4;
+        if (name.isEmpty() || name.charAt(0) == ':') {
+          continue;
+        }
+        switch (HopByHop.classify(name)) {
+          case HopByHop.CONNECTION ->
+              connection = connection == null ? value : connection + "," + value;
+          case HopByHop.UPGRADE -> upgradeTo = value;
+          case HopByHop.TRANSFER_ENCODING -> chunked = true;
+          case HopByHop.EXPECT -> expectContinue = value.equalsIgnoreCase("100-continue");
+          case HopByHop.CONTENT_LENGTH -> {
+            contentLength = parseLength(value);
+            out.add(name, value);
+          }
+          case HopByHop.DROP, HopByHop.HOST -> {}
+          default -> {
+            if (!p.isClaimHeader(name)) {
+              out.add(name, value);
+            }
+          }
+        }
+      }
+      if (connection != null) {
+        for (String token : connection.split(",")) {
+          String t = token.trim();
+          if (t.equalsIgnoreCase("upgrade")) {
+            upgrade = upgradeTo != null && req.version() == HttpVersion.HTTP_1_1;
+          } else if (!t.isEmpty() && HopByHop.classify(t) == HopByHop.OTHER) {
+            // A header the client declared hop-by-hop is not forwarded, unless it is an
+            // end-to-end header the sidecar relies on being passed (then it simply stays).
+            if (!t.equalsIgnoreCase(TRACEPARENT)) {
+              out.remove(t);
+            }
+          }
+        }
+      }
+      if (upgrade) {
+        out.set(HttpHeaders.CONNECTION, HttpHeaders.UPGRADE);
+        out.set(HttpHeaders.UPGRADE, upgradeTo);
+      }
+      if (req.version() == HttpVersion.HTTP_2) {
+        hasBody = !req.isEnded();
+      } else {
+        hasBody = chunked || contentLength > 0;
+      }
+      return bytes;
+    }
+
+    void authenticate() {
+      String raw;
+      try {
+        raw = p.tokenSources().extract(req.headers(), path.query());
+      } catch (GateFailure f) {
+        deny(f);
+        return;
+      }
+      if (raw == null) {
+        deny(GateFailure.missingToken());
+        return;
+      }
+      if (raw.length() > p.maxTokenBytes()) {
+        deny(
+            GateFailure.of(
+                431, "token_too_large", "the token exceeds " + p.maxTokenBytes() + " bytes"));
+        return;
+      }
+      TokenValidator validator = p.validator();
+      if (!validator.ready()) {
+        deny(
+            GateFailure.of(
+                503, "keys_not_loaded", "the issuer's signing keys are not loaded yet; retry"));
+        return;
+      }
+      Future<VerifiedToken> f;
+      try {
+        f = validator.validate(raw);
+      } catch (RuntimeException e) {
+        f = Future.failedFuture(e);
+      }
+      if (f.isComplete()) {
+        validated(f);
+      } else {
+        Future<VerifiedToken> pending = f;
+        f.onComplete(ar -> onContext(() -> validated(pending)));
+      }
+    }
+
+    void validated(Future<VerifiedToken> f) {
+      if (f.failed()) {
+        Throwable cause = f.cause();
+        if (cause instanceof GateFailure g) {
+          deny(g);
+        } else {
+          log.error(
+              "validation_error",
+              "the validator failed unexpectedly",
+              "policy",
+              p.id(),
+              "error",
+              cause.getClass().getName());
+          deny(GateFailure.invalidToken("validation_error", "the token could not be validated"));
+        }
+        return;
+      }
+      token = f.result();
+      if (rule.requirement() != null) {
+        GateFailure unmet = rule.requirement().check(token);
+        if (unmet != null) {
+          deny(unmet);
+          return;
+        }
+      }
+      reason = "authenticated";
+      forward();
+    }
+
+    /** A policy decision against the request: refused, or in Audit mode recorded and forwarded. */
+    void deny(GateFailure f) {
+      reason = f.reason();
+      if (p.audit()) {
+        decision = GateMetrics.AUDIT_DENY;
+        forward();
+        return;
+      }
+      refuse(f);
+    }
+
+    /** Answers {@code f} without forwarding. */
+    void refuse(GateFailure f) {
+      if (answered) {
+        return;
+      }
+      answered = true;
+      decision = GateMetrics.DENY;
+      reason = f.reason();
+      answer(f);
+      finish(f.status());
+    }
+
+    void answer(GateFailure f) {
+      HttpServerResponse res = req.response();
+      if (res.closed() || res.headWritten()) {
+        return;
+      }
+      boolean close = false;
+      if (hasBody && !req.isEnded()) {
+        if (expectContinue) {
+          // The client is waiting for 100 Continue and will not send the body: the connection
+          // cannot be reused without it.
+          close = true;
+        } else {
+          req.handler(null);
+          req.resume();
+        }
+      }
+      boolean challenge = f.status() == 401 || f.error() != null;
+      Refusal.send(res, p == null ? "Bearer" : p.realm(), f, challenge, close);
+    }
+
+    void forward() {
+      if (token != null && !p.claimHeaders().isEmpty() && !addClaimHeaders()) {
+        return;
+      }
+      String query = path.query();
+      if (!p.forwardToken()) {
+        p.tokenSources().stripHeaders(out);
+        query = p.tokenSources().stripQuery(query);
+      }
+      String uri = query == null ? path.path() : path.path() + "?" + query;
+      SocketAddress remote = req.remoteAddress();
+      String ip = remote == null ? null : remote.hostAddress();
+      if (ip != null) {
+        String xff = out.get(X_FORWARDED_FOR);
+        out.set(X_FORWARDED_FOR, xff == null ? ip : xff + ", " + ip);
+      }
+      if (!out.contains(X_FORWARDED_PROTO)) {
+        out.set(X_FORWARDED_PROTO, req.isSSL() ? "https" : "http");
+      }
+      HostAndPort authority = req.authority();
+      if (authority != null && !out.contains(X_FORWARDED_HOST)) {
+        String host = req.headers().get(HttpHeaders.HOST);
+        out.set(X_FORWARDED_HOST, host != null ? host : authority.host());
+      }
+      RequestOptions options =
+          new RequestOptions()
+              .setServer(p.upstream())
+              .setMethod(req.method())
+              .setURI(uri)
+              .setHeaders(out);
+      if (authority != null) {
+        options.setHost(authority.host());
+        if (authority.port() > 0) {
+          options.setPort(authority.port());
+        }
+      } else {
+        options.setHost(p.upstream().host()).setPort(p.upstream().port());
+      }
+      long timeout = p.upstreamTimeoutMillis();
+      timer = vertx.setTimer(timeout, id -> timedOut(timeout));
+      upstreamStarted = System.nanoTime();
+      client.request(options).onComplete(ar -> sendUpstream(ar.result(), ar.cause()));
+    }
+
+    /** False when a claim cannot be forwarded and the request was refused. */
+    boolean addClaimHeaders() {
+      for (ActivePolicy.ClaimHeader h : p.claimHeaders()) {
+        String value = ClaimValues.headerValue(ClaimValues.lookup(token.claims(), h.claim()));
+        if (value == null) {
+          continue;
+        }
+        if (!HopByHop.isSafeValue(value)) {
+          if (p.audit()) {
+            decision = GateMetrics.AUDIT_DENY;
+            reason = "unforwardable_claim";
+            continue;
+          }
+          refuse(
+              GateFailure.invalidToken(
+                  "unforwardable_claim",
+                  "claim '"
+                      + h.claim()
+                      + "' holds characters that cannot be forwarded in a header"));
+          return false;
+        }
+        out.set(h.header(), wireForm(value));
+      }
+      return true;
+    }
+
+    void sendUpstream(HttpClientRequest creq, Throwable failure) {
+      if (answered) {
+        if (creq != null) {
+          creq.reset();
+        }
+        return;
+      }
+      if (creq == null) {
+        upstreamFailed(failure);
+        return;
+      }
+      upstreamRequest = creq;
+      HttpServerResponse res = req.response();
+      res.closeHandler(v -> creq.reset());
+      if (upgrade) {
+        creq.connect().onComplete(ar -> upgraded(ar.result(), ar.cause()));
+        return;
+      }
+      Future<HttpClientResponse> response;
+      if (hasBody) {
+        if (expectContinue) {
+          res.writeContinue();
+        }
+        response = creq.send(req);
+      } else {
+        response = creq.send();
+      }
+      response.onComplete(ar -> relay(ar.result(), ar.cause()));
+    }
+
+    void relay(HttpClientResponse cres, Throwable failure) {
+      if (cres == null) {
+        upstreamFailed(failure);
+        return;
+      }
+      if (answered) {
+        cres.request().reset();
+        return;
+      }
+      answered = true;
+      cancelTimer();
+      metrics.upstream(p.id(), System.nanoTime() - upstreamStarted);
+      HttpServerResponse res = req.response();
+      if (res.closed()) {
+        cres.request().reset();
+        finish(cres.statusCode());
+        return;
+      }
+      int status = cres.statusCode();
+      res.setStatusCode(status);
+      String message = cres.statusMessage();
+      if (message != null) {
+        res.setStatusMessage(message);
+      }
+      copyResponseHeaders(cres.headers(), res.headers());
+      if (!cres.headers().contains(HttpHeaders.CONTENT_LENGTH)
+          && bodyAllowed(status)
+          && req.version() != HttpVersion.HTTP_1_0) {
+        res.setChunked(true);
+      }
+      finish(status);
+      cres.pipe().endOnFailure(false).to(res).onFailure(e -> res.reset());
+    }
+
+    void upgraded(HttpClientResponse cres, Throwable failure) {
+      if (cres == null) {
+        upstreamFailed(failure);
+        return;
+      }
+      if (cres.statusCode() != 101) {
+        relay(cres, null);
+        return;
+      }
+      if (answered) {
+        cres.request().reset();
+        return;
+      }
+      answered = true;
+      cancelTimer();
+      metrics.upstream(p.id(), System.nanoTime() - upstreamStarted);
+      HttpServerResponse res = req.response();
+      res.setStatusCode(101);
+      res.headers().addAll(cres.headers());
+      finish(101);
+      req.toNetSocket()
+          .onComplete(
+              ar -> {
+                NetSocket up = cres.netSocket();
+                if (ar.failed()) {
+                  up.close();
+                  return;
+                }
+                NetSocket down = ar.result();
+                down.pipeTo(up);
+                up.pipeTo(down);
+              });
+    }
+
+    void upstreamFailed(Throwable cause) {
+      if (answered) {
+        return;
+      }
+      answered = true;
+      cancelTimer();
+      upstreamError = "unavailable";
+      answer(
+          GateFailure.of(
+              502,
+              "upstream_unavailable",
+              "the application on port "
+                  + p.upstream().port()
+                  + " refused or closed the connection"));
+      finish(502);
+    }
+
+    void timedOut(long timeoutMillis) {
+      timer = -1;
+      if (answered) {
+        return;
+      }
+      answered = true;
+      upstreamError = "timeout";
+      if (upstreamRequest != null) {
+        upstreamRequest.reset();
+      }
+      answer(
+          GateFailure.of(
+              504,
+              "upstream_timeout",
+              "the application did not answer within " + timeoutMillis + " ms"));
+      finish(504);
+    }
+
+    void cancelTimer() {
+      if (timer >= 0) {
+        vertx.cancelTimer(timer);
+        timer = -1;
+      }
+    }
+
+    void onContext(Runnable r) {
+      if (context == null || Vertx.currentContext() == context) {
+        r.run();
+      } else {
+        context.runOnContext(v -> r.run());
+      }
+    }
+
+    /** Counts the decision and writes its log line: once per request, at the response head. */
+    void finish(int status) {
+      String policy = p == null ? "none" : p.id();
+      metrics.decision(policy, decision, reason);
+      if (upstreamError != null) {
+        metrics.upstreamFailure(policy, upstreamError);
+      }
+      StringBuilder sb = EventLog.start("info", "decision");
+      EventLog.field(sb, "policy", policy);
+      EventLog.field(sb, "decision", decision);
+      EventLog.field(sb, "reason", reason);
+      EventLog.field(sb, "status", status);
+      EventLog.field(sb, "method", req.method().name());
+      EventLog.field(sb, "path", path != null ? path.path() : rawPath(req.uri()));
+      if (rule != null) {
+        EventLog.field(sb, "rule", rule.label());
+      }
+      if (token != null) {
+        EventLog.field(sb, "subject", token.subject());
+        EventLog.field(sb, "client", token.clientId());
+        EventLog.field(sb, "issuer", token.issuer());
+      }
+      long micros = (System.nanoTime() - started) / 1000;
+      sb.append(",\"latency_ms\":").append(micros / 1000).append('.');
+      long frac = micros % 1000;
+      if (frac < 100) {
+        sb.append('0');
+      }
+      if (frac < 10) {
+        sb.append('0');
+      }
+      sb.append(frac);
+      String trace = req.headers().get(TRACEPARENT);
+      if (trace != null) {
+        EventLog.field(sb, "traceparent", trace);
+      }
+      if (upstreamError != null) {
+        EventLog.field(sb, "upstream_error", upstreamError);
+      }
+      log.line(sb.append('}').toString());
+    }
+
+    boolean bodyAllowed(int status) {
+      return req.method() != HttpMethod.HEAD
+          && status != 204
+          && status != 304
+          && (status < 100 || status >= 200);
+    }
+  }
+
+  private static void copyResponseHeaders(MultiMap from, MultiMap to) {
+    String connection = null;
+    for (Map.Entry<String, String> e : from) {
+      String name = e.getKey();
+      switch (HopByHop.classify(name)) {
+        case HopByHop.CONNECTION -> connection = e.getValue();
+        case HopByHop.OTHER, HopByHop.CONTENT_LENGTH, HopByHop.HOST, HopByHop.EXPECT ->
+            to.add(name, e.getValue());
+        default -> {}
+      }
+    }
+    if (connection != null) {
+      for (String t : connection.split(",")) {
+        if (!t.isBlank()) {
+          to.remove(t.trim());
+        }
+      }
+    }
+  }
+
+  private static long parseLength(String value) {
+    try {
+      return Long.parseLong(value.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private static String rawPath(String uri) {
+    if (uri == null) {
+      return null;
+    }
+    int q = uri.indexOf('?');
+    return q < 0 ? uri : uri.substring(0, q);
+  }
+
+  /**
+   * Header values travel as bytes; Vert.x writes each char as one byte, so non-ASCII text is turned
+   * into its UTF-8 bytes first (what applications reading headers as UTF-8 expect).
+   */
+  private static String wireForm(String value) {
+    for (int i = 0; i < value.length(); i++) {
+      if (value.charAt(i) > 0x7e) {
+        return new String(value.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+      }
+    }
+    return value;
+  }
+}

@@ -1,0 +1,90 @@
+package io.tokengate.sidecar.http;
+
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.tokengate.sidecar.GateFailure;
+import io.tokengate.sidecar.log.Json;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerResponse;
+
+/**
+ * Writes a {@link GateFailure} as the client sees it: the status, an RFC 6750 {@code
+ * WWW-Authenticate} challenge for 400/401/403 ({@code error} omitted when no token was presented),
+ * and an RFC 9457 {@code application/problem+json} body. Descriptions come from the failure, which
+ * never carries token contents or key material; they are reduced to the characters RFC 6750 allows
+ * in {@code error_description} so a challenge can never be broken open.
+ */
+public final class Refusal {
+  private static final CharSequence PROBLEM_JSON =
+      HttpHeaders.createOptimized("application/problem+json");
+  private static final CharSequence NO_STORE = HttpHeaders.createOptimized("no-store");
+  private static final CharSequence WWW_AUTHENTICATE =
+      HttpHeaders.createOptimized("WWW-Authenticate");
+
+  private Refusal() {}
+
+  /**
+   * @param realm {@code Bearer realm="ns/name"}
+   * @param challenge add a {@code WWW-Authenticate} challenge (policy decisions: 400/401/403)
+   * @param close ask the client to close the connection (an unread request body is pending)
+   */
+  public static void send(
+      HttpServerResponse res, String realm, GateFailure f, boolean challenge, boolean close) {
+    res.setStatusCode(f.status());
+    MultiMap h = res.headers();
+    h.set(HttpHeaders.CONTENT_TYPE, PROBLEM_JSON);
+    h.set(HttpHeaders.CACHE_CONTROL, NO_STORE);
+    if (challenge) {
+      h.set(WWW_AUTHENTICATE, challenge(realm, f));
+    }
+    if (close) {
+      h.set(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+    }
+    res.end(Buffer.buffer(body(f)));
+  }
+
+  /** The {@code WWW-Authenticate} value for {@code f}. */
+  public static String challenge(String realm, GateFailure f) {
+    if (f.error() == null) {
+      return realm;
+    }
+    StringBuilder sb = new StringBuilder(realm.length() + 96).append(realm);
+    sb.append(", error=\"").append(f.error()).append('"');
+    if (f.description() != null && !f.description().isEmpty()) {
+      sb.append(", error_description=\"").append(safe(f.description())).append('"');
+    }
+    if (!f.requiredScopes().isEmpty()) {
+      sb.append(", scope=\"").append(safe(String.join(" ", f.requiredScopes()))).append('"');
+    }
+    return sb.toString();
+  }
+
+  static String body(GateFailure f) {
+    StringBuilder sb = new StringBuilder(192);
+    sb.append("{\"type\":");
+    Json.quote(sb, "https://tokengate.io/problems/" + f.reason());
+    sb.append(",\"title\":");
+    Json.quote(sb, HttpResponseStatus.valueOf(f.status()).reasonPhrase());
+    sb.append(",\"status\":").append(f.status());
+    sb.append(",\"detail\":");
+    Json.quote(sb, f.description());
+    return sb.append('}').toString();
+  }
+
+  /** RFC 6750 section 3: error_description and scope use %x20-21 / %x23-5B / %x5D-7E only. */
+  static String safe(String s) {
+    StringBuilder sb = null;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      boolean ok = c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+      if (!ok && sb == null) {
+        sb = new StringBuilder(s.length()).append(s, 0, i);
+      }
+      if (sb != null) {
+        sb.append(ok ? c : c == '"' ? '\'' : ' ');
+      }
+    }
+    return sb == null ? s : sb.toString();
+  }
+}
