@@ -45,6 +45,7 @@ CFG = {
     "rate_duration": env_int("RATE_DURATION", 15),
     "tokens": env_int("TOKENS", 10000),
     "starts": env_int("STARTS", 5),
+    "rounds": env_int("ROUNDS", 1),
     "scenarios": os.environ.get(
         "SCENARIOS", "direct,nginx,oauth2-proxy,sidecar-one,sidecar-many,startup"
     ).split(","),
@@ -63,6 +64,7 @@ CFG = {
 }
 BIN = os.path.join(CFG["cache"], "bin")
 ISSUER_PORT = 0
+ROUND_SUFFIX = ""  # "-r2" etc. when ROUNDS > 1, so each round keeps its raw files
 RUN = os.environ.get("BENCH_RUN_DIR") or os.path.join(CFG["cache"], "run", str(os.getpid()))
 
 
@@ -303,7 +305,7 @@ def run_wrk(name, url, seconds, lua, env=None, headers=(), record=True, ours=())
     res["other_cpu_cores"] = round(other, 2)
     if record:
         text = " ".join(shlex.quote(a if not a.startswith("Authorization") else "Authorization: Bearer <token>") for a in argv)
-        with open(os.path.join(RAW, f"{name}-wrk.txt"), "w") as f:
+        with open(os.path.join(RAW, f"{name}{ROUND_SUFFIX}-wrk.txt"), "w") as f:
             f.write(f"$ {text}\n{out.replace(line, '').strip()}\n\n{line}\n")
     return res
 
@@ -377,7 +379,7 @@ def run_vegeta(name, url, tokens, ours=()):
         "distinct_tokens": len(set(tokens)),
         "other_cpu_cores": round(other, 2),
     }
-    with open(os.path.join(RAW, f"{name}-rate.txt"), "w") as f:
+    with open(os.path.join(RAW, f"{name}{ROUND_SUFFIX}-rate.txt"), "w") as f:
         f.write("$ " + " ".join(argv).replace(RUN, "$RUN") + "\n")
         f.write(report)
         f.write("\npercentiles from every request (us): " + json.dumps(res["latency_us"]) + "\n")
@@ -663,11 +665,103 @@ def wait_quiet():
         time.sleep(20)
 
 
+def run_round(sc, one, up_port, issuer_url, base, want_sidecar):
+    """One pass over every target; each proxy is started fresh and stopped after."""
+    rnd = {"scenarios": {}, "loadavg_start": loadavg()}
+    if "direct" in sc:
+        measure("direct", f"http://127.0.0.1:{up_port}/", one, rnd, ours=base)
+
+    if "nginx" in sc:
+        port = free_port()
+        p = start_nginx_proxy(port, up_port)
+        wait_for(f"http://127.0.0.1:{port}/", p)
+        measure("nginx", f"http://127.0.0.1:{port}/", one, rnd, pgid=p.pid, ours=base + [p.pid])
+        p.stop()
+
+    if "oauth2-proxy" in sc:
+        port = free_port()
+        p = start_oauth2_proxy(port, up_port, issuer_url)
+        wait_for(f"http://127.0.0.1:{port}/ping", p)
+        enforced = check_enforced("oauth2-proxy", f"http://127.0.0.1:{port}/", one)
+        measure("oauth2-proxy", f"http://127.0.0.1:{port}/", one, rnd, pgid=p.pid, ours=base + [p.pid])
+        rnd["scenarios"]["oauth2-proxy"]["enforced"] = enforced
+        p.stop()
+
+    config_dir = os.path.join(RUN, "sidecar-config")
+    if want_sidecar:
+        write_sidecar_config(config_dir, issuer_url, up_port)
+    if "sidecar-one" in sc or "sidecar-many" in sc:
+        port, admin = free_port(), free_port()
+        p = Proc("sidecar", sidecar_argv(config_dir, port, admin))
+        ready = wait_for(f"http://127.0.0.1:{admin}/healthz/ready", p, timeout=120)
+        log(f"sidecar ready in {ready * 1000:.0f} ms (pid {p.pid})")
+        url = f"http://127.0.0.1:{port}/"
+        enforced = check_enforced("sidecar", url, one)
+        if "sidecar-one" in sc:
+            measure("sidecar-one", url, one, rnd, pgid=p.pid, ours=base + [p.pid])
+            rnd["scenarios"]["sidecar-one"]["enforced"] = enforced
+        if "sidecar-many" in sc:
+            fresh = [t.strip() for t in open(os.path.join(RUN, "fresh.txt")) if t.strip()]
+            measure(
+                "sidecar-many", url, one, rnd, pgid=p.pid, ours=base + [p.pid],
+                rotate_file=os.path.join(RUN, "many.txt"), rate_tokens=fresh,
+            )
+            s = rnd["scenarios"]["sidecar-many"]
+            s["fixed"]["distinct_tokens"] = CFG["tokens"]
+            s["enforced"] = enforced
+        rnd["sidecar_vm_hwm_mib"] = round(rss_kib(p.pid, "VmHWM") / 1024, 1)
+        rnd["sidecar_metrics_sample"] = scrape_metrics(admin)
+        p.stop()
+    return rnd
+
+
+def median_of(values):
+    vals = [v for v in values if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def aggregate(rounds):
+    """The median of every figure over the rounds (the peak for RSS)."""
+    if len(rounds) == 1:
+        r = rounds[0]
+        return {k: v for k, v in r.items() if k != "loadavg_start"}
+    out = {"scenarios": {}}
+    for name in rounds[0]["scenarios"]:
+        runs = [r["scenarios"][name] for r in rounds if name in r["scenarios"]]
+        agg = json.loads(json.dumps(runs[0]))
+        for shape in ("fixed", "rate"):
+            for key in ("rps", "achieved_rate", "other_cpu_cores", "loadavg_during", "loadavg_after"):
+                if key in agg[shape]:
+                    agg[shape][key] = median_of([x[shape].get(key) for x in runs])
+            for q in agg[shape]["latency_us"]:
+                agg[shape]["latency_us"][q] = median_of([x[shape]["latency_us"][q] for x in runs])
+            for key in ("requests",):
+                agg[shape][key] = sum(x[shape][key] for x in runs)
+        if "errors" in agg["fixed"]:
+            for e in agg["fixed"]["errors"]:
+                agg["fixed"]["errors"][e] = sum(x["fixed"]["errors"][e] for x in runs)
+        codes = {}
+        for x in runs:
+            for c, n in x["rate"]["codes"].items():
+                codes[c] = codes.get(c, 0) + n
+        agg["rate"]["codes"] = codes
+        if "peak_rss_mib" in agg["fixed"]:
+            agg["fixed"]["peak_rss_mib"] = max(x["fixed"]["peak_rss_mib"] for x in runs)
+        agg["rounds"] = len(runs)
+        out["scenarios"][name] = agg
+    hwm = [r["sidecar_vm_hwm_mib"] for r in rounds if "sidecar_vm_hwm_mib" in r]
+    if hwm:
+        out["sidecar_vm_hwm_mib"] = max(hwm)
+    return out
+
+
 def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     os.makedirs(RUN, exist_ok=True)
     os.makedirs(RAW, exist_ok=True)
+    for old in glob.glob(os.path.join(RAW, "*")):
+        os.remove(old)  # raw/ holds exactly one run
     wait_quiet()
     t_start = time.monotonic()
     results = {
@@ -706,50 +800,16 @@ def main():
         base = [issuer.pid, upstream.pid]
         results["upstream"] = "nginx `return 200` (24-byte text/plain body), 1 worker process"
 
-        if "direct" in sc:
-            measure("direct", f"http://127.0.0.1:{up_port}/", one, results, ours=base)
-
-        if "nginx" in sc:
-            port = free_port()
-            p = start_nginx_proxy(port, up_port)
-            wait_for(f"http://127.0.0.1:{port}/", p)
-            measure("nginx", f"http://127.0.0.1:{port}/", one, results, pgid=p.pid, ours=base + [p.pid])
-            p.stop()
-
-        if "oauth2-proxy" in sc:
-            port = free_port()
-            p = start_oauth2_proxy(port, up_port, issuer_url)
-            wait_for(f"http://127.0.0.1:{port}/ping", p)
-            enforced = check_enforced("oauth2-proxy", f"http://127.0.0.1:{port}/", one)
-            measure("oauth2-proxy", f"http://127.0.0.1:{port}/", one, results, pgid=p.pid, ours=base + [p.pid])
-            results["scenarios"]["oauth2-proxy"]["enforced"] = enforced
-            p.stop()
-
+        rounds = []
+        for i in range(CFG["rounds"]):
+            if CFG["rounds"] > 1:
+                global ROUND_SUFFIX
+                ROUND_SUFFIX = f"-r{i + 1}"
+                log(f"round {i + 1} of {CFG['rounds']}")
+            rounds.append(run_round(sc, one, up_port, issuer_url, base, want_sidecar))
+        results["rounds"] = rounds
+        results.update(aggregate(rounds))
         config_dir = os.path.join(RUN, "sidecar-config")
-        if want_sidecar:
-            write_sidecar_config(config_dir, issuer_url, up_port)
-        if "sidecar-one" in sc or "sidecar-many" in sc:
-            port, admin = free_port(), free_port()
-            p = Proc("sidecar", sidecar_argv(config_dir, port, admin))
-            ready = wait_for(f"http://127.0.0.1:{admin}/healthz/ready", p, timeout=120)
-            log(f"sidecar ready in {ready * 1000:.0f} ms (pid {p.pid})")
-            url = f"http://127.0.0.1:{port}/"
-            enforced = check_enforced("sidecar", url, one)
-            if "sidecar-one" in sc:
-                measure("sidecar-one", url, one, results, pgid=p.pid, ours=base + [p.pid])
-                results["scenarios"]["sidecar-one"]["enforced"] = enforced
-            if "sidecar-many" in sc:
-                fresh = [t.strip() for t in open(os.path.join(RUN, "fresh.txt")) if t.strip()]
-                measure(
-                    "sidecar-many", url, one, results, pgid=p.pid, ours=base + [p.pid],
-                    rotate_file=os.path.join(RUN, "many.txt"), rate_tokens=fresh,
-                )
-                s = results["scenarios"]["sidecar-many"]
-                s["fixed"]["distinct_tokens"] = CFG["tokens"]
-                s["enforced"] = enforced
-            results["sidecar_vm_hwm_mib"] = round(rss_kib(p.pid, "VmHWM") / 1024, 1)
-            results["sidecar_metrics_sample"] = scrape_metrics(admin)
-            p.stop()
 
         if "startup" in sc:
             startup_times(config_dir, results, issuer.pid)
