@@ -100,8 +100,9 @@ public final class TokenBuilder {
     return claim("aud", List.of(aud));
   }
 
+  /** Sets exp (seconds since the epoch); null removes it. */
   public TokenBuilder expiresAt(Instant exp) {
-    return claim("exp", exp.getEpochSecond());
+    return claim("exp", exp == null ? null : exp.getEpochSecond());
   }
 
   public TokenBuilder expiresIn(Duration lifetime) {
@@ -112,12 +113,14 @@ public final class TokenBuilder {
     return claim("exp", null);
   }
 
+  /** Sets nbf (seconds since the epoch); null removes it. */
   public TokenBuilder notBefore(Instant nbf) {
-    return claim("nbf", nbf.getEpochSecond());
+    return claim("nbf", nbf == null ? null : nbf.getEpochSecond());
   }
 
+  /** Sets iat (seconds since the epoch); null removes it. */
   public TokenBuilder issuedAt(Instant iat) {
-    return claim("iat", iat.getEpochSecond());
+    return claim("iat", iat == null ? null : iat.getEpochSecond());
   }
 
   /** The header as it will be serialized (mutable: tests may edit it directly). */

@@ -23,7 +23,7 @@ final class Validation {
   static final ValidationTuning FAST =
       ValidationTuning.DEFAULTS
           .withUnknownKidRefetchInterval(Duration.ofMillis(500))
-          .withFetchTimeout(Duration.ofSeconds(1))
+          .withFetchTimeout(Duration.ofSeconds(2))
           .withRetry(Duration.ofMillis(100), Duration.ofSeconds(1));
 
   static final List<String> AUDIENCES = List.of(TestIssuer.DEFAULT_AUDIENCE);
