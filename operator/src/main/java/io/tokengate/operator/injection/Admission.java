@@ -38,7 +38,12 @@ public final class Admission {
             new StatusBuilder()
                 .withCode(code)
                 .withStatus("Failure")
-                .withReason(code == 400 ? "BadRequest" : "Forbidden")
+                .withReason(
+                    switch (code) {
+                      case 400 -> "BadRequest";
+                      case 503 -> "ServiceUnavailable";
+                      default -> "Forbidden";
+                    })
                 .withMessage(message)
                 .build())
         .build();
