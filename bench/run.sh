@@ -55,6 +55,11 @@ if [[ "${SKIP_BUILD:-0}" != 1 && -d "$REPO/sidecar/src/main" ]]; then
       say "sidecar build failed: its scenarios will be skipped if no jar exists"
   fi
 fi
+# A jar written by two builds at once is corrupt and fails only at the first class it misses.
+if [[ -f "$JAR" ]] && ! "$VENV/bin/python" -c 'import sys, zipfile; sys.exit(zipfile.ZipFile(sys.argv[1]).testzip() is not None)' "$JAR"; then
+  say "$JAR is corrupt: rebuilding"
+  (cd "$REPO" && ./mvnw -B -q -pl sidecar -am package -DskipTests)
+fi
 
 export BENCH_COMMAND="bench/run.sh${*:+ $*}"
 say "running (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"

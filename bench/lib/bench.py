@@ -268,7 +268,7 @@ class Sampler:
 # ---------------------------------------------------------------- load generators
 
 
-def run_wrk(name, url, seconds, lua, env=None, headers=(), record=True, ours=()):
+def run_wrk(name, url, seconds, lua, env=None, headers=(), record=True, ours=(), target_pg=None):
     argv = [
         "wrk",
         f"-t{CFG['threads']}",
@@ -290,10 +290,12 @@ def run_wrk(name, url, seconds, lua, env=None, headers=(), record=True, ours=())
     )
     ours_pg = set(ours) | {p.pid}
     ours0 = cpu_seconds_of(ours_pg)
+    target0 = cpu_seconds_of({target_pg}) if target_pg else 0
     ours_last = ours0
     while p.poll() is None:
         time.sleep(0.5)
         ours_last = max(ours_last, cpu_seconds_of(ours_pg))
+    target_cpu = (cpu_seconds_of({target_pg}) - target0) if target_pg else None
     out = p.communicate(timeout=seconds + 60)[0].decode(errors="replace")
     wall = time.monotonic() - t0
     other = max(0.0, (cpu_busy_seconds() - busy0) - (ours_last - ours0)) / wall
@@ -303,6 +305,10 @@ def run_wrk(name, url, seconds, lua, env=None, headers=(), record=True, ours=())
     res = json.loads(line[len("WRK_JSON ") :])
     res["rps"] = res["requests"] / (res["duration_us"] / 1e6)
     res["other_cpu_cores"] = round(other, 2)
+    if target_cpu is not None:
+        # CPU the target itself spent per request: far less sensitive to a busy machine
+        # than throughput, since time spent waiting for a core is not counted.
+        res["target_cpu_us_per_req"] = round(target_cpu * 1e6 / max(1, res["requests"]), 1)
     if record:
         text = " ".join(shlex.quote(a if not a.startswith("Authorization") else "Authorization: Bearer <token>") for a in argv)
         with open(os.path.join(RAW, f"{name}{ROUND_SUFFIX}-wrk.txt"), "w") as f:
@@ -323,7 +329,7 @@ def pct(sorted_vals, p):
     return sorted_vals[k]
 
 
-def run_vegeta(name, url, tokens, ours=()):
+def run_vegeta(name, url, tokens, ours=(), target_pg=None):
     vegeta = os.path.join(BIN, "vegeta")
     targets = os.path.join(RUN, f"{name}-targets.http")
     write_targets(targets, url, tokens)
@@ -343,10 +349,12 @@ def run_vegeta(name, url, tokens, ours=()):
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     ours_pg = set(ours) | {p.pid}
     ours0 = cpu_seconds_of(ours_pg)
+    target0 = cpu_seconds_of({target_pg}) if target_pg else 0
     ours_last = ours0
     while p.poll() is None:
         time.sleep(0.5)
         ours_last = max(ours_last, cpu_seconds_of(ours_pg))
+    target_cpu = (cpu_seconds_of({target_pg}) - target0) if target_pg else None
     out = p.communicate(timeout=CFG["rate_duration"] + 60)[0].decode(errors="replace")
     wall = time.monotonic() - t0
     other = max(0.0, (cpu_busy_seconds() - busy0) - (ours_last - ours0)) / wall
@@ -379,6 +387,8 @@ def run_vegeta(name, url, tokens, ours=()):
         "distinct_tokens": len(set(tokens)),
         "other_cpu_cores": round(other, 2),
     }
+    if target_cpu is not None:
+        res["target_cpu_us_per_req"] = round(target_cpu * 1e6 / max(1, len(lat)), 1)
     with open(os.path.join(RAW, f"{name}{ROUND_SUFFIX}-rate.txt"), "w") as f:
         f.write("$ " + " ".join(argv).replace(RUN, "$RUN") + "\n")
         f.write(report)
@@ -531,7 +541,8 @@ def check_enforced(name, url, token):
     return {"valid_token": with_token, "no_token": without, "bad_signature": bad}
 
 
-def measure(name, url, one_token, results, pgid=None, ours=(), rotate_file=None, rate_tokens=None):
+def measure(name, url, one_token, results, pgid=None, ours=(), rotate_file=None, rate_tokens=None, cpu_pg=None):
+    cpu_pg = cpu_pg or pgid
     hits0 = issuer_hits(ISSUER_PORT)
     log(f"{name}: warm-up {CFG['warmup']}s")
     hdr = [f"Authorization: Bearer {one_token}"]
@@ -541,16 +552,19 @@ def measure(name, url, one_token, results, pgid=None, ours=(), rotate_file=None,
         if rotate_file:
             fixed = run_wrk(
                 name, url, CFG["duration"], os.path.join(LIB, "rotate.lua"),
-                env={"TOKENS_FILE": rotate_file}, ours=ours,
+                env={"TOKENS_FILE": rotate_file}, ours=ours, target_pg=cpu_pg,
             )
         else:
-            fixed = run_wrk(name, url, CFG["duration"], os.path.join(LIB, "report.lua"), headers=hdr, ours=ours)
+            fixed = run_wrk(
+                name, url, CFG["duration"], os.path.join(LIB, "report.lua"), headers=hdr, ours=ours,
+                target_pg=cpu_pg,
+            )
     fixed["loadavg_during"] = round(statistics.mean(s.loads), 2) if s.loads else loadavg()[0]
     if pgid:
         fixed["peak_rss_mib"] = round(s.peak_kib / 1024, 1)
     log(f"{name}: {fixed['rps']:.0f} req/s, p99 {fixed['latency_us']['p99']} us, other load {fixed['other_cpu_cores']} cores")
     log(f"{name}: fixed rate {CFG['rate']}/s for {CFG['rate_duration']}s")
-    rate = run_vegeta(name, url, rate_tokens or [one_token], ours=ours)
+    rate = run_vegeta(name, url, rate_tokens or [one_token], ours=ours, target_pg=cpu_pg)
     rate["loadavg_after"] = loadavg()[0]
     log(f"{name}: p99 {rate['latency_us']['p99']:.0f} us at {rate['achieved_rate']:.0f}/s, codes {rate['codes']}")
     hits1 = issuer_hits(ISSUER_PORT)
@@ -669,7 +683,7 @@ def run_round(sc, one, up_port, issuer_url, base, want_sidecar):
     """One pass over every target; each proxy is started fresh and stopped after."""
     rnd = {"scenarios": {}, "loadavg_start": loadavg()}
     if "direct" in sc:
-        measure("direct", f"http://127.0.0.1:{up_port}/", one, rnd, ours=base)
+        measure("direct", f"http://127.0.0.1:{up_port}/", one, rnd, ours=base, cpu_pg=base[1])
 
     if "nginx" in sc:
         port = free_port()
@@ -730,7 +744,7 @@ def aggregate(rounds):
         runs = [r["scenarios"][name] for r in rounds if name in r["scenarios"]]
         agg = json.loads(json.dumps(runs[0]))
         for shape in ("fixed", "rate"):
-            for key in ("rps", "achieved_rate", "other_cpu_cores", "loadavg_during", "loadavg_after"):
+            for key in ("rps", "achieved_rate", "other_cpu_cores", "loadavg_during", "loadavg_after", "target_cpu_us_per_req"):
                 if key in agg[shape]:
                     agg[shape][key] = median_of([x[shape].get(key) for x in runs])
             for q in agg[shape]["latency_us"]:

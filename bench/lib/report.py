@@ -72,8 +72,8 @@ def table(r):
     direct_p99_fixed = s.get("direct", {}).get("fixed", {}).get("latency_us", {}).get("p99")
     out = [
         f"| target | req/s @ {c['connections']} conns | p50 | p99 | p99.9 | added p99 | "
-        f"p50 @ {c['rate']}/s | p99 @ {c['rate']}/s | p99.9 @ {c['rate']}/s | added p99 @ {c['rate']}/s | peak RSS |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"p50 @ {c['rate']}/s | p99 @ {c['rate']}/s | p99.9 @ {c['rate']}/s | added p99 @ {c['rate']}/s | peak RSS | CPU µs/req |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for k in ORDER:
         if k not in s:
@@ -83,9 +83,10 @@ def table(r):
         add_f = "–" if k == "direct" or direct_p99_fixed is None else ms(fl["p99"] - direct_p99_fixed)
         add_q = "–" if k == "direct" or direct_p99 is None else ms(ql["p99"] - direct_p99)
         rss = f"{f['peak_rss_mib']:.0f} MiB" if f.get("peak_rss_mib") else "–"
+        cpu = f"{f['target_cpu_us_per_req']:.0f}" if f.get("target_cpu_us_per_req") is not None else "–"
         out.append(
             f"| {LABELS[k]} | {f['rps']:,.0f} | {ms(fl['p50'])} | {ms(fl['p99'])} | {ms(fl['p99.9'])} | {add_f} | "
-            f"{ms(ql['p50'])} | {ms(ql['p99'])} | {ms(ql['p99.9'])} | {add_q} | {rss} |"
+            f"{ms(ql['p50'])} | {ms(ql['p99'])} | {ms(ql['p99.9'])} | {add_q} | {rss} | {cpu} |"
         )
     return "\n".join(out)
 
@@ -215,7 +216,10 @@ absolute numbers (see [README.md](README.md) for what is measured and how).
 
 Latency in milliseconds. "Added p99" is the target's p99 minus the upstream's own p99 in
 the same load shape. Peak RSS is the highest VmRSS of the proxy's processes sampled every
-100 ms during the fixed-concurrency run.
+100 ms during the fixed-concurrency run. "CPU µs/req" is the CPU time (user + system) the
+target's own processes spent per request at fixed concurrency (for "upstream directly":
+the upstream's); unlike throughput it hardly moves when other processes compete for the
+cores, so it is the figure to trust on a busy machine.
 
 ## Targets (ratios from this run)
 
