@@ -79,41 +79,54 @@ PKI=$DIR/pki
 SA_ISSUER="https://kubernetes.default.svc.cluster.local"
 SERVICE_CIDR="10.0.0.0/24"
 SERVICE_IP="10.0.0.1"
-{
-  for k in ca apiserver etcd-server apiserver-etcd-client admin kube-controller-manager kcm-serving sa; do
-    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$PKI/$k.key" 2>/dev/null &
-  done
-  wait
-} || die "openssl key generation failed"
-openssl pkey -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
-openssl req -x509 -new -key "$PKI/ca.key" -sha256 -days 3650 -subj "/CN=tokengate-e2e-ca" \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
-  -out "$PKI/ca.crt" 2>/dev/null || die "openssl: cannot create the CA"
+# ECDSA P-256 keys (instant) for the CA and TLS; RSA 2048 for the admin client key (what every
+# Kubernetes client library reads) and the service-account signing key (RS256 tokens, as in
+# kubeadm clusters). One openssl call per certificate, all in parallel after the CA.
+printf '[req]\ndistinguished_name=dn\nprompt=no\n[dn]\n' >"$PKI/openssl.cnf"
+OSSL_REQ=(openssl req -config "$PKI/openssl.cnf" -x509 -nodes -sha256 -days 3650)
+EC_KEY=(-newkey ec -pkeyopt ec_paramgen_curve:P-256)
+RSA_KEY=(-newkey rsa:2048)
+# ca: the cluster CA (serving certs, client certs, CSR signing); front-proxy-ca: request-header
+# authentication for aggregated API servers, kept apart as kubeadm does.
+for ca in ca front-proxy-ca; do
+  "${OSSL_REQ[@]}" "${EC_KEY[@]}" -keyout "$PKI/$ca.key" -out "$PKI/$ca.crt" -subj "/CN=tokengate-e2e-$ca" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
+    2>"$PKI/openssl.log" || die "openssl: cannot create $ca: $(cat "$PKI/openssl.log")"
+done
 
-# sign NAME SUBJECT EKU [SAN]
-sign() {
-  local name=$1 subj=$2 eku=$3 san=${4:-}
-  {
-    echo "basicConstraints=critical,CA:FALSE"
-    echo "keyUsage=critical,digitalSignature,keyEncipherment"
-    echo "extendedKeyUsage=$eku"
-    [[ -n $san ]] && echo "subjectAltName=$san"
-  } >"$PKI/$name.ext"
-  openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null &&
-    openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
-      -sha256 -days 3650 -extfile "$PKI/$name.ext" -out "$PKI/$name.crt" 2>/dev/null ||
-    die "openssl: cannot sign $name"
-  rm -f "$PKI/$name.csr" "$PKI/$name.ext"
+# leaf NAME KEYTYPE SUBJECT EKU [SAN] : a certificate signed by the CA (run in the background)
+leaf() {
+  local name=$1 keytype=$2 subj=$3 eku=$4 san=${5:-} key ca=${LEAF_CA:-ca}
+  if [[ $keytype == rsa ]]; then key=("${RSA_KEY[@]}"); else key=("${EC_KEY[@]}"); fi
+  "${OSSL_REQ[@]}" "${key[@]}" -keyout "$PKI/$name.key" -out "$PKI/$name.crt" -subj "$subj" \
+    -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" \
+    -addext "basicConstraints=critical,CA:FALSE" -addext "keyUsage=critical,digitalSignature,keyEncipherment" \
+    -addext "extendedKeyUsage=$eku" ${san:+-addext "subjectAltName=$san"} 2>"$PKI/$name.openssl.log"
 }
 LOCAL_SAN="IP:127.0.0.1,DNS:localhost"
-sign apiserver "/CN=kube-apiserver" serverAuth \
-  "$LOCAL_SAN,IP:$SERVICE_IP,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
-sign etcd-server "/CN=etcd" serverAuth,clientAuth "$LOCAL_SAN"
-sign apiserver-etcd-client "/O=system:masters/CN=kube-apiserver-etcd-client" clientAuth
-sign admin "/O=system:masters/CN=kubernetes-admin" clientAuth
-sign kube-controller-manager "/CN=system:kube-controller-manager" clientAuth
-sign kcm-serving "/CN=kube-controller-manager" serverAuth "$LOCAL_SAN"
-rm -f "$PKI/ca.srl"
+pids=()
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$PKI/sa.key" 2>"$PKI/sa.openssl.log" &
+pids+=($!)
+leaf apiserver ec "/CN=kube-apiserver" serverAuth \
+  "$LOCAL_SAN,IP:$SERVICE_IP,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" &
+pids+=($!)
+leaf etcd-server ec "/CN=etcd" serverAuth,clientAuth "$LOCAL_SAN" &
+pids+=($!)
+leaf apiserver-etcd-client ec "/O=system:masters/CN=kube-apiserver-etcd-client" clientAuth &
+pids+=($!)
+leaf admin rsa "/O=system:masters/CN=kubernetes-admin" clientAuth &
+pids+=($!)
+leaf kube-controller-manager ec "/CN=system:kube-controller-manager" clientAuth &
+pids+=($!)
+leaf kcm-serving ec "/CN=kube-controller-manager" serverAuth "$LOCAL_SAN" &
+pids+=($!)
+LEAF_CA=front-proxy-ca leaf front-proxy-client ec "/CN=front-proxy-client" clientAuth &
+pids+=($!)
+for pid in "${pids[@]}"; do
+  wait "$pid" || die "openssl failed: $(cat "$PKI"/*.openssl.log)"
+done
+openssl pkey -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null || die "openssl: cannot write sa.pub"
+rm -f "$PKI"/*.openssl.log "$PKI/openssl.log"
 log "certificates generated in $PKI"
 
 # ---- ports ----
@@ -162,6 +175,8 @@ cleanup_on_failure() {
   fi
 }
 trap cleanup_on_failure EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 # wait_for NAME WHAT CMD... : polls CMD until it succeeds; fails if NAME's process dies or on timeout.
 # returns 2 if the process died because of a port clash (caller retries with other ports).
@@ -195,18 +210,23 @@ stop_one() {
   rm -f "$f"
 }
 
-# start_with_retry NAME START_FUNCTION : re-picks ports on a port clash (up to 3 tries)
+# start_with_retry NAME START_FUNCTION [FIXED_PORT_VAR...] : re-picks random ports on a port
+# clash (up to 3 tries); a clash on a port fixed by the environment fails at once.
 start_with_retry() {
-  local name=$1 fn=$2 rc
+  local name=$1 fn=$2 rc v
+  shift 2
   for attempt in 1 2 3; do
     rc=0
     "$fn" || rc=$?
     [[ $rc -eq 0 ]] && return 0
     [[ $rc -eq 2 ]] || exit "$rc"
+    for v in "$@"; do
+      [[ -n ${!v:-} ]] && die "$name: a port is already in use ($v=${!v}): $(grep -m1 -iE 'address already in use' "$DIR/logs/$name.log")"
+    done
     log "$name: port clash, retrying with other ports (attempt $attempt)"
     stop_one "$name"
   done
-  die "$name: could not bind a free port after 3 attempts"
+  die "$name: could not bind a free port after 3 attempts (log: $DIR/logs/$name.log)"
 }
 
 start_etcd() {
@@ -234,13 +254,14 @@ ADMISSION_PLUGINS="NamespaceLifecycle,LimitRanger,ServiceAccount,NodeRestriction
 ADMISSION_PLUGINS+=",Priority,DefaultTolerationSeconds,DefaultStorageClass,StorageObjectInUseProtection"
 ADMISSION_PLUGINS+=",PersistentVolumeClaimResize,RuntimeClass,CertificateApproval,CertificateSigning"
 ADMISSION_PLUGINS+=",ClusterTrustBundleAttest,CertificateSubjectRestriction,DefaultIngressClass"
-ADMISSION_PLUGINS+=",PodSecurity,MutatingAdmissionWebhook,ValidatingAdmissionPolicy,ValidatingAdmissionWebhook,ResourceQuota"
+ADMISSION_PLUGINS+=",PodSecurity,MutatingAdmissionPolicy,MutatingAdmissionWebhook,ValidatingAdmissionPolicy,ValidatingAdmissionWebhook,ResourceQuota"
 
 start_apiserver() {
   pick_port APISERVER_PORT "${TOKENGATE_APISERVER_PORT:-}"
   launch kube-apiserver "$TOKENGATE_KUBE_APISERVER" \
     --bind-address=127.0.0.1 \
     --advertise-address=127.0.0.1 \
+    --endpoint-reconciler-type=none \
     --secure-port="$APISERVER_PORT" \
     --etcd-servers="https://127.0.0.1:$ETCD_PORT" \
     --etcd-cafile="$PKI/ca.crt" \
@@ -256,6 +277,13 @@ start_apiserver() {
     --service-account-issuer="$SA_ISSUER" \
     --service-account-key-file="$PKI/sa.pub" \
     --service-account-signing-key-file="$PKI/sa.key" \
+    --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
+    --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User \
+    --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="$PKI/front-proxy-client.crt" \
+    --proxy-client-key-file="$PKI/front-proxy-client.key" \
     --cert-dir="$DIR/pki/generated" \
     --profiling=false \
     --v=1
@@ -320,15 +348,15 @@ start_kcm() {
 
 export NO_PROXY="127.0.0.1,localhost,${NO_PROXY:-}" no_proxy="127.0.0.1,localhost,${no_proxy:-}"
 
-start_with_retry etcd start_etcd
+start_with_retry etcd start_etcd TOKENGATE_ETCD_PORT TOKENGATE_ETCD_PEER_PORT
 log "etcd ready on https://127.0.0.1:$ETCD_PORT"
-start_with_retry kube-apiserver start_apiserver
+start_with_retry kube-apiserver start_apiserver TOKENGATE_APISERVER_PORT
 log "kube-apiserver ready on https://127.0.0.1:$APISERVER_PORT"
 KUBECONFIG_FILE="$DIR/admin.kubeconfig"
 write_kubeconfig "$KUBECONFIG_FILE" kubernetes-admin "$PKI/admin.crt" "$PKI/admin.key"
 write_kubeconfig "$DIR/kube-controller-manager.kubeconfig" system:kube-controller-manager \
   "$PKI/kube-controller-manager.crt" "$PKI/kube-controller-manager.key"
-start_with_retry kube-controller-manager start_kcm
+start_with_retry kube-controller-manager start_kcm TOKENGATE_KCM_PORT
 log "kube-controller-manager running (healthz on https://127.0.0.1:$KCM_PORT)"
 wait_for kube-controller-manager "ServiceAccount default/default" "${CURL_ADMIN[@]}" -f \
   "https://127.0.0.1:$APISERVER_PORT/api/v1/namespaces/default/serviceaccounts/default"
@@ -344,6 +372,7 @@ ETCD_PEER_PORT=$ETCD_PEER_PORT
 KCM_PORT=$KCM_PORT
 CA_CERT=$PKI/ca.crt
 CA_KEY=$PKI/ca.key
+FRONT_PROXY_CA_CERT=$PKI/front-proxy-ca.crt
 ADMIN_CERT=$PKI/admin.crt
 ADMIN_KEY=$PKI/admin.key
 SERVICE_ACCOUNT_ISSUER=$SA_ISSUER

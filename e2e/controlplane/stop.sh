@@ -46,7 +46,8 @@ stop_group() {
   for name in "$@"; do rm -f "$DIR/pids/$name.pid"; done
 }
 
-# The watchdog first (unless it is the one running us), then the API clients, then etcd.
+# The watchdog first (unless it is the one running us), then the API server and its client
+# together, etcd last (an API server that loses etcd first waits for request timeouts).
 stop_group 2 watchdog
 stop_group 15 kube-controller-manager kube-apiserver
 stop_group 10 etcd
