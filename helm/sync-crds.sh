@@ -3,7 +3,7 @@
 # chart's crds/ directory. Helm installs a chart's crds/ before its templates and never
 # upgrades or deletes them (see helm/tokengate/README.md).
 #
-# Usage: helm/sync-crds.sh           copy crds/*.yaml into helm/tokengate/crds/
+# Usage: helm/sync-crds.sh           copy crds/*.yaml|*.yml into helm/tokengate/crds/
 #        helm/sync-crds.sh --check   change nothing; exit 1 and name the files that differ
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,7 +13,7 @@ dst="$root/helm/tokengate/crds"
 case "${1:-}" in
 --check)
   stale=0
-  for f in "$src"/*.yaml "$dst"/*.yaml; do
+  for f in "$src"/*.yaml "$src"/*.yml "$dst"/*.yaml "$dst"/*.yml; do
     [[ -e $f ]] || continue
     name=$(basename "$f")
     if ! cmp -s "$src/$name" "$dst/$name"; then
@@ -36,8 +36,8 @@ case "${1:-}" in
 esac
 
 mkdir -p "$dst"
-find "$dst" -maxdepth 1 -type f -name '*.yaml' -delete
+find "$dst" -maxdepth 1 -type f \( -name '*.yaml' -o -name '*.yml' \) -delete
 shopt -s nullglob
-files=("$src"/*.yaml)
+files=("$src"/*.yaml "$src"/*.yml)
 for f in "${files[@]}"; do cp "$f" "$dst/"; done
 echo "copied ${#files[@]} CRD file(s) from crds/ to helm/tokengate/crds/"
