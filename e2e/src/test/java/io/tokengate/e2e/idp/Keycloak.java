@@ -1,0 +1,433 @@
+package io.tokengate.e2e.idp;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tokengate.e2e.support.LoopbackCa;
+import io.tokengate.e2e.support.Ports;
+import io.tokengate.e2e.support.Processes;
+import io.tokengate.e2e.support.Repo;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.stream.Collectors;
+
+/**
+ * A real Keycloak (the Maven Central distribution fetched by {@code e2e/keycloak/fetch.sh}) with
+ * the {@code tokengate} realm from {@code e2e/keycloak/tokengate-realm.json}, serving HTTPS on a
+ * free loopback port with a certificate from a throwaway CA ({@link #caPem()} is what a
+ * TokenIssuer's {@code caBundle} holds).
+ *
+ * <p>Each instance runs from its own home directory (a copy of {@code bin/} and {@code conf/},
+ * links to the shared, pre-built {@code lib/}, {@code providers/} and {@code themes/}) with an
+ * in-memory database, so runs never share state and the cached distribution is never written.
+ * {@link #start} returns at once; {@link #awaitReady} waits for discovery, so a test can start
+ * Keycloak first and set up the cluster meanwhile.
+ */
+public final class Keycloak implements AutoCloseable {
+  public static final String REALM = "tokengate";
+  public static final String ORDERS_CLIENT = "orders-client";
+  public static final String ORDERS_CLIENT_SECRET = "orders-client-secret";
+  public static final String REPORTS_CLIENT = "reports-client";
+  public static final String REPORTS_CLIENT_SECRET = "reports-client-secret";
+  public static final String CLI_CLIENT = "orders-cli";
+  public static final String USER = "alice";
+  public static final String USER_PASSWORD = "alice-password";
+  public static final String USER_ROLE = "orders-user";
+  public static final String ORDERS_AUDIENCE = "api://orders";
+
+  static final String DEFAULT_JAVA_HOME = "/usr/lib/jvm/temurin-25-jdk-amd64";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Path log;
+  private final int port;
+  private final String adminPassword;
+  private final LoopbackCa ca;
+  private final HttpClient http;
+  private final Process process;
+  private final long startedNanos = System.nanoTime();
+  private Duration startup;
+
+  private Keycloak(Path log, int port, String adminPassword, LoopbackCa ca, Process p) {
+    this.log = log;
+    this.port = port;
+    this.adminPassword = adminPassword;
+    this.ca = ca;
+    this.process = p;
+    this.http =
+        HttpClient.newBuilder()
+            .sslContext(ca.clientContext())
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+  }
+
+  /** Starts Keycloak under {@code workDir} (home, TLS material and log) and returns at once. */
+  public static Keycloak start(Path workDir) {
+    try {
+      Path distribution = distribution();
+      Path home = workDir.resolve("keycloak-home");
+      Files.createDirectories(home.resolve("data/import"));
+      copyTree(distribution.resolve("bin"), home.resolve("bin"));
+      copyTree(distribution.resolve("conf"), home.resolve("conf"));
+      for (String shared : List.of("lib", "providers", "themes")) {
+        Files.createSymbolicLink(home.resolve(shared), distribution.resolve(shared));
+      }
+      Files.copy(
+          Repo.root().resolve("e2e/keycloak/tokengate-realm.json"),
+          home.resolve("data/import/tokengate-realm.json"));
+
+      LoopbackCa ca = LoopbackCa.create("tokengate-e2e-idp-ca");
+      String storePassword = UUID.randomUUID().toString();
+      Path keyStore =
+          ca.issueServer("127.0.0.1", "localhost")
+              .writePkcs12(workDir.resolve("keycloak-tls.p12"), storePassword);
+
+      int port = Ports.free();
+      String adminPassword = UUID.randomUUID().toString();
+      List<String> command =
+          List.of(
+              home.resolve("bin/kc.sh").toString(),
+              "start",
+              // The build options (dev-mem database, local cache) were fixed by fetch.sh's
+              // `kc.sh build`; --optimized skips re-augmenting on every start.
+              "--optimized",
+              "--http-enabled=false",
+              "--http-host=127.0.0.1",
+              "--https-port=" + port,
+              "--https-key-store-file=" + keyStore,
+              "--https-key-store-password=" + storePassword,
+              "--https-key-store-type=PKCS12",
+              // The issuer follows the request's host: https://127.0.0.1:<port>/realms/tokengate.
+              "--hostname-strict=false",
+              "--import-realm");
+      Map<String, String> env = new LinkedHashMap<>();
+      env.put("JAVA_HOME", javaHome());
+      env.put("KC_BOOTSTRAP_ADMIN_USERNAME", "admin");
+      env.put("KC_BOOTSTRAP_ADMIN_PASSWORD", adminPassword);
+      env.put(
+          "JAVA_OPTS_KC_HEAP", System.getProperty("tokengate.keycloak.heap", "-Xms256m -Xmx1g"));
+      // Startup on 2 busy cores is dominated by JIT compilation: C1 only starts faster, and the
+      // e2e never loads Keycloak enough to miss C2.
+      env.put(
+          "JAVA_OPTS_APPEND",
+          System.getProperty("tokengate.keycloak.jvmOptions", "-XX:TieredStopAtLevel=1"));
+      Path log = workDir.resolve("keycloak.log");
+      Process process = Processes.start(command, env, home, log);
+      return new Keycloak(log, port, adminPassword, ca, process);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot prepare Keycloak under " + workDir, e);
+    }
+  }
+
+  /** Waits until discovery answers; returns this. */
+  public Keycloak awaitReady(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    URI discovery = URI.create(issuer() + "/.well-known/openid-configuration");
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException(
+            "Keycloak exited with " + process.exitValue() + "; log " + log + ":\n" + tail());
+      }
+      try {
+        HttpResponse<String> response =
+            http.send(
+                HttpRequest.newBuilder(discovery).timeout(Duration.ofSeconds(5)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() == 200) {
+          startup = Duration.ofNanos(System.nanoTime() - startedNanos);
+          System.out.printf(
+              "[e2e] Keycloak ready at %s after %.1f s%n", issuer(), startup.toMillis() / 1000.0);
+          return this;
+        }
+      } catch (IOException notYet) {
+        // not listening yet
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+      sleep(Duration.ofMillis(500));
+    }
+    throw new IllegalStateException(
+        "Keycloak did not serve discovery within " + timeout + "; log " + log + ":\n" + tail());
+  }
+
+  /** How long it took from start until discovery answered (after {@link #awaitReady}). */
+  public Duration startupTime() {
+    return startup;
+  }
+
+  /** {@code https://127.0.0.1:<port>/realms/tokengate}: the {@code iss} of its tokens. */
+  public String issuer() {
+    return baseUrl() + "/realms/" + REALM;
+  }
+
+  public String jwksUri() {
+    return issuer() + "/protocol/openid-connect/certs";
+  }
+
+  /** PEM of the CA that issued Keycloak's TLS certificate. */
+  public String caPem() {
+    return ca.caPem();
+  }
+
+  /** A client that trusts Keycloak's CA. */
+  public HttpClient httpClient() {
+    return http;
+  }
+
+  public JsonNode discovery() {
+    return getJson(URI.create(issuer() + "/.well-known/openid-configuration"), null);
+  }
+
+  /** Kids of the signing keys ({@code use: sig}) the realm's JWKS publishes now. */
+  public Set<String> signingKids() {
+    Set<String> kids = new TreeSet<>();
+    for (JsonNode key : getJson(URI.create(jwksUri()), null).path("keys")) {
+      if (key.path("use").asText("sig").equals("sig")) {
+        kids.add(key.path("kid").asText());
+      }
+    }
+    return kids;
+  }
+
+  /** A client-credentials access token of {@code orders-client} (audience api://orders). */
+  public String clientCredentialsToken(String... scopes) {
+    return clientCredentialsTokenOf(ORDERS_CLIENT, ORDERS_CLIENT_SECRET, scopes);
+  }
+
+  /** A client-credentials access token of any confidential client of the realm. */
+  public String clientCredentialsTokenOf(String clientId, String secret, String... scopes) {
+    Map<String, String> form = new LinkedHashMap<>();
+    form.put("grant_type", "client_credentials");
+    form.put("client_id", clientId);
+    form.put("client_secret", secret);
+    if (scopes.length > 0) {
+      form.put("scope", String.join(" ", scopes));
+    }
+    return tokenRequest(REALM, form).path("access_token").asText();
+  }
+
+  /** A password-grant access token of {@code username} through the public {@code orders-cli}. */
+  public String passwordToken(String username, String password, String... scopes) {
+    Map<String, String> form = new LinkedHashMap<>();
+    form.put("grant_type", "password");
+    form.put("client_id", CLI_CLIENT);
+    form.put("username", username);
+    form.put("password", password);
+    List<String> scope = new ArrayList<>(List.of("openid"));
+    scope.addAll(List.of(scopes));
+    form.put("scope", String.join(" ", scope));
+    return tokenRequest(REALM, form).path("access_token").asText();
+  }
+
+  /**
+   * Rotates the realm's RS256 signing key the way an operator of an IdP does it: a new generated
+   * key with a higher priority becomes active, the old key provider is removed, so new tokens carry
+   * a new {@code kid} and the old key is gone from the JWKS.
+   *
+   * @return the new signing kid
+   */
+  public String rotateKeys() {
+    String admin = adminToken();
+    String oldKid = activeRs256Kid(admin);
+    URI components = URI.create(baseUrl() + "/admin/realms/" + REALM + "/components");
+    JsonNode providers =
+        getJson(URI.create(components + "?type=org.keycloak.keys.KeyProvider"), admin);
+    List<String> oldIds = new ArrayList<>();
+    int priority = 0;
+    for (JsonNode provider : providers) {
+      if ("rsa-generated".equals(provider.path("providerId").asText())) {
+        oldIds.add(provider.path("id").asText());
+      }
+      for (JsonNode p : provider.path("config").path("priority")) {
+        priority = Math.max(priority, p.asInt());
+      }
+    }
+    ObjectNode rep = JSON.createObjectNode();
+    rep.put("name", "rsa-rotated-" + System.currentTimeMillis());
+    rep.put("providerId", "rsa-generated");
+    rep.put("providerType", "org.keycloak.keys.KeyProvider");
+    rep.put("parentId", realmId(admin));
+    ObjectNode config = rep.putObject("config");
+    config.putArray("priority").add(Integer.toString(priority + 100));
+    config.putArray("enabled").add("true");
+    config.putArray("active").add("true");
+    config.putArray("algorithm").add("RS256");
+    config.putArray("keySize").add("2048");
+    send(
+        HttpRequest.newBuilder(components)
+            .header("Authorization", "Bearer " + admin)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(rep.toString())),
+        201);
+    for (String id : oldIds) {
+      send(
+          HttpRequest.newBuilder(URI.create(components + "/" + id))
+              .header("Authorization", "Bearer " + admin)
+              .DELETE(),
+          204);
+    }
+    String newKid = activeRs256Kid(admin);
+    if (newKid == null || newKid.equals(oldKid)) {
+      throw new IllegalStateException("key rotation did not change the active kid " + oldKid);
+    }
+    return newKid;
+  }
+
+  /** Stops Keycloak and everything it started. */
+  @Override
+  public void close() {
+    Processes.stopTree(process, Duration.ofSeconds(20));
+  }
+
+  public Path log() {
+    return log;
+  }
+
+  public String tail() {
+    return Processes.tail(log, 60);
+  }
+
+  private String baseUrl() {
+    return "https://127.0.0.1:" + port;
+  }
+
+  private String adminToken() {
+    Map<String, String> form = new LinkedHashMap<>();
+    form.put("grant_type", "password");
+    form.put("client_id", "admin-cli");
+    form.put("username", "admin");
+    form.put("password", adminPassword);
+    return tokenRequest("master", form).path("access_token").asText();
+  }
+
+  private String realmId(String admin) {
+    return getJson(URI.create(baseUrl() + "/admin/realms/" + REALM), admin).path("id").asText();
+  }
+
+  private String activeRs256Kid(String admin) {
+    JsonNode keys = getJson(URI.create(baseUrl() + "/admin/realms/" + REALM + "/keys"), admin);
+    return keys.path("active").path("RS256").asText(null);
+  }
+
+  private JsonNode tokenRequest(String realm, Map<String, String> form) {
+    String body =
+        form.entrySet().stream()
+            .map(
+                e ->
+                    URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8)
+                        + "="
+                        + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
+            .collect(Collectors.joining("&"));
+    URI uri = URI.create(baseUrl() + "/realms/" + realm + "/protocol/openid-connect/token");
+    return parse(
+        send(
+            HttpRequest.newBuilder(uri)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(body)),
+            200));
+  }
+
+  private JsonNode getJson(URI uri, String bearer) {
+    HttpRequest.Builder request = HttpRequest.newBuilder(uri).GET();
+    if (bearer != null) {
+      request.header("Authorization", "Bearer " + bearer);
+    }
+    return parse(send(request, 200));
+  }
+
+  private String send(HttpRequest.Builder request, int expected) {
+    HttpRequest built = request.timeout(Duration.ofSeconds(30)).build();
+    try {
+      HttpResponse<String> response = http.send(built, HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() != expected) {
+        throw new IllegalStateException(
+            built.method()
+                + " "
+                + built.uri()
+                + " answered "
+                + response.statusCode()
+                + ", expected "
+                + expected
+                + ": "
+                + response.body());
+      }
+      return response.body();
+    } catch (IOException e) {
+      throw new UncheckedIOException(built.method() + " " + built.uri(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static JsonNode parse(String body) {
+    try {
+      return body.isEmpty() ? JSON.createObjectNode() : JSON.readTree(body);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The pre-built distribution; runs fetch.sh if it is not there (e.g. a test run from an IDE). */
+  static Path distribution() {
+    String version = System.getProperty("tokengate.keycloak.version", "26.7.3");
+    Path dist = Repo.cache().resolve("keycloak-" + version);
+    if (!Files.isRegularFile(dist.resolve(".tokengate-build"))) {
+      Processes.run(
+          List.of("bash", Repo.root().resolve("e2e/keycloak/fetch.sh").toString()),
+          Map.of("TOKENGATE_KEYCLOAK_VERSION", version),
+          Duration.ofMinutes(15));
+    }
+    return dist;
+  }
+
+  static String javaHome() {
+    String configured = System.getenv("TOKENGATE_KEYCLOAK_JAVA_HOME");
+    String home = configured != null && !configured.isBlank() ? configured : DEFAULT_JAVA_HOME;
+    if (!Files.isExecutable(Path.of(home, "bin", "java"))) {
+      throw new IllegalStateException(
+          "Keycloak needs Java 21+: no JDK at "
+              + home
+              + " (set TOKENGATE_KEYCLOAK_JAVA_HOME to a JDK 21 or newer)");
+    }
+    return home;
+  }
+
+  private static void copyTree(Path from, Path to) throws IOException {
+    try (var paths = Files.walk(from)) {
+      for (Path source : (Iterable<Path>) paths::iterator) {
+        Path target = to.resolve(from.relativize(source).toString());
+        if (Files.isDirectory(source)) {
+          Files.createDirectories(target);
+        } else {
+          Files.copy(source, target, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+        }
+      }
+    }
+  }
+
+  private static void sleep(Duration duration) {
+    try {
+      Thread.sleep(duration.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}
