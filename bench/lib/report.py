@@ -184,7 +184,8 @@ def write_all(r, bench):
     startup = ""
     for label, run in st.get("runs", {}).items():
         startup += (
-            f"- {label}: median **{run['median_ms']} ms** of {run['all_ms']} ms; RSS when ready "
+            f"- {label}: median **{run['median_ms']} ms** of {run['all_ms']} ms (CPU time used by then: "
+            f"{run.get('cpu_ms_median', '?')} ms; load average {run.get('load_during', '?')}); RSS when ready "
             f"{run['rss_at_ready_mib']} MiB; extra flags {' '.join(run['extra_opts']) or '(none)'}\n"
         )
     if st.get("appcds_archive_mib"):
