@@ -1,5 +1,7 @@
 package io.tokengate.sidecar;
 
+import io.netty.util.internal.logging.InternalLoggerFactory;
+import io.netty.util.internal.logging.JdkLoggerFactory;
 import io.tokengate.sidecar.config.InvalidConfigException;
 import io.tokengate.sidecar.log.EventLog;
 import io.tokengate.sidecar.log.JsonLogHandler;
@@ -27,6 +29,11 @@ public final class Main {
       System.out.print(LaunchOptions.USAGE);
       return;
     }
+    // Vert.x and Netty would pick SLF4J when its API is on the class path (fabric8 brings it,
+    // without a provider): point both at java.util.logging, which JsonLogHandler turns into JSON.
+    System.setProperty(
+        "vertx.logger-delegate-factory-class-name", "io.vertx.core.logging.JULLogDelegateFactory");
+    InternalLoggerFactory.setDefaultFactory(JdkLoggerFactory.INSTANCE);
     EventLog log = new EventLog();
     JsonLogHandler.install(log);
     Sidecar sidecar;

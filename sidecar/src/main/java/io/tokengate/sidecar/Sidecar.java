@@ -14,6 +14,9 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -109,24 +112,31 @@ public final class Sidecar {
         admin.listen(options.adminHost(), options.adminPort()),
         "admin port " + options.adminPort());
     int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
-    GateVerticle first = verticle(options.listenPort());
-    await(vertx.deployVerticle(first), "listen port " + options.listenPort());
-    listenPort = first.actualPort();
-    verticles.add(first);
-    if (loops > 1) {
-      List<GateVerticle> rest = new ArrayList<>();
-      await(
-          vertx.deployVerticle(
-              () -> {
-                GateVerticle v = verticle(listenPort);
-                synchronized (rest) {
-                  rest.add(v);
-                }
-                return v;
-              },
-              new DeploymentOptions().setInstances(loops - 1)),
-          "listen port " + listenPort);
-      verticles.addAll(rest);
+    // All instances bind the same port; Vert.x shares one listening socket between them and
+    // spreads connections over their event loops. It does not share "port 0", so a free port is
+    // picked first.
+    int port = options.listenPort() == 0 ? freePort(options.listenHost()) : options.listenPort();
+    await(
+        vertx.deployVerticle(
+            () -> {
+              GateVerticle v = verticle(port);
+              synchronized (verticles) {
+                verticles.add(v);
+              }
+              return v;
+            },
+            new DeploymentOptions().setInstances(loops)),
+        "listen port " + port);
+    listenPort = verticles.get(0).actualPort();
+    for (GateVerticle v : verticles) {
+      if (v.actualPort() != listenPort) {
+        throw new StartupException(
+            "listen port: event loops bound different ports ("
+                + v.actualPort()
+                + ", "
+                + listenPort
+                + ")");
+      }
     }
     watcher =
         new ConfigWatcher(options.config(), reloadInterval, files, this::reload, this::unreadable)
@@ -352,6 +362,14 @@ public final class Sidecar {
 
   public GateMetrics metrics() {
     return metrics;
+  }
+
+  private static int freePort(String host) {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new StartupException("no free port on " + host + ": " + e.getMessage());
+    }
   }
 
   private static <T> T await(Future<T> f, String what) {

@@ -332,7 +332,12 @@ public final class GateHandler implements Handler<HttpServerRequest> {
       HostAndPort authority = req.authority();
       if (authority != null && !out.contains(X_FORWARDED_HOST)) {
         String host = req.headers().get(HttpHeaders.HOST);
-        out.set(X_FORWARDED_HOST, host != null ? host : authority.host());
+        if (host == null) {
+          // HTTP/2: the authority pseudo-header.
+          host =
+              authority.port() >= 0 ? authority.host() + ":" + authority.port() : authority.host();
+        }
+        out.set(X_FORWARDED_HOST, host);
       }
       RequestOptions options =
           new RequestOptions()
