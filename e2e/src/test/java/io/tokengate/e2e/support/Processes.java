@@ -100,20 +100,46 @@ public final class Processes {
 
   /** Runs a short command to completion; returns its output, fails with it on a non-zero exit. */
   public static String run(List<String> command, Map<String, String> env, Duration timeout) {
+    return run(command, env, null, timeout);
+  }
+
+  /**
+   * Runs a command to completion with {@code stdin} (may be null) as its input; returns stdout and
+   * stderr together, fails with them on a non-zero exit.
+   */
+  public static String run(
+      List<String> command, Map<String, String> env, String stdin, Duration timeout) {
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.environment().putAll(env);
-    builder.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+    if (stdin == null) {
+      builder.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+    }
     try {
       Process process = builder.start();
-      byte[] out;
-      try (var in = process.getInputStream()) {
-        out = in.readAllBytes();
+      if (stdin != null) {
+        try (var in = process.getOutputStream()) {
+          in.write(stdin.getBytes(StandardCharsets.UTF_8));
+        }
       }
+      var output = new java.io.ByteArrayOutputStream();
+      Thread reader =
+          new Thread(
+              () -> {
+                try (var out = process.getInputStream()) {
+                  out.transferTo(output);
+                } catch (IOException ignored) {
+                  // process ended
+                }
+              });
+      reader.setDaemon(true);
+      reader.start();
       if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         stopTree(process, Duration.ofSeconds(5));
-        throw new IllegalStateException("timed out after " + timeout + ": " + command);
+        throw new IllegalStateException(
+            "timed out after " + timeout + ": " + String.join(" ", command) + "\n" + output);
       }
-      String text = new String(out, StandardCharsets.UTF_8);
+      reader.join(5000);
+      String text = output.toString(StandardCharsets.UTF_8);
       if (process.exitValue() != 0) {
         throw new CommandFailedException(command, process.exitValue(), text);
       }

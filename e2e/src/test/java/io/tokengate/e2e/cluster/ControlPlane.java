@@ -1,0 +1,219 @@
+package io.tokengate.e2e.cluster;
+
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.tokengate.e2e.support.Cli;
+import io.tokengate.e2e.support.Processes;
+import io.tokengate.e2e.support.Repo;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * A real control plane (etcd, kube-apiserver, kube-controller-manager from {@code
+ * e2e/controlplane/}) on loopback, with an admin client and the kubectl and helm a user would use.
+ * {@code start.sh --owner-pid} stops it if this JVM dies; {@link #close} stops it for real.
+ */
+public final class ControlPlane implements AutoCloseable {
+  private final Path dir;
+  private final Path kubeconfig;
+  private final Properties cluster;
+  private final KubernetesClient client;
+  private final String helm;
+
+  private ControlPlane(Path dir, Path kubeconfig, Properties cluster, String helm) {
+    this.dir = dir;
+    this.kubeconfig = kubeconfig;
+    this.cluster = cluster;
+    this.helm = helm;
+    this.client = clientFor(kubeconfig);
+  }
+
+  public static ControlPlane start(Path dir) {
+    Path scripts = Repo.root().resolve("e2e/controlplane");
+    Map<String, String> env = toolEnv(scripts);
+    long t0 = System.nanoTime();
+    try {
+      Processes.run(
+          List.of(
+              "bash",
+              scripts.resolve("start.sh").toString(),
+              dir.toString(),
+              "--owner-pid",
+              Long.toString(ProcessHandle.current().pid())),
+          env,
+          Duration.ofMinutes(4));
+    } catch (Processes.CommandFailedException e) {
+      throw new IllegalStateException(
+          "the control plane did not start (logs in " + dir.resolve("logs") + "):\n" + e.output(),
+          e);
+    }
+    System.out.printf(
+        "[e2e] control plane ready in %.1f s (%s)%n", (System.nanoTime() - t0) / 1e9, dir);
+    Properties cluster = new Properties();
+    try (Reader in = Files.newBufferedReader(dir.resolve("cluster.env"))) {
+      cluster.load(in);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return new ControlPlane(
+        dir, dir.resolve("admin.kubeconfig"), cluster, env.get("TOKENGATE_HELM"));
+  }
+
+  /** A client with cluster-admin rights (user kubernetes-admin, group system:masters). */
+  public KubernetesClient client() {
+    return client;
+  }
+
+  public Path kubeconfig() {
+    return kubeconfig;
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  /** {@code https://127.0.0.1:<port>}. */
+  public String apiServerUrl() {
+    return unquote(cluster.getProperty("APISERVER_URL"));
+  }
+
+  /** The cluster CA certificate file. */
+  public Path caCertificate() {
+    return Path.of(unquote(cluster.getProperty("CA_CERT")));
+  }
+
+  /** kubectl (the preinstalled one) as cluster admin. */
+  public Cli kubectl() {
+    return kubectl(kubeconfig);
+  }
+
+  public Cli kubectl(Path kubeconfig) {
+    return new Cli("kubectl", kubectlPath(), Map.of("KUBECONFIG", kubeconfig.toString()));
+  }
+
+  /** helm (built by build.sh) as cluster admin. */
+  public Cli helm() {
+    return new Cli(
+        "helm",
+        helm,
+        Map.of(
+            "KUBECONFIG",
+            kubeconfig.toString(),
+            "HELM_CACHE_HOME",
+            dir.resolve("helm/cache").toString(),
+            "HELM_CONFIG_HOME",
+            dir.resolve("helm/config").toString(),
+            "HELM_DATA_HOME",
+            dir.resolve("helm/data").toString()));
+  }
+
+  /**
+   * A kubeconfig that authenticates with a bearer token (e.g. a ServiceAccount's, from {@code
+   * kubectl create token}), so a process runs with exactly that account's RBAC.
+   */
+  public Path tokenKubeconfig(String user, String token, Path file) {
+    String yaml =
+        """
+        apiVersion: v1
+        kind: Config
+        clusters:
+          - name: tokengate-e2e
+            cluster:
+              server: %s
+              certificate-authority: %s
+        users:
+          - name: %s
+            user:
+              token: %s
+        contexts:
+          - name: %s
+            context: { cluster: tokengate-e2e, user: %s }
+        current-context: %s
+        """
+            .formatted(apiServerUrl(), caCertificate(), user, token, user, user, user);
+    try {
+      Files.writeString(file, yaml);
+      return file;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public static KubernetesClient clientFor(Path kubeconfig) {
+    try {
+      Config config = Config.fromKubeconfig(Files.readString(kubeconfig));
+      return new KubernetesClientBuilder().withConfig(config).build();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    client.close();
+    try {
+      Processes.run(
+          List.of(
+              "bash", Repo.root().resolve("e2e/controlplane/stop.sh").toString(), dir.toString()),
+          Map.of(),
+          Duration.ofMinutes(1));
+    } catch (RuntimeException e) {
+      System.err.println("[e2e] stopping the control plane: " + e.getMessage());
+    }
+  }
+
+  /** The binaries' locations, from {@code build.sh --check} (the build ran before the ITs). */
+  private static Map<String, String> toolEnv(Path scripts) {
+    String exports;
+    try {
+      exports =
+          Processes.run(
+              List.of("bash", scripts.resolve("build.sh").toString(), "--check"),
+              Map.of(),
+              Duration.ofMinutes(1));
+    } catch (Processes.CommandFailedException e) {
+      throw new IllegalStateException(
+          "the control plane binaries are not built: run e2e/controlplane/build.sh (the e2e"
+              + " module's pre-integration-test phase does)\n"
+              + e.output(),
+          e);
+    }
+    Map<String, String> env = new java.util.HashMap<>();
+    for (String line : exports.split("\n")) {
+      if (line.startsWith("export TOKENGATE_")) {
+        String assignment = line.substring("export ".length());
+        int eq = assignment.indexOf('=');
+        env.put(assignment.substring(0, eq), unquote(assignment.substring(eq + 1)));
+      }
+    }
+    return env;
+  }
+
+  private static String kubectlPath() {
+    String configured = System.getenv("TOKENGATE_KUBECTL");
+    if (configured != null && !configured.isBlank()) {
+      return configured;
+    }
+    return Files.isExecutable(Path.of("/usr/bin/kubectl")) ? "/usr/bin/kubectl" : "kubectl";
+  }
+
+  private static String unquote(String value) {
+    if (value == null) {
+      return null;
+    }
+    String v = value.trim();
+    if (v.length() >= 2
+        && ((v.startsWith("'") && v.endsWith("'")) || (v.startsWith("\"") && v.endsWith("\"")))) {
+      return v.substring(1, v.length() - 1);
+    }
+    return v;
+  }
+}
