@@ -1,5 +1,6 @@
 package io.tokengate.api.v1alpha1.apipolicy;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
@@ -29,4 +30,19 @@ import io.tokengate.api.v1alpha1.ApiGroup;
 public class ApiPolicy extends CustomResource<ApiPolicySpec, ApiPolicyStatus>
     implements Namespaced {
   public static final String KIND = "ApiPolicy";
+
+  @Override
+  @JsonPropertyDescription(
+      "Which pods are protected, by which issuer's tokens, and what each request needs.")
+  public ApiPolicySpec getSpec() {
+    return super.getSpec();
+  }
+
+  @Override
+  @JsonPropertyDescription(
+      "Observed state, written by the operator: whether the policy works and how many pods it"
+          + " protects.")
+  public ApiPolicyStatus getStatus() {
+    return super.getStatus();
+  }
 }

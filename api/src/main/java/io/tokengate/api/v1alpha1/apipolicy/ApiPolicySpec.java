@@ -2,11 +2,13 @@ package io.tokengate.api.v1alpha1.apipolicy;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.crd.generator.annotation.SchemaFrom;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.tokengate.api.v1alpha1.schema.LabelSelectorSchema;
 import java.util.List;
 import java.util.Map;
 
@@ -22,6 +24,7 @@ import java.util.Map;
 public class ApiPolicySpec {
 
   @Required
+  @SchemaFrom(type = LabelSelectorSchema.class)
   @JsonPropertyDescription(
       "Pods this policy protects (a label selector over pods in the policy's namespace). Must"
           + " not be empty.")
@@ -53,7 +56,7 @@ public class ApiPolicySpec {
           + " Authorization header with the Bearer scheme.")
   public List<TokenSource> tokenSources;
 
-  @Size(max = 256)
+  @Size(max = 64)
   @JsonPropertyDescription(
       "Authorization rules, first match wins. A request no rule matches gets defaultAction.")
   public List<Rule> rules;
@@ -76,7 +79,7 @@ public class ApiPolicySpec {
       "Claims forwarded to the application as request headers: claim name (dotted for nested)"
           + " -> header name. Arrays are joined with ','. Any such header sent by the client is"
           + " removed first.")
-  public Map<String, String> forwardClaims;
+  public Map<String, @Size(max = 128) String> forwardClaims;
 
   @Default("true")
   @JsonPropertyDescription("Forward the token to the application. false strips it.")

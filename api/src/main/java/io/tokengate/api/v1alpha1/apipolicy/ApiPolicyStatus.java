@@ -2,13 +2,16 @@ package io.tokengate.api.v1alpha1.apipolicy;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.crd.generator.annotation.SchemaFrom;
 import io.fabric8.kubernetes.api.model.Condition;
+import io.tokengate.api.v1alpha1.schema.ConditionSchema;
 import java.util.ArrayList;
 import java.util.List;
 
 /** Observed state of a policy: whether it works and how many pods it protects. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class ApiPolicyStatus {
+  @SchemaFrom(type = ConditionSchema[].class)
   @JsonPropertyDescription("Ready, IssuerResolved, Conflict and BypassRisk conditions.")
   public List<Condition> conditions = new ArrayList<>();
 

@@ -28,7 +28,7 @@ public class Rule {
       "Path patterns matched against the normalised request path. '*' matches within one"
           + " segment, '**' (a whole segment) matches any number of segments: /api/*/items,"
           + " /admin/**.")
-  public List<@Size(max = 1024) String> paths;
+  public List<@Size(max = 256) String> paths;
 
   @Size(min = 1, max = 16)
   @ValidationRule(

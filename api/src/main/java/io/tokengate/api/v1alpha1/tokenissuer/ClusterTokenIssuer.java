@@ -1,5 +1,6 @@
 package io.tokengate.api.v1alpha1.tokenissuer;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
@@ -30,4 +31,18 @@ import io.tokengate.api.v1alpha1.ApiGroup;
 public class ClusterTokenIssuer extends CustomResource<TokenIssuerSpec, TokenIssuerStatus>
     implements IssuerResource {
   public static final String KIND = "ClusterTokenIssuer";
+
+  @Override
+  @JsonPropertyDescription(
+      "An identity provider (OpenID Connect issuer) whose tokens policies in every namespace may accept.")
+  public TokenIssuerSpec getSpec() {
+    return super.getSpec();
+  }
+
+  @Override
+  @JsonPropertyDescription(
+      "Observed state, written by the operator: the keys it loaded and whether the issuer works.")
+  public TokenIssuerStatus getStatus() {
+    return super.getStatus();
+  }
 }

@@ -2,13 +2,16 @@ package io.tokengate.api.v1alpha1.tokenissuer;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.crd.generator.annotation.SchemaFrom;
 import io.fabric8.kubernetes.api.model.Condition;
+import io.tokengate.api.v1alpha1.schema.ConditionSchema;
 import java.util.ArrayList;
 import java.util.List;
 
 /** Observed state of an issuer: what the operator resolved and whether it works. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class TokenIssuerStatus {
+  @SchemaFrom(type = ConditionSchema[].class)
   @JsonPropertyDescription("Ready, DiscoverySucceeded and KeysLoaded conditions.")
   public List<Condition> conditions = new ArrayList<>();
 
