@@ -193,6 +193,21 @@ public final class EchoUpstream implements AutoCloseable {
     res.drainHandler(v -> writeBytes(res, left));
   }
 
+  /** SHA-256 of what {@code mode=bytes&n=N} sends. */
+  public static byte[] bytesDigest(long n) {
+    try {
+      java.security.MessageDigest d = java.security.MessageDigest.getInstance("SHA-256");
+      while (n > 0) {
+        int c = (int) Math.min(65536, n);
+        d.update(pattern(c).getBytes());
+        n -= c;
+      }
+      return d.digest();
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private static Buffer pattern(int n) {
     byte[] b = new byte[n];
     for (int i = 0; i < n; i++) {

@@ -1,0 +1,267 @@
+package io.tokengate.sidecar.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.tokengate.sidecar.testing.EchoUpstream;
+import io.tokengate.sidecar.testing.InProcessSidecar;
+import io.tokengate.sidecar.testing.PolicyFiles;
+import io.tokengate.sidecar.testing.TestIssuer;
+import io.vertx.core.json.JsonObject;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.net.http.WebSocketHandshakeException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.Iterator;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What a reverse proxy must carry through unharmed: large bodies both ways, server-sent events as
+ * they happen, WebSocket upgrades; and what it answers when the application cannot: 502 and 504.
+ */
+class StreamingTest {
+  static final long TWENTY_MIB = 20L * 1024 * 1024;
+
+  static TestIssuer idp;
+  static EchoUpstream app;
+  static InProcessSidecar gate;
+  static InProcessSidecar nobodyHome;
+  static String token;
+  static final HttpClient http =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  @BeforeAll
+  static void start() throws Exception {
+    idp = TestIssuer.start();
+    app = EchoUpstream.start();
+    String rules = "rules:\n  - paths: [\"/**\"]\n    require: {scopes: [orders.read]}\n";
+    Path dir = Files.createTempDirectory("streaming");
+    PolicyFiles.write(dir.resolve("policy.yaml"), PolicyFiles.policyYaml(app.port(), rules));
+    PolicyFiles.write(dir.resolve("issuer.yaml"), PolicyFiles.issuerYaml("idp", idp.spec()));
+    gate = InProcessSidecar.start(dir);
+
+    int closedPort;
+    try (ServerSocket s = new ServerSocket(0)) {
+      closedPort = s.getLocalPort();
+    }
+    Path down = Files.createTempDirectory("no-upstream");
+    PolicyFiles.write(down.resolve("policy.yaml"), PolicyFiles.policyYaml(closedPort, rules));
+    PolicyFiles.write(down.resolve("issuer.yaml"), PolicyFiles.issuerYaml("idp", idp.spec()));
+    nobodyHome = InProcessSidecar.start(down);
+    token = idp.token().claim("scope", "orders.read").sign();
+  }
+
+  @AfterAll
+  static void stop() {
+    gate.close();
+    nobodyHome.close();
+    app.close();
+    idp.close();
+  }
+
+  @BeforeEach
+  void clear() {
+    app.clear();
+  }
+
+  static HttpRequest.Builder request(InProcessSidecar s, String path) {
+    return HttpRequest.newBuilder(s.uri(path)).header("Authorization", "Bearer " + token);
+  }
+
+  @Test
+  void aTwentyMebibyteUploadIsStreamedToTheApplicationAndBack() throws Exception {
+    MessageDigest sent = MessageDigest.getInstance("SHA-256");
+    HttpResponse<InputStream> r =
+        http.send(
+            request(gate, "/upload?mode=echo")
+                .POST(
+                    HttpRequest.BodyPublishers.ofInputStream(
+                        () -> new PatternStream(TWENTY_MIB, sent)))
+                .build(),
+            HttpResponse.BodyHandlers.ofInputStream());
+    assertThat(r.statusCode()).isEqualTo(200);
+    MessageDigest received = MessageDigest.getInstance("SHA-256");
+    long n = 0;
+    try (InputStream in = r.body()) {
+      byte[] buf = new byte[65536];
+      int k;
+      while ((k = in.read(buf)) > 0) {
+        received.update(buf, 0, k);
+        n += k;
+      }
+    }
+    assertThat(n).isEqualTo(TWENTY_MIB);
+    assertThat(received.digest()).isEqualTo(sent.digest());
+    assertThat(app.next().header("Transfer-Encoding")).isEqualTo("chunked");
+  }
+
+  @Test
+  void aTwentyMebibyteDownloadArrivesIntact() throws Exception {
+    HttpResponse<InputStream> r =
+        http.send(
+            request(gate, "/download?mode=bytes&n=" + TWENTY_MIB).build(),
+            HttpResponse.BodyHandlers.ofInputStream());
+    assertThat(r.statusCode()).isEqualTo(200);
+    MessageDigest d = MessageDigest.getInstance("SHA-256");
+    long n = 0;
+    try (InputStream in = r.body()) {
+      byte[] buf = new byte[65536];
+      int k;
+      while ((k = in.read(buf)) > 0) {
+        d.update(buf, 0, k);
+        n += k;
+      }
+    }
+    assertThat(n).isEqualTo(TWENTY_MIB);
+    assertThat(d.digest()).isEqualTo(EchoUpstream.bytesDigest(TWENTY_MIB));
+  }
+
+  @Test
+  void serverSentEventsArriveAsTheyAreSentNotWhenTheStreamEnds() throws Exception {
+    long t0 = System.nanoTime();
+    HttpResponse<Stream<String>> r =
+        http.send(
+            request(gate, "/events?mode=sse&events=3&gapMs=400").build(),
+            HttpResponse.BodyHandlers.ofLines());
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("content-type")).hasValue("text/event-stream");
+    long first = -1;
+    int events = 0;
+    Iterator<String> lines = r.body().iterator();
+    while (lines.hasNext()) {
+      String line = lines.next();
+      if (line.startsWith("data: ")) {
+        events++;
+        if (first < 0) {
+          first = System.nanoTime();
+        }
+      }
+    }
+    long end = System.nanoTime();
+    assertThat(events).isEqualTo(3);
+    // The stream lasts 800 ms after the first event; buffering would deliver them together.
+    assertThat(TimeUnit.NANOSECONDS.toMillis(end - first)).isGreaterThan(600);
+    assertThat(TimeUnit.NANOSECONDS.toMillis(first - t0)).isLessThan(5000);
+  }
+
+  @Test
+  void aWebSocketUpgradeIsTunnelledToTheApplication() throws Exception {
+    CompletableFuture<String> reply = new CompletableFuture<>();
+    WebSocket ws =
+        http.newWebSocketBuilder()
+            .header("Authorization", "Bearer " + token)
+            .buildAsync(
+                URI.create("ws://127.0.0.1:" + gate.port() + "/socket?mode=ws"),
+                new WebSocket.Listener() {
+                  @Override
+                  public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
+                    reply.complete(data.toString());
+                    return null;
+                  }
+                })
+            .get(10, TimeUnit.SECONDS);
+    ws.sendText("hello", true).get(5, TimeUnit.SECONDS);
+    assertThat(reply.get(10, TimeUnit.SECONDS)).isEqualTo("echo: hello");
+    ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(5, TimeUnit.SECONDS);
+    assertThat(app.next().header("Upgrade")).isEqualToIgnoringCase("websocket");
+
+    assertThatThrownBy(
+            () ->
+                http.newWebSocketBuilder()
+                    .buildAsync(
+                        URI.create("ws://127.0.0.1:" + gate.port() + "/socket?mode=ws"),
+                        new WebSocket.Listener() {})
+                    .join())
+        .isInstanceOf(CompletionException.class)
+        .hasCauseInstanceOf(WebSocketHandshakeException.class)
+        .satisfies(
+            e ->
+                assertThat(((WebSocketHandshakeException) e.getCause()).getResponse().statusCode())
+                    .isEqualTo(401));
+  }
+
+  @Test
+  void anApplicationThatIsNotListeningIsAnswered502() throws Exception {
+    HttpResponse<String> r =
+        http.send(request(nobodyHome, "/orders").build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(502);
+    assertThat(r.headers().firstValue("content-type")).hasValue("application/problem+json");
+    assertThat(new JsonObject(r.body()).getString("type")).endsWith("/upstream_unavailable");
+    JsonObject d = nobodyHome.lastDecision("/orders");
+    assertThat(d.getString("decision")).isEqualTo("allow");
+    assertThat(d.getString("upstream_error")).isEqualTo("unavailable");
+  }
+
+  @Test
+  void anApplicationThatClosesTheConnectionIsAnswered502() throws Exception {
+    HttpResponse<String> r =
+        http.send(
+            request(gate, "/orders?mode=close").build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(502);
+    assertThat(r.body()).contains("upstream_unavailable");
+  }
+
+  @Test
+  void anApplicationSlowerThanTheUpstreamTimeoutIsAnswered504() throws Exception {
+    long t0 = System.nanoTime();
+    HttpResponse<String> r =
+        http.send(
+            request(gate, "/orders?mode=slow&ms=4000").build(),
+            HttpResponse.BodyHandlers.ofString());
+    long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    assertThat(r.statusCode()).isEqualTo(504);
+    assertThat(new JsonObject(r.body()).getString("type")).endsWith("/upstream_timeout");
+    assertThat(ms).isBetween(1900L, 3900L);
+    String metrics = gate.admin("/metrics").body();
+    assertThat(metrics)
+        .contains(
+            "tokengate_upstream_failures_total{failure=\"timeout\",policy=\"shop/orders-api\"} 1.0");
+  }
+
+  /** A deterministic byte stream of {@code size} bytes that digests what it hands out. */
+  static final class PatternStream extends InputStream {
+    private long remaining;
+    private final MessageDigest digest;
+    private long pos;
+
+    PatternStream(long size, MessageDigest digest) {
+      this.remaining = size;
+      this.digest = digest;
+    }
+
+    @Override
+    public int read() {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) {
+      if (remaining == 0) {
+        return -1;
+      }
+      int n = (int) Math.min(len, remaining);
+      for (int i = 0; i < n; i++) {
+        b[off + i] = (byte) ((pos++ * 131) ^ (pos >>> 11));
+      }
+      digest.update(b, off, n);
+      remaining -= n;
+      return n;
+    }
+  }
+}
