@@ -46,6 +46,7 @@ CFG = {
     "tokens": env_int("TOKENS", 10000),
     "starts": env_int("STARTS", 5),
     "rounds": env_int("ROUNDS", 1),
+    "max_in_flight": env_int("MAX_IN_FLIGHT", 512),
     "scenarios": os.environ.get(
         "SCENARIOS", "direct,nginx,oauth2-proxy,sidecar-one,sidecar-many,startup"
     ).split(","),
@@ -346,6 +347,9 @@ def run_vegeta(name, url, tokens, ours=(), target_pg=None):
         f"-targets={targets}",
         "-timeout=10s",
         "-keepalive=true",
+        # Open loop while fewer than this many requests are in flight; a target that falls so
+        # far behind gets fewer (the achieved rate says so) instead of unbounded connections.
+        f"-max-workers={CFG['max_in_flight']}",
         f"-output={binout}",
     ]
     busy0, t0 = cpu_busy_seconds(), time.monotonic()
@@ -694,44 +698,60 @@ def run_round(sc, one, up_port, issuer_url, base, want_sidecar):
     if "nginx" in sc:
         port = free_port()
         p = start_nginx_proxy(port, up_port)
-        wait_for(f"http://127.0.0.1:{port}/", p)
-        measure("nginx", f"http://127.0.0.1:{port}/", one, rnd, pgid=p.pid, ours=base + [p.pid])
-        p.stop()
+        try:
+            wait_for(f"http://127.0.0.1:{port}/", p)
+            measure("nginx", f"http://127.0.0.1:{port}/", one, rnd, pgid=p.pid, ours=base + [p.pid])
+        except Exception as e:  # noqa: BLE001
+            rnd.setdefault("failures", {})["nginx"] = f"{e}\n{p.tail(5)}"
+            log(f"nginx FAILED: {e}")
+        finally:
+            p.stop()
 
     if "oauth2-proxy" in sc:
         port = free_port()
         p = start_oauth2_proxy(port, up_port, issuer_url)
-        wait_for(f"http://127.0.0.1:{port}/ping", p)
-        enforced = check_enforced("oauth2-proxy", f"http://127.0.0.1:{port}/", one)
-        measure("oauth2-proxy", f"http://127.0.0.1:{port}/", one, rnd, pgid=p.pid, ours=base + [p.pid])
-        rnd["scenarios"]["oauth2-proxy"]["enforced"] = enforced
-        p.stop()
+        try:
+            wait_for(f"http://127.0.0.1:{port}/ping", p)
+            enforced = check_enforced("oauth2-proxy", f"http://127.0.0.1:{port}/", one)
+            measure("oauth2-proxy", f"http://127.0.0.1:{port}/", one, rnd, pgid=p.pid, ours=base + [p.pid])
+            rnd["scenarios"]["oauth2-proxy"]["enforced"] = enforced
+        except Exception as e:  # noqa: BLE001
+            rnd.setdefault("failures", {})["oauth2-proxy"] = f"{e}\n{p.tail(5)}"
+            log(f"oauth2-proxy FAILED: {e}")
+        finally:
+            p.stop()
 
     config_dir = os.path.join(RUN, "sidecar-config")
     if want_sidecar:
         write_sidecar_config(config_dir, issuer_url, up_port)
-    if "sidecar-one" in sc or "sidecar-many" in sc:
+    for name in ("sidecar-one", "sidecar-many"):
+        if name not in sc:
+            continue
+        # A fresh process per variant: the many-token run starts with an empty token cache.
         port, admin = free_port(), free_port()
-        p = Proc("sidecar", sidecar_argv(config_dir, port, admin))
-        ready = wait_for(f"http://127.0.0.1:{admin}/healthz/ready", p, timeout=120)
-        log(f"sidecar ready in {ready * 1000:.0f} ms (pid {p.pid})")
-        url = f"http://127.0.0.1:{port}/"
-        enforced = check_enforced("sidecar", url, one)
-        if "sidecar-one" in sc:
-            measure("sidecar-one", url, one, rnd, pgid=p.pid, ours=base + [p.pid])
-            rnd["scenarios"]["sidecar-one"]["enforced"] = enforced
-        if "sidecar-many" in sc:
-            fresh = [t.strip() for t in open(os.path.join(RUN, "fresh.txt")) if t.strip()]
-            measure(
-                "sidecar-many", url, one, rnd, pgid=p.pid, ours=base + [p.pid],
-                rotate_file=os.path.join(RUN, "many.txt"), rate_tokens=fresh,
-            )
-            s = rnd["scenarios"]["sidecar-many"]
-            s["fixed"]["distinct_tokens"] = CFG["tokens"]
-            s["enforced"] = enforced
-        rnd["sidecar_vm_hwm_mib"] = round(rss_kib(p.pid, "VmHWM") / 1024, 1)
-        rnd["sidecar_metrics_sample"] = scrape_metrics(admin)
-        p.stop()
+        p = Proc(name, sidecar_argv(config_dir, port, admin))
+        try:
+            ready = wait_for(f"http://127.0.0.1:{admin}/healthz/ready", p, timeout=120)
+            log(f"{name}: ready in {ready * 1000:.0f} ms (pid {p.pid})")
+            url = f"http://127.0.0.1:{port}/"
+            enforced = check_enforced(name, url, one)
+            if name == "sidecar-one":
+                measure(name, url, one, rnd, pgid=p.pid, ours=base + [p.pid])
+            else:
+                fresh = [t.strip() for t in open(os.path.join(RUN, "fresh.txt")) if t.strip()]
+                measure(
+                    name, url, one, rnd, pgid=p.pid, ours=base + [p.pid],
+                    rotate_file=os.path.join(RUN, "many.txt"), rate_tokens=fresh,
+                )
+                rnd["scenarios"][name]["fixed"]["distinct_tokens"] = CFG["tokens"]
+            rnd["scenarios"][name]["enforced"] = enforced
+            rnd["scenarios"][name]["vm_hwm_mib"] = round(rss_kib(p.pid, "VmHWM") / 1024, 1)
+            scrape_metrics(admin, name)
+        except Exception as e:  # noqa: BLE001 - recorded, and the run goes on
+            rnd.setdefault("failures", {})[name] = f"{e}\n{p.tail(5)}"
+            log(f"{name} FAILED: {e}")
+        finally:
+            p.stop()
     return rnd
 
 
@@ -746,7 +766,10 @@ def aggregate(rounds):
         r = rounds[0]
         return {k: v for k, v in r.items() if k != "loadavg_start"}
     out = {"scenarios": {}}
-    for name in rounds[0]["scenarios"]:
+    names = []
+    for r in rounds:
+        names += [n for n in r["scenarios"] if n not in names]
+    for name in names:
         runs = [r["scenarios"][name] for r in rounds if name in r["scenarios"]]
         agg = json.loads(json.dumps(runs[0]))
         for shape in ("fixed", "rate"):
@@ -769,9 +792,14 @@ def aggregate(rounds):
             agg["fixed"]["peak_rss_mib"] = max(x["fixed"]["peak_rss_mib"] for x in runs)
         agg["rounds"] = len(runs)
         out["scenarios"][name] = agg
-    hwm = [r["sidecar_vm_hwm_mib"] for r in rounds if "sidecar_vm_hwm_mib" in r]
-    if hwm:
-        out["sidecar_vm_hwm_mib"] = max(hwm)
+        if "vm_hwm_mib" in agg:
+            agg["vm_hwm_mib"] = max(x.get("vm_hwm_mib", 0) for x in runs)
+    fails = {}
+    for i, r in enumerate(rounds):
+        for k, v in r.get("failures", {}).items():
+            fails[f"{k} (round {i + 1})"] = v
+    if fails:
+        out["failures"] = fails
     return out
 
 
@@ -849,16 +877,16 @@ def main():
     log(f"done in {results['elapsed_s']} s: bench/RESULTS.md, bench/results.png, bench/raw/")
 
 
-def scrape_metrics(admin):
+def scrape_metrics(admin, name):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5) as r:
             text = r.read().decode(errors="replace")
     except (urllib.error.URLError, OSError) as e:
         return f"unavailable: {e}"
-    keep = [l for l in text.splitlines() if l and not l.startswith("#") and ("decision" in l or "cache" in l)]
-    with open(os.path.join(RAW, "sidecar-metrics.txt"), "w") as f:
-        f.write(text)
-    return keep[:40]
+    keep = [l for l in text.splitlines() if l.startswith("tokengate_") and "_bucket{" not in l]
+    with open(os.path.join(RAW, f"{name}{ROUND_SUFFIX}-metrics.txt"), "w") as f:
+        f.write("\n".join(keep) + "\n")
+    return keep
 
 
 if __name__ == "__main__":
