@@ -228,6 +228,44 @@ class ChartIT {
     assertThat(result.stderr()).contains("webhook.tls.provided needs webhook.tls.caBundle");
   }
 
+  /** The README's values table names every value of values.yaml, and nothing else. */
+  @Test
+  void readmeDocumentsEveryValue() throws IOException {
+    JsonNode values = YAML.readTree(CHART.resolve("values.yaml").toFile());
+    Set<String> keys = new TreeSet<>();
+    flatten("", values, keys);
+    String readme = Files.readString(CHART.resolve("README.md"));
+    Set<String> documented = new TreeSet<>();
+    var row = java.util.regex.Pattern.compile("(?m)^\\| `([A-Za-z0-9.]+)` \\|").matcher(readme);
+    while (row.find()) {
+      documented.add(row.group(1));
+    }
+    documented.removeIf(k -> k.startsWith("TOKENGATE_") || k.startsWith("QUARKUS_"));
+    assertThat(documented).as("values documented in helm/tokengate/README.md").isEqualTo(keys);
+  }
+
+  /** Values documented as one row: Kubernetes structures and small groups. */
+  static final Set<String> DOCUMENTED_WHOLE =
+      Set.of(
+          "sidecar.resources",
+          "podSecurityContext",
+          "securityContext",
+          "resources",
+          "probes",
+          "nodeSelector");
+
+  static void flatten(String prefix, JsonNode node, Set<String> keys) {
+    if (!node.isObject() || node.isEmpty() || DOCUMENTED_WHOLE.contains(prefix)) {
+      keys.add(prefix);
+      return;
+    }
+    node.fields()
+        .forEachRemaining(
+            e ->
+                flatten(
+                    prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey(), e.getValue(), keys));
+  }
+
   /** Helm installs the chart's crds/; they must be the CRDs generated from the Java model. */
   @Test
   void chartCrdsAreTheGeneratedCrds() throws IOException {
