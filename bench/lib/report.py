@@ -264,6 +264,7 @@ JVM flags of every sidecar start in this run (what the operator would set):
 - {m['nginx']}; oauth2-proxy: {m['oauth2_proxy']}; {m['wrk']}; vegeta {m['vegeta']}
 - load average at start {r['loadavg_start']}, at end {r['loadavg_end']} (1, 5, 15 min). The machine is
   shared: the per-scenario CPU used by *other* processes is listed under "Run health".
+  Benchmark processes ran at nice {c.get('nice', 0)}{' (ahead of the other processes on the machine)' if c.get('nice', 0) < 0 else ''}.
 - busiest processes at start:
 ```
 {m['top_cpu_at_start']}
@@ -274,7 +275,7 @@ JVM flags of every sidecar start in this run (what the operator would set):
 ```
 {c['command']}
 ```
-with `DURATION={c['duration']} WARMUP={c['warmup']} CONNECTIONS={c['connections']} THREADS={c['threads']} ROUNDS={c.get('rounds', 1)} RATE={c['rate']} RATE_DURATION={c['rate_duration']} TOKENS={c['tokens']} STARTS={c['starts']}`.
+with `DURATION={c['duration']} WARMUP={c['warmup']} CONNECTIONS={c['connections']} THREADS={c['threads']} BENCH_NICE={c.get('nice', 0)} MAX_IN_FLIGHT={c.get('max_in_flight')} ROUNDS={c.get('rounds', 1)} RATE={c['rate']} RATE_DURATION={c['rate_duration']} TOKENS={c['tokens']} STARTS={c['starts']}`.
 Upstream: {r.get('upstream', '')}. Raw outputs: [`raw/`](raw/).
 """
     if other:
