@@ -55,7 +55,7 @@ public final class AdmissionEndpoint {
               int status =
                   ctx.statusCode() >= 400 && ctx.statusCode() < 500 ? ctx.statusCode() : 400;
               if (ctx.failure() != null) {
-                LOG.debugf(ctx.failure(), "admission request failed");
+                LOG.warnf(ctx.failure(), "admission request failed");
               }
               plain(
                   ctx, status, status == 413 ? "the AdmissionReview is too large" : "bad request");
@@ -92,7 +92,10 @@ public final class AdmissionEndpoint {
       }
       return injector.admit(
           request, policies.inNamespace(request.getNamespace()), nativeSidecars.getAsBoolean());
-    } catch (RuntimeException e) {
+    } catch (VirtualMachineError e) {
+      throw e;
+    } catch (RuntimeException | Error e) {
+      // A bug (or a broken deployment) refuses the pod with the reason, never a 500.
       LOG.errorf(e, "admission request %s failed", request.getUid());
       return Admission.deny(request.getUid(), 403, "tokengate could not decide on this pod: " + e);
     }
