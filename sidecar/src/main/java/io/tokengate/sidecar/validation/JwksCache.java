@@ -65,7 +65,7 @@ public final class JwksCache implements AutoCloseable {
   private final Counter refreshOk;
   private final Counter refreshError;
   private final Counter refreshNotModified;
-  private final Gauge keysGauge;
+  private final GaugeSource gaugeSource;
 
   private volatile KeySet keys = KeySet.EMPTY;
   private volatile boolean closed;
@@ -111,17 +111,12 @@ public final class JwksCache implements AutoCloseable {
     this.refreshOk = refreshCounter("ok");
     this.refreshError = refreshCounter("error");
     this.refreshNotModified = refreshCounter("not_modified");
-    Gauge previous = registry.find("tokengate.jwks.keys").tag("issuer", issuer).gauge();
-    if (previous != null) {
-      // A configuration reload replaced the cache for this issuer: the gauge follows the new one.
-      registry.remove(previous);
-    }
-    this.keysGauge =
-        Gauge.builder("tokengate.jwks.keys", this, c -> c.keys.size())
-            .description("Usable signing keys held for the issuer")
-            .tag("issuer", issuer)
-            .strongReference(true)
-            .register(registry);
+    this.gaugeSource = GaugeSource.of(registry, issuer);
+    Gauge.builder("tokengate.jwks.keys", gaugeSource, GaugeSource::value)
+        .description("Usable signing keys held for the issuer")
+        .tag("issuer", issuer)
+        .strongReference(true)
+        .register(registry);
 
     if (staticKeys) {
       KeySet set = KeySet.parse(spec.jwks.keys, issuer, nextGeneration++);
@@ -146,6 +141,7 @@ public final class JwksCache implements AutoCloseable {
         LOG.log(Level.INFO, "issuer {0}: started from a snapshot of {1} keys", issuer, set.size());
       }
     }
+    gaugeSource.live.add(this);
   }
 
   /**
@@ -305,6 +301,9 @@ public final class JwksCache implements AutoCloseable {
   }
 
   private void failed(String message) {
+    if (closed) {
+      return;
+    }
     refreshError.increment();
     consecutiveFailures++;
     if (configuredJwksUri == null && discovery) {
@@ -354,9 +353,30 @@ public final class JwksCache implements AutoCloseable {
     if (idp != null) {
       idp.close();
     }
-    Gauge current = registry.find("tokengate.jwks.keys").tag("issuer", issuer).gauge();
-    if (current == keysGauge) {
-      registry.remove(keysGauge);
+    gaugeSource.live.remove(this);
+  }
+
+  /**
+   * What the {@code tokengate_jwks_keys} gauge of one issuer in one registry reads: the newest open
+   * cache of that issuer. A configuration reload starts a new cache before it closes the old one
+   * (or, when the new configuration is refused, closes the new one), and the gauge follows
+   * whichever is serving; with none open it reads 0.
+   */
+  private static final class GaugeSource {
+    private static final Map<MeterRegistry, Map<String, GaugeSource>> SOURCES =
+        new java.util.WeakHashMap<>();
+
+    final java.util.Deque<JwksCache> live = new java.util.concurrent.ConcurrentLinkedDeque<>();
+
+    static synchronized GaugeSource of(MeterRegistry registry, String issuer) {
+      return SOURCES
+          .computeIfAbsent(registry, r -> new java.util.HashMap<>())
+          .computeIfAbsent(issuer, i -> new GaugeSource());
+    }
+
+    double value() {
+      JwksCache newest = live.peekLast();
+      return newest == null ? 0 : newest.keys.size();
     }
   }
 

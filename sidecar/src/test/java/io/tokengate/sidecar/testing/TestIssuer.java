@@ -81,6 +81,7 @@ public final class TestIssuer implements AutoCloseable {
   private final Queue<HttpExchange> hanging = new ConcurrentLinkedQueue<>();
   private final AtomicInteger jwksRequests = new AtomicInteger();
   private final AtomicInteger discoveryRequests = new AtomicInteger();
+  private final Queue<Long> requestNanos = new ConcurrentLinkedQueue<>();
   private final AtomicInteger kidCounter = new AtomicInteger(1);
   private volatile SigningKey active;
   private volatile Outage outage;
@@ -325,9 +326,16 @@ public final class TestIssuer implements AutoCloseable {
     return discoveryRequests.get();
   }
 
+  /** {@link System#nanoTime()} of each discovery or JWKS request received, oldest first. */
+  public List<Long> requestTimesNanos() {
+    return List.copyOf(requestNanos);
+  }
+
+  /** Zeroes the request counters and forgets the request times. */
   public void resetCounts() {
     jwksRequests.set(0);
     discoveryRequests.set(0);
+    requestNanos.clear();
   }
 
   /** Waits until {@code condition} holds, failing with {@code what} after {@code timeout}. */
@@ -388,6 +396,9 @@ public final class TestIssuer implements AutoCloseable {
       jwksRequests.incrementAndGet();
     } else if (isDiscovery) {
       discoveryRequests.incrementAndGet();
+    }
+    if (isJwks || isDiscovery) {
+      requestNanos.add(System.nanoTime());
     }
     Outage now = outage;
     if (now == Outage.HANG) {

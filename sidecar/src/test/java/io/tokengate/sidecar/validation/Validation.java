@@ -19,11 +19,14 @@ import java.util.concurrent.TimeoutException;
 
 /** Shared test plumbing: a Vert.x instance, short intervals, and awaiting validation outcomes. */
 final class Validation {
-  /** Production defaults with intervals short enough for tests. */
+  /**
+   * Production defaults with intervals short enough for tests; the fetch timeout stays generous,
+   * because a loaded CI machine can take seconds to answer the first request.
+   */
   static final ValidationTuning FAST =
       ValidationTuning.DEFAULTS
           .withUnknownKidRefetchInterval(Duration.ofMillis(500))
-          .withFetchTimeout(Duration.ofSeconds(2))
+          .withFetchTimeout(Duration.ofSeconds(5))
           .withRetry(Duration.ofMillis(100), Duration.ofSeconds(1));
 
   static final List<String> AUDIENCES = List.of(TestIssuer.DEFAULT_AUDIENCE);
