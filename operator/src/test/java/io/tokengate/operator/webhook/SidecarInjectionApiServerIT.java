@@ -1,0 +1,336 @@
+package io.tokengate.operator.webhook;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.tokengate.api.v1alpha1.ApiGroup;
+import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
+import io.tokengate.operator.injection.SidecarInjector;
+import io.tokengate.operator.testing.TestApiServer;
+import io.tokengate.operator.webhook.tls.WebhookTlsMaterial;
+import io.vertx.core.Vertx;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The real kube-apiserver calls the real webhook: a MutatingWebhookConfiguration with {@code url:
+ * https://127.0.0.1:<port>/mutate-pods} (the out-of-cluster mode), the operator's managed TLS
+ * creating its Secret and patching the caBundle, and a Pod created in a labelled namespace is
+ * stored with the sidecar. Skipped, saying so, where no kube-apiserver binary is present.
+ */
+class SidecarInjectionApiServerIT {
+  static final String OPERATOR_NAMESPACE = "tokengate-system";
+  static final String CONFIGURATION =
+      "tokengate-sidecar-injector-" + UUID.randomUUID().toString().substring(0, 6);
+  static final String SECRET =
+      "tokengate-webhook-tls-" + UUID.randomUUID().toString().substring(0, 6);
+
+  static TestApiServer api;
+  static KubernetesClient client;
+  static Vertx vertx;
+  static SidecarInjectionWebhook webhook;
+  static int port;
+  static String namespace;
+
+  @BeforeAll
+  static void start() throws Exception {
+    api = TestApiServer.shared();
+    if (!api.isReal()) {
+      System.out.println(
+          "[SidecarInjectionApiServerIT] SKIPPED: needs a real kube-apiserver to call the webhook; "
+              + api.description());
+    }
+    Assumptions.assumeTrue(api.isReal(), "no kube-apiserver binary: " + api.description());
+    client = api.client();
+    if (client.namespaces().withName(OPERATOR_NAMESPACE).get() == null) {
+      client
+          .namespaces()
+          .resource(
+              new NamespaceBuilder()
+                  .withNewMetadata()
+                  .withName(OPERATOR_NAMESPACE)
+                  .endMetadata()
+                  .build())
+          .create();
+    }
+    try (ServerSocket free = new ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    String url = "https://127.0.0.1:" + port + AdmissionEndpoint.PATH;
+    client
+        .admissionRegistration()
+        .v1()
+        .mutatingWebhookConfigurations()
+        .resource(configuration(url))
+        .create();
+
+    namespace = api.newNamespace("shop");
+    client
+        .namespaces()
+        .withName(namespace)
+        .edit(
+            n ->
+                new NamespaceBuilder(n)
+                    .editMetadata()
+                    .addToLabels(ApiGroup.INJECTION_LABEL, "enabled")
+                    .endMetadata()
+                    .build());
+    // No kube-controller-manager here: the ServiceAccount admission plugin needs the default one.
+    client
+        .serviceAccounts()
+        .inNamespace(namespace)
+        .resource(
+            new ServiceAccountBuilder().withNewMetadata().withName("default").endMetadata().build())
+        .create();
+    createRenderedPolicy(WebhookTestKit.policy(namespace, "orders-api", "orders", 8080));
+    createPolicy(
+        WebhookTestKit.policy(namespace, "billing-api", "billing", 8080)); // never rendered
+
+    vertx = Vertx.vertx();
+    WebhookOptions options =
+        new WebhookOptions(
+            "127.0.0.1",
+            port,
+            OPERATOR_NAMESPACE,
+            SECRET,
+            CONFIGURATION,
+            true,
+            io.tokengate.operator.webhook.tls.WebhookTls.servingNames(
+                "tokengate-webhook", OPERATOR_NAMESPACE, Optional.of(url)),
+            Duration.ofDays(90),
+            Duration.ofDays(30),
+            Duration.ofMinutes(5),
+            Optional.empty(),
+            WebhookTestKit.SIDECAR);
+    webhook = new SidecarInjectionWebhook(vertx, client, options);
+    webhook.start().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!webhook.ready() && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    assertThat(webhook.ready()).as("webhook state %s", webhook.state()).isTrue();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (webhook != null) {
+      webhook.stop().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+      vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+      client
+          .admissionRegistration()
+          .v1()
+          .mutatingWebhookConfigurations()
+          .withName(CONFIGURATION)
+          .delete();
+    }
+  }
+
+  static MutatingWebhookConfiguration configuration(String url) {
+    return new MutatingWebhookConfigurationBuilder()
+        .withNewMetadata()
+        .withName(CONFIGURATION)
+        .endMetadata()
+        .addNewWebhook()
+        .withName("sidecar-injector.tokengate.io")
+        .withAdmissionReviewVersions("v1")
+        .withSideEffects("None")
+        .withFailurePolicy("Fail")
+        .withTimeoutSeconds(10)
+        .addNewRule()
+        .withOperations("CREATE")
+        .withApiGroups("")
+        .withApiVersions("v1")
+        .withResources("pods")
+        .withScope("Namespaced")
+        .endRule()
+        .withNewNamespaceSelector()
+        .addToMatchLabels(ApiGroup.INJECTION_LABEL, "enabled")
+        .endNamespaceSelector()
+        .withNewClientConfig()
+        .withUrl(url)
+        .endClientConfig()
+        .endWebhook()
+        .build();
+  }
+
+  static void createPolicy(ApiPolicy policy) {
+    var status = policy.getStatus();
+    policy.setStatus(null);
+    policy.getMetadata().setCreationTimestamp(null);
+    ApiPolicy created =
+        client.resources(ApiPolicy.class).inNamespace(namespace).resource(policy).create();
+    policy.setStatus(status);
+    policy.setMetadata(created.getMetadata());
+  }
+
+  static void createRenderedPolicy(ApiPolicy policy) {
+    var status = policy.getStatus();
+    createPolicy(policy);
+    ApiPolicy stored =
+        client
+            .resources(ApiPolicy.class)
+            .inNamespace(namespace)
+            .withName(policy.getMetadata().getName())
+            .get();
+    stored.setStatus(status);
+    client.resources(ApiPolicy.class).inNamespace(namespace).resource(stored).updateStatus();
+  }
+
+  static Pod pod(String app) {
+    return new PodBuilder()
+        .withNewMetadata()
+        .withGenerateName(app + "-")
+        .withNamespace(namespace)
+        .addToLabels("app", app)
+        .endMetadata()
+        .withNewSpec()
+        .addNewContainer()
+        .withName(app)
+        .withImage("example/" + app + ":1.0")
+        .addNewPort()
+        .withName("http")
+        .withContainerPort(8080)
+        .endPort()
+        .withNewReadinessProbe()
+        .withNewHttpGet()
+        .withPath("/ready")
+        .withNewPort("http")
+        .endHttpGet()
+        .endReadinessProbe()
+        .endContainer()
+        .endSpec()
+        .build();
+  }
+
+  /** The webhook's index follows the API server: retry until the policy's status arrived. */
+  static Pod createUntilInjected(Pod pod) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (true) {
+      try {
+        Pod stored = client.pods().inNamespace(namespace).resource(pod).create();
+        if (SidecarInjector.CONTAINER_NAME.equals(
+                stored.getSpec().getInitContainers().stream()
+                    .map(Container::getName)
+                    .findFirst()
+                    .orElse(null))
+            || System.nanoTime() > deadline) {
+          return stored;
+        }
+      } catch (KubernetesClientException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+      }
+      Thread.sleep(200);
+    }
+  }
+
+  @Test
+  void theApiServerStoresThePodWithTheSidecar() throws Exception {
+    Pod stored = createUntilInjected(pod("orders"));
+    Container sidecar = stored.getSpec().getInitContainers().get(0);
+    assertThat(sidecar.getName()).isEqualTo(SidecarInjector.CONTAINER_NAME);
+    assertThat(sidecar.getRestartPolicy())
+        .as("native sidecar on Kubernetes %s", client.getKubernetesVersion().getGitVersion())
+        .isEqualTo("Always");
+    assertThat(sidecar.getArgs())
+        .containsExactly(
+            "--config", "/etc/tokengate", "--listen-port", "15080", "--admin-port", "15021");
+    assertThat(sidecar.getPorts())
+        .anySatisfy(
+            p -> {
+              assertThat(p.getName()).isEqualTo("http");
+              assertThat(p.getContainerPort()).isEqualTo(15080);
+            });
+    Container app = stored.getSpec().getContainers().get(0);
+    assertThat(app.getPorts().get(0).getName()).isEqualTo("app-8080");
+    assertThat(app.getReadinessProbe().getHttpGet().getPort().getIntVal()).isEqualTo(8080);
+    assertThat(stored.getMetadata().getAnnotations())
+        .containsEntry(ApiGroup.POLICY_ANNOTATION, "orders-api")
+        .containsKey(ApiGroup.CONFIG_HASH_ANNOTATION);
+    assertThat(stored.getSpec().getVolumes())
+        .anySatisfy(v -> assertThat(v.getConfigMap().getName()).isEqualTo("tokengate-orders-api"));
+  }
+
+  @Test
+  void aPodOfAnUnrenderedPolicyIsRefusedWithTheReason() {
+    assertThatThrownBy(() -> client.pods().inNamespace(namespace).resource(pod("billing")).create())
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("sidecar-injector.tokengate.io")
+        .hasMessageContaining("billing-api")
+        .hasMessageContaining("not rendered yet");
+  }
+
+  @Test
+  void optedOutAndUnselectedPodsAreStoredUnchanged() {
+    Pod optedOut = pod("orders");
+    optedOut.getMetadata().setAnnotations(Map.of(ApiGroup.INJECT_ANNOTATION, "false"));
+    Pod stored = client.pods().inNamespace(namespace).resource(optedOut).create();
+    assertThat(stored.getSpec().getInitContainers()).isEmpty();
+    assertThat(stored.getSpec().getContainers()).hasSize(1);
+    Pod other = client.pods().inNamespace(namespace).resource(pod("catalog")).create();
+    assertThat(other.getSpec().getInitContainers()).isEmpty();
+    assertThat(other.getSpec().getContainers().get(0).getPorts().get(0).getName())
+        .isEqualTo("http");
+  }
+
+  @Test
+  void managedTlsSharesItsCaThroughTheSecretAndTheCaBundle() throws Exception {
+    Secret secret = client.secrets().inNamespace(OPERATOR_NAMESPACE).withName(SECRET).get();
+    assertThat(secret.getType()).isEqualTo("kubernetes.io/tls");
+    WebhookTlsMaterial material = WebhookTlsMaterial.fromSecretData(secret.getData());
+    String caBundle =
+        client
+            .admissionRegistration()
+            .v1()
+            .mutatingWebhookConfigurations()
+            .withName(CONFIGURATION)
+            .get()
+            .getWebhooks()
+            .get(0)
+            .getClientConfig()
+            .getCaBundle();
+    assertThat(new String(Base64.getDecoder().decode(caBundle), StandardCharsets.US_ASCII))
+        .isEqualTo(material.caBundlePem());
+    try (SSLSocket socket =
+        (SSLSocket)
+            WebhookTestKit.trusting(material).getSocketFactory().createSocket("127.0.0.1", port)) {
+      socket.startHandshake();
+      assertThat(socket.getSession().getPeerCertificates()[0]).isEqualTo(material.certificate());
+    }
+    // The URL is kept as it was: only the caBundle is the operator's.
+    assertThat(
+            client
+                .admissionRegistration()
+                .v1()
+                .mutatingWebhookConfigurations()
+                .withName(CONFIGURATION)
+                .get()
+                .getWebhooks()
+                .get(0)
+                .getClientConfig()
+                .getUrl())
+        .isEqualTo("https://127.0.0.1:" + port + AdmissionEndpoint.PATH);
+  }
+}
