@@ -33,7 +33,9 @@ public class OperatorLifecycle {
         client.getConfiguration().getMasterUrl(),
         settings.watchedNamespaces().map(Object::toString).orElse("all"),
         settings.leaderElection().enabled());
-    operator = new TokengateOperator(client, settings, Optional.of(meters));
+    operator =
+        new TokengateOperator(
+            client, settings, Optional.of(meters), () -> io.quarkus.runtime.Quarkus.asyncExit(1));
     operator.start();
   }
 

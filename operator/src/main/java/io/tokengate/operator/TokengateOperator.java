@@ -1,6 +1,7 @@
 package io.tokengate.operator;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.RuntimeInfo;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
@@ -17,6 +18,8 @@ import io.tokengate.operator.policy.PodMetadataClient;
 import io.tokengate.operator.status.ResourceEvents;
 import java.time.Clock;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The reconcilers of tokengate on one java-operator-sdk {@link Operator}: TokenIssuer,
@@ -25,10 +28,19 @@ import java.util.Optional;
  */
 public final class TokengateOperator {
   private final Operator operator;
+  private static final Logger LOG = LoggerFactory.getLogger(TokengateOperator.class);
   private final KubernetesClient podMetadataClient;
+  private volatile boolean stopping;
 
+  /**
+   * @param onLeadershipLost called when this replica stops being the leader without being stopped
+   *     (its reconcilers must not go on); the Quarkus application exits so Kubernetes restarts it
+   */
   public TokengateOperator(
-      KubernetesClient client, OperatorSettings settings, Optional<MeterRegistry> meters) {
+      KubernetesClient client,
+      OperatorSettings settings,
+      Optional<MeterRegistry> meters,
+      Runnable onLeadershipLost) {
     Clock clock = Clock.systemUTC();
     this.podMetadataClient = PodMetadataClient.from(client);
     this.operator =
@@ -43,7 +55,22 @@ public final class TokengateOperator {
                         settings
                             .leaderElection()
                             .leaseNamespace()
-                            .orElse(settings.operatorNamespace())));
+                            .orElse(settings.operatorNamespace()),
+                        LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE,
+                        LeaderElectionConfiguration.RENEW_DEADLINE_DEFAULT_VALUE,
+                        LeaderElectionConfiguration.RETRY_PERIOD_DEFAULT_VALUE,
+                        null,
+                        new LeaderCallbacks(
+                            () -> LOG.info("leading: reconcilers run on this replica"),
+                            () -> {
+                              if (!stopping) {
+                                LOG.error("lost the leader Lease: reconcilers must stop");
+                                onLeadershipLost.run();
+                              }
+                            },
+                            leader -> LOG.info("leader is {}", leader)),
+                        // JOSDK would System.exit(1), even on a graceful stop.
+                        false));
               }
             });
     var events = new ResourceEvents(client, settings.operatorNamespace(), clock);
@@ -71,6 +98,7 @@ public final class TokengateOperator {
   }
 
   public void stop() {
+    stopping = true;
     try {
       operator.stop();
     } finally {

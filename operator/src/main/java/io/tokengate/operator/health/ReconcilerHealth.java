@@ -25,11 +25,16 @@ public class ReconcilerHealth {
       if (operator.isEmpty() || !operator.get().runtimeInfo().isStarted()) {
         return builder.down().withData("started", false).build();
       }
-      var unhealthy = operator.get().runtimeInfo().unhealthyEventSources();
+      var unhealthy =
+          operator.get().runtimeInfo().unhealthyEventSources().entrySet().stream()
+              .filter(e -> !e.getValue().isEmpty())
+              .collect(
+                  java.util.stream.Collectors.toMap(
+                      java.util.Map.Entry::getKey, e -> e.getValue().keySet()));
       return builder
           .status(unhealthy.isEmpty())
           .withData("started", true)
-          .withData("unhealthyEventSources", unhealthy.keySet().toString())
+          .withData("unhealthyEventSources", unhealthy.toString())
           .build();
     };
   }

@@ -1,11 +1,16 @@
 package io.tokengate.operator.policy;
 
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.http.BasicBuilder;
 import io.fabric8.kubernetes.client.http.HttpRequest;
 import io.fabric8.kubernetes.client.http.Interceptor;
 import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.util.List;
 
 /**
  * A client whose list and watch requests ask the API server for PartialObjectMetadata: the pod
@@ -21,10 +26,21 @@ public final class PodMetadataClient {
   public static KubernetesClient from(KubernetesClient client) {
     return new KubernetesClientBuilder()
         .withConfig(client.getConfiguration())
+        .withKubernetesSerialization(new KubernetesSerialization(nullListsAsEmpty(), true))
         .withHttpClientFactory(new JdkHttpClientFactory())
         .withHttpClientBuilderConsumer(
             builder -> builder.addOrReplaceInterceptor("partial-object-metadata", new Accept()))
         .build();
+  }
+
+  /**
+   * The API server encodes an empty PartialObjectMetadataList as {@code "items": null}, which the
+   * informer cannot list: this client reads null lists as empty ones.
+   */
+  private static ObjectMapper nullListsAsEmpty() {
+    ObjectMapper mapper = new ObjectMapper();
+    mapper.configOverride(List.class).setSetterInfo(JsonSetter.Value.forValueNulls(Nulls.AS_EMPTY));
+    return mapper;
   }
 
   private static final class Accept implements Interceptor {

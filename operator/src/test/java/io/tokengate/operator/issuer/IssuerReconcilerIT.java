@@ -1,0 +1,227 @@
+package io.tokengate.operator.issuer;
+
+import static io.tokengate.operator.testing.Eventually.eventually;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.tokengate.api.v1alpha1.Conditions;
+import io.tokengate.api.v1alpha1.Conditions.Reasons;
+import io.tokengate.api.v1alpha1.tokenissuer.ClusterTokenIssuer;
+import io.tokengate.api.v1alpha1.tokenissuer.KeyInfo;
+import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuer;
+import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
+import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerStatus;
+import io.tokengate.operator.status.StatusConditions;
+import io.tokengate.operator.testing.RunningOperator;
+import io.tokengate.operator.testing.TestApiServer;
+import io.tokengate.operator.testing.TestIdentityProvider;
+import io.tokengate.operator.testing.TestIdentityProvider.Behaviour;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The TokenIssuer and ClusterTokenIssuer reconcilers against a Kubernetes API (real kube-apiserver
+ * when present, else the mock server) and a real OpenID Connect issuer on loopback.
+ */
+class IssuerReconcilerIT {
+  private static TestApiServer api;
+  private static KubernetesClient client;
+  private static String namespace;
+  private static RunningOperator operator;
+
+  @BeforeAll
+  static void start() {
+    api = TestApiServer.shared();
+    client = api.client();
+    namespace = api.newNamespace("issuers");
+    operator =
+        RunningOperator.start(
+            client,
+            Map.of(
+                "tokengate.watched-namespaces", namespace,
+                "tokengate.operator-namespace", namespace,
+                "tokengate.leader-election.enabled", "true",
+                "tokengate.leader-election.lease-name", "tokengate-issuers-it",
+                "tokengate.issuers.fetch-timeout", "2s",
+                "tokengate.issuers.max-retry-interval", "2s"));
+  }
+
+  @AfterAll
+  static void stop() {
+    if (operator != null) {
+      operator.close();
+    }
+  }
+
+  @Test
+  void loadsKeysThroughDiscoveryAndFollowsRotation() {
+    try (TestIdentityProvider idp = TestIdentityProvider.start()) {
+      var kids = idp.keyIds();
+      create(tokenIssuer("rotating", idp.issuer(), "1s"));
+
+      TokenIssuerStatus ready = awaitReady(TokenIssuer.class, "rotating");
+      assertThat(ready.keys).extracting(k -> k.kid).containsExactlyInAnyOrderElementsOf(kids);
+      assertThat(ready.keys).extracting(k -> k.kty).containsExactlyInAnyOrder("RSA", "EC");
+      assertThat(ready.keys).extracting(k -> k.alg).containsExactlyInAnyOrder("RS256", "ES256");
+      assertThat(ready.keys).extracting(k -> k.use).containsOnly("sig");
+      assertThat(ready.keyCount).isEqualTo(2);
+      assertThat(ready.jwksUri).isEqualTo(idp.jwksUri());
+      assertThat(ready.jwksHash).startsWith("sha256:");
+      assertThat(ready.lastRefreshTime).isNotBlank();
+      assertThat(ready.observedGeneration).isEqualTo(1L);
+      assertCondition(ready, Conditions.DISCOVERY_SUCCEEDED, "True", Reasons.DISCOVERED);
+      assertCondition(ready, Conditions.KEYS_LOADED, "True", Reasons.KEYS_FETCHED);
+
+      var rotated = idp.rotate();
+      eventually(
+          () -> {
+            TokenIssuerStatus s = status(TokenIssuer.class, "rotating");
+            assertThat(s.keys).extracting(k -> k.kid).containsExactlyInAnyOrderElementsOf(rotated);
+            assertThat(s.jwksHash).isNotEqualTo(ready.jwksHash);
+          });
+      assertThat(
+              client.v1().events().inNamespace(namespace).list().getItems().stream()
+                  .filter(e -> "rotating".equals(e.getInvolvedObject().getName()))
+                  .map(e -> e.getReason()))
+          .contains(Reasons.READY, Reasons.KEYS_FETCHED);
+    }
+  }
+
+  @Test
+  void anUnreachableIssuerIsNotReadyAndKeepsItsLastKeys() {
+    TestIdentityProvider idp = TestIdentityProvider.start();
+    create(tokenIssuer("goes-away", idp.issuer(), "1s"));
+    TokenIssuerStatus ready = awaitReady(TokenIssuer.class, "goes-away");
+    idp.close();
+
+    eventually(
+        () -> {
+          TokenIssuerStatus s = status(TokenIssuer.class, "goes-away");
+          Condition c = StatusConditions.find(s.conditions, Conditions.READY).orElseThrow();
+          assertThat(c.getStatus()).isEqualTo("False");
+          assertThat(c.getReason()).isEqualTo(Reasons.DISCOVERY_FAILED);
+          assertThat(c.getMessage())
+              .contains(idp.issuer() + "/.well-known/openid-configuration")
+              .contains("policies keep the keys fetched at");
+          assertThat(s.jwksHash).isEqualTo(ready.jwksHash);
+          assertThat(s.keyCount).isEqualTo(2);
+        });
+  }
+
+  @Test
+  void misbehavingIssuersGetTheirReason() {
+    try (TestIdentityProvider wrongIssuer = TestIdentityProvider.start();
+        TestIdentityProvider notJson = TestIdentityProvider.start();
+        TestIdentityProvider failing = TestIdentityProvider.start()) {
+      wrongIssuer.behave(Behaviour.WRONG_ISSUER);
+      notJson.behave(Behaviour.NOT_JSON);
+      failing.behave(Behaviour.SERVER_ERROR);
+      create(tokenIssuer("wrong-issuer", wrongIssuer.issuer(), "10m"));
+      create(tokenIssuer("not-json", notJson.issuer(), "10m"));
+      create(tokenIssuer("failing", failing.issuer(), "10m"));
+
+      awaitNotReady("wrong-issuer", Reasons.ISSUER_MISMATCH, "names issuer");
+      awaitNotReady("not-json", Reasons.JWKS_INVALID, "not a JSON object");
+      awaitNotReady("failing", Reasons.DISCOVERY_FAILED, "answered HTTP 503");
+      // Retried with backoff (at most 2 s here), never given up.
+      int before = notJson.jwksRequests();
+      eventually(
+          Duration.ofSeconds(15), () -> assertThat(notJson.jwksRequests()).isGreaterThan(before));
+    }
+  }
+
+  @Test
+  void clusterIssuerWithStaticKeysAndTheLeaseOfTheLeader() {
+    ClusterTokenIssuer issuer = new ClusterTokenIssuer();
+    issuer.setMetadata(new ObjectMetaBuilder().withName("static-" + namespace).build());
+    issuer.setSpec(new TokenIssuerSpec());
+    issuer.getSpec().issuer = "https://idp.internal/corp";
+    issuer.getSpec().discovery = false;
+    issuer.getSpec().jwks =
+        new io.tokengate.api.v1alpha1.tokenissuer.Jwks(
+            java.util.List.of(
+                Map.of(
+                    "kty",
+                    "EC",
+                    "kid",
+                    "k1",
+                    "crv",
+                    "P-256",
+                    "x",
+                    "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                    "y",
+                    "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0")));
+    client.resource(issuer).create();
+    TokenIssuerStatus s = awaitReady(ClusterTokenIssuer.class, issuer.getMetadata().getName());
+    assertThat(s.keys).containsExactly(new KeyInfo("k1", "EC", null, null));
+    assertCondition(s, Conditions.KEYS_LOADED, "True", Reasons.STATIC_KEYS);
+    assertCondition(s, Conditions.DISCOVERY_SUCCEEDED, "True", Reasons.DISCOVERY_DISABLED);
+
+    var lease = client.leases().inNamespace(namespace).withName("tokengate-issuers-it").get();
+    assertThat(lease).as("the leader holds a Lease").isNotNull();
+    assertThat(lease.getSpec().getHolderIdentity()).isNotBlank();
+    client.resource(issuer).delete();
+  }
+
+  private static TokenIssuer tokenIssuer(String name, String url, String refresh) {
+    TokenIssuer issuer = new TokenIssuer();
+    issuer.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
+    issuer.setSpec(new TokenIssuerSpec());
+    issuer.getSpec().issuer = url;
+    issuer.getSpec().allowInsecureHttp = true;
+    issuer.getSpec().refreshInterval = refresh;
+    return issuer;
+  }
+
+  private static void create(TokenIssuer issuer) {
+    client.resource(issuer).create();
+  }
+
+  private static void awaitNotReady(String name, String reason, String message) {
+    eventually(
+        () -> {
+          Condition c =
+              StatusConditions.find(status(TokenIssuer.class, name).conditions, Conditions.READY)
+                  .orElseThrow();
+          assertThat(c.getStatus()).isEqualTo("False");
+          assertThat(c.getReason()).isEqualTo(reason);
+          assertThat(c.getMessage()).contains(message);
+        });
+  }
+
+  private static <
+          R extends io.fabric8.kubernetes.client.CustomResource<TokenIssuerSpec, TokenIssuerStatus>>
+      TokenIssuerStatus awaitReady(Class<R> kind, String name) {
+    eventually(
+        () ->
+            assertThat(StatusConditions.isTrue(status(kind, name).conditions, Conditions.READY))
+                .as("%s %s Ready", kind.getSimpleName(), name)
+                .isTrue());
+    return status(kind, name);
+  }
+
+  private static <
+          R extends io.fabric8.kubernetes.client.CustomResource<TokenIssuerSpec, TokenIssuerStatus>>
+      TokenIssuerStatus status(Class<R> kind, String name) {
+    R r =
+        ClusterTokenIssuer.class.equals(kind)
+            ? client.resources(kind).withName(name).get()
+            : client.resources(kind).inNamespace(namespace).withName(name).get();
+    assertThat(r).isNotNull();
+    assertThat(r.getStatus()).as("status of %s", name).isNotNull();
+    return r.getStatus();
+  }
+
+  private static void assertCondition(
+      TokenIssuerStatus status, String type, String value, String reason) {
+    Condition c = StatusConditions.find(status.conditions, type).orElseThrow();
+    assertThat(c.getStatus()).isEqualTo(value);
+    assertThat(c.getReason()).isEqualTo(reason);
+    assertThat(c.getLastTransitionTime()).isNotBlank();
+  }
+}
