@@ -1,0 +1,344 @@
+package io.tokengate.operator.policy;
+
+import static io.tokengate.operator.testing.Eventually.eventually;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.tokengate.api.v1alpha1.ApiGroup;
+import io.tokengate.api.v1alpha1.Conditions;
+import io.tokengate.api.v1alpha1.Conditions.Reasons;
+import io.tokengate.api.v1alpha1.ResourceReader;
+import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
+import io.tokengate.api.v1alpha1.apipolicy.ApiPolicySpec;
+import io.tokengate.api.v1alpha1.apipolicy.IssuerRef;
+import io.tokengate.api.v1alpha1.apipolicy.RuleAction;
+import io.tokengate.api.v1alpha1.apipolicy.Upstream;
+import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuer;
+import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
+import io.tokengate.operator.status.StatusConditions;
+import io.tokengate.operator.testing.RunningOperator;
+import io.tokengate.operator.testing.TestApiServer;
+import io.tokengate.operator.testing.TestIdentityProvider;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The ApiPolicy reconciler against a Kubernetes API (real kube-apiserver when present, else the
+ * mock server) with a real OpenID Connect issuer on loopback. Pods are plain objects: no kubelet.
+ */
+class ApiPolicyReconcilerIT {
+  private static TestApiServer api;
+  private static KubernetesClient client;
+  private static String namespace;
+  private static RunningOperator operator;
+  private static TestIdentityProvider idp;
+
+  @BeforeAll
+  static void start() {
+    api = TestApiServer.shared();
+    client = api.client();
+    namespace = api.newNamespace("policies");
+    idp = TestIdentityProvider.start();
+    operator =
+        RunningOperator.start(
+            client,
+            Map.of(
+                "tokengate.watched-namespaces", namespace,
+                "tokengate.operator-namespace", namespace,
+                "tokengate.issuers.max-retry-interval", "2s"));
+  }
+
+  @AfterAll
+  static void stop() {
+    if (operator != null) {
+      operator.close();
+    }
+    if (idp != null) {
+      idp.close();
+    }
+  }
+
+  @Test
+  void rendersTheConfigurationOnceTheIssuerExistsAndReRendersOnRotation() {
+    create(policy("orders", "corp", Map.of("app", "orders")));
+    eventually(
+        () -> {
+          Condition c = condition("orders", Conditions.ISSUER_RESOLVED);
+          assertThat(c.getStatus()).isEqualTo("False");
+          assertThat(c.getReason()).isEqualTo(Reasons.ISSUER_NOT_FOUND);
+          assertThat(c.getMessage()).contains("TokenIssuer " + namespace + "/corp does not exist");
+          assertThat(condition("orders", Conditions.READY).getStatus()).isEqualTo("False");
+        });
+
+    client.resource(issuer("corp", "1s")).create();
+    eventually(
+        () -> {
+          assertThat(condition("orders", Conditions.READY).getStatus()).isEqualTo("True");
+          assertThat(condition("orders", Conditions.ISSUER_RESOLVED).getReason())
+              .isEqualTo(Reasons.ISSUER_FOUND);
+        });
+    ApiPolicy ready = get("orders");
+    assertThat(ready.getStatus().observedGeneration).isEqualTo(1L);
+    assertThat(ready.getStatus().issuer).isEqualTo(idp.issuer());
+    assertThat(ready.getStatus().configMapName).isEqualTo("tokengate-orders");
+    ConfigMap cm = configMap("orders");
+    assertThat(cm.getMetadata().getOwnerReferences())
+        .singleElement()
+        .satisfies(
+            o -> {
+              assertThat(o.getUid()).isEqualTo(ready.getMetadata().getUid());
+              assertThat(o.getController()).isTrue();
+            });
+    assertThat(cm.getMetadata().getLabels())
+        .containsEntry("app.kubernetes.io/managed-by", "tokengate")
+        .containsEntry(ApiGroup.POLICY_ANNOTATION, "orders");
+    assertThat(ready.getStatus().configHash)
+        .isEqualTo(SidecarConfigRenderer.configHash(cm.getData()));
+    assertThat(ResourceReader.read("policy.yaml", cm.getData().get("policy.yaml")))
+        .singleElement()
+        .isInstanceOf(ApiPolicy.class);
+    assertThat(ResourceReader.read("issuer.yaml", cm.getData().get("issuer.yaml")))
+        .singleElement()
+        .isInstanceOf(TokenIssuer.class);
+    assertThat(cm.getData().get("corp.jwks.json"))
+        .contains(idp.keyIds().get(0))
+        .doesNotContain("\"d\"");
+
+    List<String> rotated = idp.rotate();
+    eventually(
+        () -> {
+          ConfigMap now = configMap("orders");
+          assertThat(now.getData().get("corp.jwks.json")).contains(rotated.get(0), rotated.get(1));
+          assertThat(get("orders").getStatus().configHash)
+              .isNotEqualTo(ready.getStatus().configHash)
+              .isEqualTo(SidecarConfigRenderer.configHash(now.getData()));
+        });
+  }
+
+  @Test
+  void countsPodsFromMetadataAndReportsConflictsAndBypasses() {
+    client.resource(issuer("shared", "10m")).create();
+    create(policy("older", "shared", Map.of("app", "shop")));
+    eventually(() -> assertThat(get("older").getStatus()).isNotNull());
+    sleepASecond(); // distinct creationTimestamps (second resolution)
+    create(policy("newer", "shared", Map.of("app", "shop", "tier", "web")));
+
+    createPod("web-1", Map.of("app", "shop", "tier", "web"), "older");
+    createPod("web-2", Map.of("app", "shop", "tier", "web"), null);
+    createPod("api-1", Map.of("app", "shop"), null);
+    client
+        .resource(
+            new ServiceBuilder()
+                .withNewMetadata()
+                .withName("shop-direct")
+                .withNamespace(namespace)
+                .endMetadata()
+                .withNewSpec()
+                .withSelector(Map.of("app", "shop"))
+                .addNewPort()
+                .withPort(80)
+                .withTargetPort(new IntOrString(8080))
+                .endPort()
+                .endSpec()
+                .build())
+        .create();
+    client
+        .resource(
+            new ServiceBuilder()
+                .withNewMetadata()
+                .withName("shop-named")
+                .withNamespace(namespace)
+                .endMetadata()
+                .withNewSpec()
+                .withSelector(Map.of("app", "shop"))
+                .addNewPort()
+                .withPort(80)
+                .withTargetPort(new IntOrString("http"))
+                .endPort()
+                .endSpec()
+                .build())
+        .create();
+
+    eventually(
+        () -> {
+          var s = get("older").getStatus();
+          assertThat(s.matchedPods).isEqualTo(3);
+          assertThat(s.injectedPods).isEqualTo(1);
+          assertThat(s.uninjectedPods).isEqualTo(2);
+          assertThat(s.pods).isEqualTo("1/3");
+          assertThat(condition("older", Conditions.CONFLICT).getStatus()).isEqualTo("False");
+          Condition bypass = condition("older", Conditions.BYPASS_RISK);
+          assertThat(bypass.getStatus()).isEqualTo("True");
+          assertThat(bypass.getReason()).isEqualTo(Reasons.SERVICE_TARGETS_PORT_NUMBER);
+          assertThat(bypass.getMessage())
+              .contains("shop-direct (port 80 -> 8080)")
+              .doesNotContain("shop-named");
+        });
+    eventually(
+        () -> {
+          Condition conflict = condition("newer", Conditions.CONFLICT);
+          assertThat(conflict.getStatus()).isEqualTo("True");
+          assertThat(conflict.getReason()).isEqualTo(Reasons.OVERLAPPING_POLICY);
+          assertThat(conflict.getMessage()).contains("ApiPolicy older protects web-1, web-2");
+          assertThat(get("newer").getStatus().matchedPods).isEqualTo(2);
+        });
+
+    // The older policy goes (no pod runs its sidecar after web-1 is gone): the newer one wins.
+    client.pods().inNamespace(namespace).withName("web-1").withGracePeriod(0).delete();
+    client.resources(ApiPolicy.class).inNamespace(namespace).withName("older").delete();
+    eventually(
+        () -> assertThat(condition("newer", Conditions.CONFLICT).getStatus()).isEqualTo("False"));
+  }
+
+  @Test
+  void deletionKeepsInjectedPodsDenyingUntilTheyAreGone() {
+    client.resource(issuer("deleting-idp", "10m")).create();
+    create(policy("doomed", "deleting-idp", Map.of("app", "doomed")));
+    eventually(
+        () -> assertThat(condition("doomed", Conditions.READY).getStatus()).isEqualTo("True"));
+    createPod("doomed-1", Map.of("app", "doomed"), "doomed");
+    eventually(() -> assertThat(get("doomed").getStatus().injectedPods).isEqualTo(1));
+    assertThat(get("doomed").getMetadata().getFinalizers()).contains(ApiPolicyReconciler.FINALIZER);
+
+    client.resources(ApiPolicy.class).inNamespace(namespace).withName("doomed").delete();
+    eventually(
+        () -> {
+          Condition ready = condition("doomed", Conditions.READY);
+          assertThat(ready.getStatus()).isEqualTo("False");
+          assertThat(ready.getReason()).isEqualTo(Reasons.DELETING);
+          ApiPolicy denyAll =
+              (ApiPolicy)
+                  ResourceReader.read(
+                          "policy.yaml", configMap("doomed").getData().get("policy.yaml"))
+                      .get(0);
+          assertThat(denyAll.getSpec().rules)
+              .singleElement()
+              .satisfies(
+                  r -> {
+                    assertThat(r.paths).containsExactly("/**");
+                    assertThat(r.action).isEqualTo(RuleAction.Deny);
+                  });
+          assertThat(denyAll.getSpec().issuerRef.name).isEqualTo("deleting-idp");
+        });
+
+    client.pods().inNamespace(namespace).withName("doomed-1").withGracePeriod(0).delete();
+    eventually(
+        Duration.ofSeconds(45),
+        () ->
+            assertThat(
+                    client
+                        .resources(ApiPolicy.class)
+                        .inNamespace(namespace)
+                        .withName("doomed")
+                        .get())
+                .isNull());
+  }
+
+  @Test
+  void podsAreCachedAsMetadataOnly() {
+    // The API server answers the pod informer with PartialObjectMetadata: no spec ever arrives.
+    var metadataClient = PodMetadataClient.from(client);
+    try {
+      createPod("metadata-probe", Map.of("app", "probe"), null);
+      Pod listed =
+          metadataClient
+              .pods()
+              .inNamespace(namespace)
+              .withLabel("app", "probe")
+              .list()
+              .getItems()
+              .get(0);
+      assertThat(listed.getMetadata().getName()).isEqualTo("metadata-probe");
+      if (api.isReal()) {
+        assertThat(listed.getSpec()).as("pod spec sent by the API server").isNull();
+        assertThat(listed.getKind()).isEqualTo("PartialObjectMetadata");
+      }
+    } finally {
+      metadataClient.close();
+    }
+  }
+
+  private static ApiPolicy policy(String name, String issuer, Map<String, String> labels) {
+    ApiPolicy p = new ApiPolicy();
+    p.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
+    p.setSpec(new ApiPolicySpec());
+    p.getSpec().selector = new LabelSelectorBuilder().withMatchLabels(labels).build();
+    p.getSpec().issuerRef = new IssuerRef(IssuerRef.IssuerKind.TokenIssuer, issuer);
+    p.getSpec().audiences = List.of("api://" + name);
+    p.getSpec().upstream = new Upstream(8080);
+    return p;
+  }
+
+  private static TokenIssuer issuer(String name, String refresh) {
+    TokenIssuer issuer = new TokenIssuer();
+    issuer.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
+    issuer.setSpec(new TokenIssuerSpec());
+    issuer.getSpec().issuer = idp.issuer();
+    issuer.getSpec().allowInsecureHttp = true;
+    issuer.getSpec().refreshInterval = refresh;
+    return issuer;
+  }
+
+  private static void createPod(String name, Map<String, String> labels, String injectedBy) {
+    var meta = new ObjectMetaBuilder().withName(name).withNamespace(namespace).withLabels(labels);
+    if (injectedBy != null) {
+      meta.withAnnotations(
+          Map.of(
+              ApiGroup.POLICY_ANNOTATION, injectedBy, ApiGroup.CONFIG_HASH_ANNOTATION, "sha256:0"));
+    }
+    client
+        .resource(
+            new PodBuilder()
+                .withMetadata(meta.build())
+                .withNewSpec()
+                .addNewContainer()
+                .withName("app")
+                .withImage("example/app:1")
+                .endContainer()
+                .endSpec()
+                .build())
+        .create();
+  }
+
+  private static void create(ApiPolicy policy) {
+    client.resource(policy).create();
+  }
+
+  private static ApiPolicy get(String name) {
+    ApiPolicy p = client.resources(ApiPolicy.class).inNamespace(namespace).withName(name).get();
+    assertThat(p).as("ApiPolicy %s", name).isNotNull();
+    return p;
+  }
+
+  private static Condition condition(String policy, String type) {
+    ApiPolicy p = get(policy);
+    assertThat(p.getStatus()).as("status of %s", policy).isNotNull();
+    return StatusConditions.find(p.getStatus().conditions, type).orElseThrow();
+  }
+
+  private static ConfigMap configMap(String policy) {
+    ConfigMap cm = client.configMaps().inNamespace(namespace).withName("tokengate-" + policy).get();
+    assertThat(cm).as("ConfigMap of %s", policy).isNotNull();
+    return cm;
+  }
+
+  private static void sleepASecond() {
+    try {
+      Thread.sleep(1100);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
