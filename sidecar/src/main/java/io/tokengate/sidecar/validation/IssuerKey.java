@@ -92,7 +92,12 @@ record IssuerKey(
       throw new UnusableKeyException("invalid key: " + e.getMessage());
     }
     if (jwk.getAlgorithm() != null) {
-      JWSAlgorithm declared = JWSAlgorithm.parse(jwk.getAlgorithm().getName());
+      String name = jwk.getAlgorithm().getName();
+      // RFC 9864 names the Ed25519 instance of EdDSA "Ed25519"; tokens still say EdDSA.
+      JWSAlgorithm declared =
+          name.equals("Ed25519") && pub instanceof OctetKeyPair
+              ? JWSAlgorithm.EdDSA
+              : JWSAlgorithm.parse(name);
       if (!algs.contains(declared)) {
         throw new UnusableKeyException(
             "alg " + declared + " does not fit a " + pub.getKeyType() + " key");

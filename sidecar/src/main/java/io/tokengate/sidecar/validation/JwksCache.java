@@ -223,6 +223,20 @@ public final class JwksCache implements AutoCloseable {
     return fetch();
   }
 
+  /**
+   * The fetch in flight, if any, else the keys held now. Used while no keys are held: a request
+   * then waits for a running fetch but never starts or defers one (the retry loop is already
+   * trying), so a sidecar without keys answers at once instead of holding requests.
+   */
+  Future<KeySet> pendingFetch() {
+    synchronized (lock) {
+      if (inFlight != null) {
+        return inFlight;
+      }
+    }
+    return Future.succeededFuture(keys);
+  }
+
   /** A fetch now, or the one already in flight. */
   private Future<KeySet> fetch() {
     Promise<KeySet> promise;

@@ -204,43 +204,44 @@ public final class JwtValidator implements TokenValidator {
   private Future<VerifiedToken> afterRefetch(CompactJws jws, String kid, ByteBuffer cacheKey) {
     Context caller = Vertx.currentContext();
     Promise<VerifiedToken> result = Promise.promise();
-    keys.refetchForUnknownKid()
-        .onComplete(
-            ar -> {
-              Runnable decide =
-                  () -> {
-                    KeySet now = keys.keys();
-                    try {
-                      if (now.isEmpty()) {
-                        throw GateFailure.of(
-                            503,
-                            RejectionReason.NO_KEYS,
-                            "the signing keys of the token issuer are not available yet");
-                      }
-                      if (now.candidates(kid, jws.header().getAlgorithm()).isEmpty()
-                          && (kid == null || !now.hasKid(kid))) {
-                        LOG.log(
-                            Level.INFO,
-                            "issuer {0}: token names unknown kid {1}",
-                            issuer,
-                            printable(kid));
-                        throw GateFailure.invalidToken(
-                            RejectionReason.UNKNOWN_KID,
-                            kid == null
-                                ? "no key of the issuer fits the token's algorithm"
-                                : "the token's key id is not among the issuer's keys");
-                      }
-                      result.complete(verify(jws, now, cacheKey));
-                    } catch (GateFailure f) {
-                      result.fail(f);
-                    }
-                  };
-              if (caller != null && Vertx.currentContext() != caller) {
-                caller.runOnContext(v -> decide.run());
-              } else {
-                decide.run();
-              }
-            });
+    Future<KeySet> settled =
+        keys.keys().isEmpty() ? keys.pendingFetch() : keys.refetchForUnknownKid();
+    settled.onComplete(
+        ar -> {
+          Runnable decide =
+              () -> {
+                KeySet now = keys.keys();
+                try {
+                  if (now.isEmpty()) {
+                    throw GateFailure.of(
+                        503,
+                        RejectionReason.NO_KEYS,
+                        "the signing keys of the token issuer are not available yet");
+                  }
+                  if (now.candidates(kid, jws.header().getAlgorithm()).isEmpty()
+                      && (kid == null || !now.hasKid(kid))) {
+                    LOG.log(
+                        Level.INFO,
+                        "issuer {0}: token names unknown kid {1}",
+                        issuer,
+                        printable(kid));
+                    throw GateFailure.invalidToken(
+                        RejectionReason.UNKNOWN_KID,
+                        kid == null
+                            ? "no key of the issuer fits the token's algorithm"
+                            : "the token's key id is not among the issuer's keys");
+                  }
+                  result.complete(verify(jws, now, cacheKey));
+                } catch (GateFailure f) {
+                  result.fail(f);
+                }
+              };
+          if (caller != null && Vertx.currentContext() != caller) {
+            caller.runOnContext(v -> decide.run());
+          } else {
+            decide.run();
+          }
+        });
     return result.future();
   }
 

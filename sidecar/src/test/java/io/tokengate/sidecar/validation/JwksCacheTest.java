@@ -407,7 +407,10 @@ class JwksCacheTest {
                 "{\"keys\":[]}",
                 "{\"keys\":[{\"kty\":\"oct\",\"k\":\"c2VjcmV0\",\"kid\":\"rsa-1\"}]}",
                 "{}",
-                "not json");
+                "not json",
+                // the genuine keys, but more than the 1 MiB a JWKS may have
+                idp.jwksJson()
+                    .replaceFirst("\\{", "{\"padding\":\"" + "x".repeat(2 << 20) + "\","));
         double errors = refreshes(registry, idp.issuer(), "error");
         for (String body : bodies) {
           idp.serveJwksBody(body);
