@@ -1,0 +1,250 @@
+package io.tokengate.sidecar.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class ConfigLoaderTest {
+  static final String ISSUER =
+      """
+      apiVersion: tokengate.io/v1alpha1
+      kind: TokenIssuer
+      metadata: {name: idp, namespace: shop}
+      spec:
+        issuer: https://idp.example.com/realms/shop
+        audiences: [api://orders]
+      """;
+
+  static String policy(String specExtra) {
+    return """
+        apiVersion: tokengate.io/v1alpha1
+        kind: ApiPolicy
+        metadata: {name: orders-api, namespace: shop}
+        spec:
+          selector: {matchLabels: {app: orders}}
+          issuerRef: {name: idp}
+          upstream: {port: 8080}
+        """
+        + specExtra.indent(2);
+  }
+
+  @TempDir Path dir;
+
+  Path write(String name, String text) throws Exception {
+    Path p = dir.resolve(name);
+    Files.createDirectories(p.getParent());
+    Files.writeString(p, text);
+    return p;
+  }
+
+  @Test
+  void theExamplesLoadAsTheyAre() {
+    SidecarConfig c = ConfigLoader.load(Path.of("../examples"));
+    assertThat(c.policyId()).isEqualTo("shop/orders-api");
+    assertThat(c.issuer().getMetadata().getName()).isEqualTo("corp-idp");
+    assertThat(c.audiences()).containsExactly("api://orders");
+  }
+
+  @Test
+  void oneMultiDocumentFile() throws Exception {
+    Path f = write("all.yaml", ISSUER + "---\n" + policy(""));
+    SidecarConfig c = ConfigLoader.load(f);
+    assertThat(c.policyFile()).isEqualTo(f.toString());
+    assertThat(c.issuerFile()).isEqualTo(f.toString());
+    assertThat(c.audiences()).containsExactly("api://orders");
+    assertThat(c.snapshot()).isNull();
+  }
+
+  @Test
+  void aKubeletConfigMapVolumeWithAKeySnapshot() throws Exception {
+    RSAKey key = new RSAKeyGenerator(2048).keyID("k1").generate();
+    Path data = dir.resolve("..2026_12_01_10_00_00.123");
+    Files.createDirectories(data);
+    Files.writeString(data.resolve("policy.yaml"), policy(""));
+    Files.writeString(data.resolve("issuer.yaml"), ISSUER);
+    // The snapshot carries the private part by mistake: only the public key may be kept.
+    Files.writeString(data.resolve("idp.jwks.json"), new JWKSet(key).toString(false));
+    Files.writeString(data.resolve("other.jwks.json"), "{not json");
+    Files.createSymbolicLink(dir.resolve("..data"), data.getFileName());
+    for (String n : List.of("policy.yaml", "issuer.yaml", "idp.jwks.json", "other.jwks.json")) {
+      Files.createSymbolicLink(dir.resolve(n), Path.of("..data").resolve(n));
+    }
+    write(".hidden.yaml", "this is not yaml: [");
+    write("README.txt", "ignored");
+
+    SidecarConfig c = ConfigLoader.load(dir);
+    assertThat(c.snapshot().getKeys()).hasSize(1);
+    assertThat(c.snapshot().getKeys().get(0).isPrivate()).isFalse();
+    assertThat(c.snapshotFile()).endsWith("idp.jwks.json");
+  }
+
+  @Test
+  void aBrokenSnapshotOfTheReferencedIssuerNamesItsFile() throws Exception {
+    write("policy.yaml", policy(""));
+    write("issuer.yaml", ISSUER);
+    write("idp.jwks.json", "{\"keys\": 7}");
+    assertThatThrownBy(() -> ConfigLoader.load(dir))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("idp.jwks.json")
+        .hasMessageContaining("not a JWKS");
+  }
+
+  @Test
+  void missingPathAndEmptyDirectory() throws Exception {
+    assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("nope")))
+        .hasMessageContaining("nope")
+        .hasMessageContaining("does not exist");
+    assertThatThrownBy(() -> ConfigLoader.load(dir)).hasMessageContaining("no *.yaml");
+  }
+
+  @Test
+  void exactlyOnePolicy() throws Exception {
+    write("issuer.yaml", ISSUER);
+    assertThatThrownBy(() -> ConfigLoader.load(dir)).hasMessageContaining("no ApiPolicy found");
+    write("a.yaml", policy(""));
+    write("b.yaml", policy("").replace("orders-api", "other"));
+    assertThatThrownBy(() -> ConfigLoader.load(dir))
+        .hasMessageContaining("found 2 ApiPolicy documents")
+        .hasMessageContaining("a.yaml (ApiPolicy/orders-api)")
+        .hasMessageContaining("b.yaml (ApiPolicy/other)");
+  }
+
+  @Test
+  void theIssuerRefMustResolveToADocumentPresent() throws Exception {
+    write(
+        "policy.yaml",
+        policy("")
+            .replace("issuerRef: {name: idp}", "issuerRef: {kind: ClusterTokenIssuer, name: idp}"));
+    write("issuer.yaml", ISSUER);
+    assertThatThrownBy(() -> ConfigLoader.load(dir))
+        .hasMessageContaining(
+            "policy.yaml: ApiPolicy/orders-api: spec.issuerRef: ClusterTokenIssuer 'idp'")
+        .hasMessageContaining("issuers present: TokenIssuer/idp");
+  }
+
+  @Test
+  void aTokenIssuerOfAnotherNamespaceIsNotReachable() throws Exception {
+    write("policy.yaml", policy(""));
+    write("issuer.yaml", ISSUER.replace("namespace: shop", "namespace: billing"));
+    assertThatThrownBy(() -> ConfigLoader.load(dir))
+        .hasMessageContaining("spec.issuerRef")
+        .hasMessageContaining("namespace 'billing'");
+  }
+
+  @Test
+  void audiencesFromThePolicyOrTheIssuerButSomewhere() throws Exception {
+    write("issuer.yaml", ISSUER.replace("  audiences: [api://orders]\n", ""));
+    write("policy.yaml", policy(""));
+    assertThatThrownBy(() -> ConfigLoader.load(dir))
+        .hasMessageContaining("policy.yaml: ApiPolicy/orders-api: spec.audiences: required");
+    write("policy.yaml", policy("audiences: [api://mine]"));
+    assertThat(ConfigLoader.load(dir).audiences()).containsExactly("api://mine");
+  }
+
+  @ParameterizedTest(name = "{1}")
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "upstream: {port: 70000}|spec.upstream.port|between 1 and 65535",
+        "upstream: {port: 8080, timeout: soon}|spec.upstream.timeout|invalid duration",
+        "rules: [{paths: [\"admin/**\"]}]|spec.rules[0].paths[0]|must start with '/'",
+        "rules: [{paths: [\"/a**\"]}]|spec.rules[0].paths[0]|whole segment",
+        "rules: [{paths: [\"/a/../b\"]}]|spec.rules[0].paths[0]|'..'",
+        "rules: [{paths: []}]|spec.rules[0].paths|1 to 64",
+        "rules: [{paths: [\"/x\"], methods: [get]}]|spec.rules[0].methods[0]|upper-case",
+        "rules: [{paths: [\"/x\"], action: Allow, require: {scopes: [a]}}]|spec.rules[0].require|only applies to action Authenticated",
+        "rules: [{paths: [\"/x\"], require: {claims: {tid: []}}}]|spec.rules[0].require.claims.tid|at least one allowed value",
+        "forwardClaims: {sub: \"X Subject\"}|spec.forwardClaims.sub|not a header name",
+        "forwardClaims: {sub: Host}|spec.forwardClaims.sub|controls",
+        "forwardClaims: {sub: Authorization}|spec.forwardClaims.sub|controls",
+        "forwardClaims: {sub: X-User, oid: x-user}|spec.forwardClaims.oid|already used",
+        "tokenSources: [{header: {name: \"Auth Header\"}}]|spec.tokenSources[0].header.name|not a valid HTTP token",
+        "tokenSources: [{header: {name: X-T}, cookie: {name: t}}]|spec.tokenSources[0]|exactly one",
+        "tokenSources: []|spec.tokenSources|1 to 8",
+        "limits: {maxTokenBytes: 10}|spec.limits.maxTokenBytes|between 256",
+        "claimSources: {roles: [realm_access..roles]}|spec.claimSources.roles[0]|empty segment",
+        "mode: Shadow|spec.mode|is not one of Enforce, Audit",
+        "unknownField: 1|unknownField|unknown field",
+      })
+  void aWrongPolicyFieldIsNamedWithItsFile(String extra, String field, String message)
+      throws Exception {
+    write("issuer.yaml", ISSUER);
+    String p = policy("");
+    if (extra.startsWith("upstream:")) {
+      p = p.replace("  upstream: {port: 8080}\n", "  " + extra + "\n");
+    } else {
+      p = policy(extra);
+    }
+    write("policy.yaml", p);
+    assertThatThrownBy(() -> ConfigLoader.load(dir))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("policy.yaml")
+        .hasMessageContaining("ApiPolicy/orders-api")
+        .hasMessageContaining(field)
+        .hasMessageContaining(message);
+  }
+
+  @ParameterizedTest(name = "{1}")
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "issuer: http://idp.example.com|spec.issuer|must be an https:// URL",
+        "issuer: not a url|spec.issuer|not",
+        "jwksUri: http://idp.example.com/keys|spec.jwksUri|https://",
+        "discovery: false|spec|no key source",
+        "jwks: {keys: [{kty: RSA, kid: a, n: x, e: AQAB}]}|spec.jwks|contradict",
+        "caSecretRef: {name: ca}|spec.caSecretRef|cannot read Secrets",
+        "caBundle: hello|spec.caBundle|PEM",
+        "clockSkewSeconds: 9000|spec.clockSkewSeconds|between 0 and 600",
+        "refreshInterval: 0s|spec.refreshInterval|greater than zero",
+        "algorithms: [HS256]|spec.algorithms|is not one of",
+      })
+  void aWrongIssuerFieldIsNamedWithItsFile(String extra, String field, String message)
+      throws Exception {
+    write("policy.yaml", policy(""));
+    String issuer = ISSUER;
+    if (extra.startsWith("issuer:")) {
+      issuer =
+          issuer.replace("  issuer: https://idp.example.com/realms/shop\n", "  " + extra + "\n");
+    } else {
+      issuer = issuer + "  " + extra + "\n";
+    }
+    write("issuer.yaml", issuer);
+    assertThatThrownBy(() -> ConfigLoader.load(dir))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("issuer.yaml")
+        .hasMessageContaining("TokenIssuer/idp")
+        .hasMessageContaining(field)
+        .hasMessageContaining(message);
+  }
+
+  @Test
+  void allProblemsOfOneLoadAreReportedTogether() throws Exception {
+    write("issuer.yaml", ISSUER.replace("https://idp", "http://idp"));
+    write("policy.yaml", policy("limits: {maxTokenBytes: 1, maxHeaderBytes: 1}"));
+    InvalidConfigException e =
+        (InvalidConfigException)
+            org.assertj.core.api.Assertions.catchThrowable(() -> ConfigLoader.load(dir));
+    assertThat(e.problems())
+        .extracting(ConfigProblem::field)
+        .contains("spec.limits.maxTokenBytes", "spec.limits.maxHeaderBytes", "spec.issuer");
+  }
+
+  @Test
+  void insecureHttpIsAllowedWhenTheIssuerSaysSo() throws Exception {
+    write("policy.yaml", policy(""));
+    write(
+        "issuer.yaml", ISSUER.replace("https://idp", "http://idp") + "  allowInsecureHttp: true\n");
+    assertThat(ConfigLoader.load(dir).issuer().getSpec().issuer).startsWith("http://");
+  }
+}
