@@ -108,6 +108,9 @@ def health(r):
             extra = f"; fixed concurrency rotated {f['distinct_tokens']:,} distinct tokens over {f['requests']:,} requests"
         if k == "sidecar-many":
             extra += f"; the fixed-rate run sent {q['distinct_tokens']:,} tokens never seen before, each once"
+        tc = r["scenarios"][k].get("token_cache")
+        if tc:
+            extra += f"; verified-token cache over the process's life: {tc.get('hit', 0):,} hits, {tc.get('miss', 0):,} misses"
         hits = r["scenarios"][k].get("issuer_requests_during")
         if hits is not None:
             extra += f"; requests to the issuer while measured: {json.dumps(hits) if hits else 'none'}"
