@@ -83,3 +83,16 @@ app.kubernetes.io/component: operator
 {{- printf "%s:%s" $repository (default $root.Chart.AppVersion $image.tag) }}
 {{- end }}
 {{- end }}
+
+{{/*
+The port the operator serves the webhook on: ports.webhook in the cluster; with webhook.url,
+the URL's port (443 when it names none), since the API server calls the process directly.
+*/}}
+{{- define "tokengate.webhookPort" -}}
+{{- if .Values.webhook.url }}
+{{- $host := (urlParse .Values.webhook.url).host }}
+{{- if regexMatch ":[0-9]+$" $host }}{{ regexFind "[0-9]+$" $host }}{{ else }}443{{ end }}
+{{- else }}
+{{- .Values.ports.webhook }}
+{{- end }}
+{{- end }}
