@@ -119,14 +119,18 @@ public final class TestApiServer {
         server.createClient(),
         false,
         "fabric8 mock server in CRUD mode (no kube-apiserver binary found: run"
-            + " e2e/controlplane/build.sh for the real one; schema and CEL tests are skipped)");
+            + " e2e/controlplane/build.sh for the real one; schema, CEL and reconciler tests are skipped)");
   }
 
   /** The CRDs from {@code crds/}, applied and established. */
   private void installCrds() {
     for (CustomResourceDefinition crd : committedCrds()) {
+      if (!real) {
+        client.apiextensions().v1().customResourceDefinitions().resource(crd).create();
+        continue;
+      }
       client.apiextensions().v1().customResourceDefinitions().resource(crd).serverSideApply();
-      if (real) {
+      {
         client
             .apiextensions()
             .v1()

@@ -1,0 +1,128 @@
+package io.tokengate.operator.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.tokengate.api.v1alpha1.ResourceReader;
+import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
+import io.tokengate.api.v1alpha1.tokenissuer.ClusterTokenIssuer;
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
+import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuer;
+import io.tokengate.operator.issuer.IssuerSnapshots.Snapshot;
+import io.tokengate.operator.issuer.KeySet;
+import io.tokengate.operator.testing.Golden;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Golden files: every {@code render/X.yaml} (an ApiPolicy, its issuer and a test-only {@code
+ * IssuerSnapshot} document with the fetched keys) renders to exactly {@code X.yaml.rendered}.
+ * Regenerate with {@code -Dtokengate.golden.update=true}; a golden file without input fails.
+ */
+class SidecarConfigRendererTest {
+  private static final Path DIR = Paths.get("src/test/resources/render");
+
+  static Stream<Path> cases() throws IOException {
+    return Files.list(DIR).filter(p -> p.toString().endsWith(".yaml")).sorted();
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("cases")
+  void rendersTheGoldenConfigMap(Path input) throws IOException {
+    Case c = Case.read(input);
+    ConfigMap rendered = SidecarConfigRenderer.render(c.policy, c.issuer, c.snapshot);
+    String actual = ResourceReader.write(rendered);
+    Path golden = Paths.get(input + ".rendered");
+    if (Golden.updating() || !Files.exists(golden)) {
+      assertThat(Golden.updating())
+          .as("%s has no golden file; create it with -D%s=true", input, Golden.UPDATE_FLAG)
+          .isTrue();
+      Files.writeString(golden, actual);
+    }
+    assertThat(actual)
+        .as("%s is stale; regenerate with -D%s=true", golden, Golden.UPDATE_FLAG)
+        .isEqualTo(Files.readString(golden));
+
+    // The contract with the sidecar: its documents read back with the strict reader.
+    var data = rendered.getData();
+    assertThat(data.keySet())
+        .containsExactlyInAnyOrder(
+            "policy.yaml", "issuer.yaml", c.issuer.getMetadata().getName() + ".jwks.json");
+    assertThat(ResourceReader.read("policy.yaml", data.get("policy.yaml")))
+        .singleElement()
+        .isInstanceOfSatisfying(
+            ApiPolicy.class,
+            p -> assertThat(p.getMetadata().getName()).isEqualTo(c.policy.getMetadata().getName()));
+    assertThat(ResourceReader.read("issuer.yaml", data.get("issuer.yaml")))
+        .singleElement()
+        .isInstanceOfSatisfying(
+            IssuerResource.class,
+            i -> {
+              assertThat(i.getSpec().caSecretRef).isNull();
+              assertThat(i.getKind()).isEqualTo(c.issuer.getKind());
+            });
+    assertThat(rendered.getMetadata().getAnnotations())
+        .containsEntry("tokengate.io/config-hash", SidecarConfigRenderer.configHash(data));
+  }
+
+  @Test
+  void everyGoldenFileHasAnInput() throws IOException {
+    try (Stream<Path> files = Files.list(DIR)) {
+      files
+          .filter(p -> p.toString().endsWith(".rendered"))
+          .forEach(
+              g ->
+                  assertThat(Paths.get(g.toString().replaceFirst("\\.rendered$", "")))
+                      .as("%s has no input: delete it", g)
+                      .exists());
+    }
+  }
+
+  @Test
+  void theHashChangesWithAnyValueAndNotWithOrder() {
+    String a = SidecarConfigRenderer.configHash(Map.of("a", "1", "b", "2"));
+    assertThat(
+            SidecarConfigRenderer.configHash(new java.util.TreeMap<>(Map.of("b", "2", "a", "1"))))
+        .isEqualTo(a);
+    assertThat(SidecarConfigRenderer.configHash(Map.of("a", "1", "b", "3"))).isNotEqualTo(a);
+    assertThat(SidecarConfigRenderer.configHash(Map.of("a", "1b", "", "2"))).isNotEqualTo(a);
+    assertThat(a).matches("sha256:[0-9a-f]{64}");
+  }
+
+  private record Case(ApiPolicy policy, IssuerResource issuer, Snapshot snapshot) {
+    static Case read(Path file) throws IOException {
+      ApiPolicy policy = null;
+      IssuerResource issuer = null;
+      Snapshot snapshot = null;
+      var mapper = ResourceReader.yaml();
+      try (var docs =
+          mapper.readerFor(JsonNode.class).<JsonNode>readValues(Files.readString(file))) {
+        while (docs.hasNext()) {
+          JsonNode doc = docs.next();
+          switch (doc.path("kind").asText()) {
+            case ApiPolicy.KIND -> policy = mapper.treeToValue(doc, ApiPolicy.class);
+            case TokenIssuer.KIND -> issuer = mapper.treeToValue(doc, TokenIssuer.class);
+            case ClusterTokenIssuer.KIND ->
+                issuer = mapper.treeToValue(doc, ClusterTokenIssuer.class);
+            case "IssuerSnapshot" -> {
+              List<Map<String, Object>> keys =
+                  mapper.convertValue(doc.path("jwks").path("keys"), List.class);
+              snapshot = new Snapshot(KeySet.of(keys), doc.path("caBundle").asText(null), null, 1);
+            }
+            default -> throw new IllegalArgumentException(file + ": unexpected document " + doc);
+          }
+        }
+      }
+      return new Case(policy, issuer, snapshot);
+    }
+  }
+}
