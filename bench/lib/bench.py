@@ -49,7 +49,7 @@ CFG = {
     "max_in_flight": env_int("MAX_IN_FLIGHT", 512),
     "nice": env_int("BENCH_NICE", 0),
     "scenarios": os.environ.get(
-        "SCENARIOS", "direct,nginx,oauth2-proxy,sidecar-one,sidecar-many,startup"
+        "SCENARIOS", "direct,nginx,oauth2-proxy,sidecar-one,sidecar-many,sidecar-c1,startup"
     ).split(","),
     "java": os.environ.get("JAVA", "java"),
     # The operator's JAVA_TOOL_OPTIONS for the sidecar (operator/src/main/resources/
@@ -60,6 +60,9 @@ CFG = {
         "-XX:+UseSerialGC -XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError -Xss512k"
         " -XX:MaxRAM=128m",
     ),
+    # The "sidecar-c1" variant: the same flags plus these (the C1 compiler only), to show the
+    # trade between throughput, memory and start time in the same run.
+    "alt_java_opts": os.environ.get("SIDECAR_ALT_JAVA_OPTS", "-XX:TieredStopAtLevel=1"),
     "jar": os.environ.get("SIDECAR_JAR", os.path.join(REPO, "sidecar/target/tokengate-sidecar.jar")),
     "cache": os.environ["TOKENGATE_CACHE"],
     "audience": "tokengate-bench",
@@ -245,6 +248,7 @@ class Sampler:
         self.pgid = pgid
         self.interval = interval
         self.peak_kib = 0
+        self.peak_anon_kib = 0
         self.loads = []
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
@@ -253,8 +257,9 @@ class Sampler:
         last_load = 0.0
         while not self._stop.is_set():
             if self.pgid:
-                kib = sum(rss_kib(p) for p in group_pids({self.pgid}))
-                self.peak_kib = max(self.peak_kib, kib)
+                pids = group_pids({self.pgid})
+                self.peak_kib = max(self.peak_kib, sum(rss_kib(p) for p in pids))
+                self.peak_anon_kib = max(self.peak_anon_kib, sum(rss_kib(p, "RssAnon") for p in pids))
             now = time.monotonic()
             if now - last_load >= 1.0:
                 self.loads.append(loadavg()[0])
@@ -570,6 +575,7 @@ def measure(name, url, one_token, results, pgid=None, ours=(), rotate_file=None,
     fixed["loadavg_during"] = round(statistics.mean(s.loads), 2) if s.loads else loadavg()[0]
     if pgid:
         fixed["peak_rss_mib"] = round(s.peak_kib / 1024, 1)
+        fixed["peak_rss_anon_mib"] = round(s.peak_anon_kib / 1024, 1)
     log(f"{name}: {fixed['rps']:.0f} req/s, p99 {fixed['latency_us']['p99']} us, other load {fixed['other_cpu_cores']} cores")
     log(f"{name}: fixed rate {CFG['rate']}/s for {CFG['rate_duration']}s")
     rate = run_vegeta(name, url, rate_tokens or [one_token], ours=ours, target_pg=cpu_pg)
@@ -725,18 +731,19 @@ def run_round(sc, one, up_port, issuer_url, base, want_sidecar):
     config_dir = os.path.join(RUN, "sidecar-config")
     if want_sidecar:
         write_sidecar_config(config_dir, issuer_url, up_port)
-    for name in ("sidecar-one", "sidecar-many"):
+    for name in ("sidecar-one", "sidecar-many", "sidecar-c1"):
         if name not in sc:
             continue
         # A fresh process per variant: the many-token run starts with an empty token cache.
         port, admin = free_port(), free_port()
-        p = Proc(name, sidecar_argv(config_dir, port, admin))
+        extra = shlex.split(CFG["alt_java_opts"]) if name == "sidecar-c1" else []
+        p = Proc(name, sidecar_argv(config_dir, port, admin, extra))
         try:
             ready = wait_for(f"http://127.0.0.1:{admin}/healthz/ready", p, timeout=120)
             log(f"{name}: ready in {ready * 1000:.0f} ms (pid {p.pid})")
             url = f"http://127.0.0.1:{port}/"
             enforced = check_enforced(name, url, one)
-            if name == "sidecar-one":
+            if name != "sidecar-many":
                 measure(name, url, one, rnd, pgid=p.pid, ours=base + [p.pid])
             else:
                 fresh = [t.strip() for t in open(os.path.join(RUN, "fresh.txt")) if t.strip()]
@@ -746,6 +753,7 @@ def run_round(sc, one, up_port, issuer_url, base, want_sidecar):
                 )
                 rnd["scenarios"][name]["fixed"]["distinct_tokens"] = CFG["tokens"]
             rnd["scenarios"][name]["enforced"] = enforced
+            rnd["scenarios"][name]["ready_ms"] = round(ready * 1000)
             rnd["scenarios"][name]["vm_hwm_mib"] = round(rss_kib(p.pid, "VmHWM") / 1024, 1)
             cache = {}
             for line in scrape_metrics(admin, name):
@@ -794,8 +802,9 @@ def aggregate(rounds):
             for c, n in x["rate"]["codes"].items():
                 codes[c] = codes.get(c, 0) + n
         agg["rate"]["codes"] = codes
-        if "peak_rss_mib" in agg["fixed"]:
-            agg["fixed"]["peak_rss_mib"] = max(x["fixed"]["peak_rss_mib"] for x in runs)
+        for key in ("peak_rss_mib", "peak_rss_anon_mib"):
+            if key in agg["fixed"]:
+                agg["fixed"][key] = max(x["fixed"][key] for x in runs)
         agg["rounds"] = len(runs)
         out["scenarios"][name] = agg
         if "vm_hwm_mib" in agg:

@@ -15,6 +15,7 @@ LABELS = {
     "oauth2-proxy": "oauth2-proxy v7.15.6 (JWT bearer)",
     "sidecar-one": "tokengate sidecar, one token",
     "sidecar-many": "tokengate sidecar, many tokens",
+    "sidecar-c1": "tokengate sidecar, one token, C1 JIT only",
 }
 SHORT = {
     "direct": "direct",
@@ -22,8 +23,9 @@ SHORT = {
     "oauth2-proxy": "oauth2-proxy",
     "sidecar-one": "sidecar\n1 token",
     "sidecar-many": "sidecar\nmany tokens",
+    "sidecar-c1": "sidecar\nC1 only",
 }
-ORDER = ["direct", "nginx", "oauth2-proxy", "sidecar-one", "sidecar-many"]
+ORDER = ["direct", "nginx", "oauth2-proxy", "sidecar-one", "sidecar-many", "sidecar-c1"]
 
 
 def ms(us):
@@ -86,6 +88,8 @@ def table(r):
         add_f = "–" if k == "direct" or direct_p99_fixed is None else ms(fl["p99"] - direct_p99_fixed)
         add_q = "–" if k == "direct" or direct_p99 is None else ms(ql["p99"] - direct_p99)
         rss = f"{f['peak_rss_mib']:.0f} MiB" if f.get("peak_rss_mib") else "–"
+        if f.get("peak_rss_anon_mib") and k.startswith("sidecar"):
+            rss += f" ({f['peak_rss_anon_mib']:.0f} anon)"
         cpu = f"{f['target_cpu_us_per_req']:.0f}" if f.get("target_cpu_us_per_req") is not None else "–"
         out.append(
             f"| {LABELS[k]} | {f['rps']:,.0f} | {ms(fl['p50'])} | {ms(fl['p99'])} | {ms(fl['p99.9'])} | {add_f} | "
@@ -106,6 +110,8 @@ def health(r):
         extra = ""
         if "distinct_tokens" in f:
             extra = f"; fixed concurrency rotated {f['distinct_tokens']:,} distinct tokens over {f['requests']:,} requests"
+        if r["scenarios"][k].get("ready_ms"):
+            extra += f"; ready {r['scenarios'][k]['ready_ms']} ms after start"
         if k == "sidecar-many":
             extra += f"; the fixed-rate run sent {q['distinct_tokens']:,} tokens never seen before, each once"
         tc = r["scenarios"][k].get("token_cache")
@@ -249,7 +255,7 @@ loaded from the local issuer), {c['starts']} fresh starts each:
 
 {startup}
 JVM flags of every sidecar start in this run (what the operator would set):
-`{c['java_opts']}`, on {java}.
+`{c['java_opts']}`, on {java}. The "C1 JIT only" row adds `{c.get('alt_java_opts', '')}`.
 
 ## Analysis
 
