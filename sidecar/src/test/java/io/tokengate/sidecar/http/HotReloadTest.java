@@ -1,0 +1,117 @@
+package io.tokengate.sidecar.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tokengate.sidecar.testing.EchoUpstream;
+import io.tokengate.sidecar.testing.InProcessSidecar;
+import io.tokengate.sidecar.testing.KubeletVolume;
+import io.tokengate.sidecar.testing.PolicyFiles;
+import io.tokengate.sidecar.testing.TestIssuer;
+import io.vertx.core.json.JsonObject;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntSupplier;
+import org.junit.jupiter.api.Test;
+
+/** Configuration swapped under a running sidecar the way the kubelet swaps a ConfigMap volume. */
+class HotReloadTest {
+  static final HttpClient http =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  static final String NEEDS_SCOPE =
+      "rules:\n  - paths: [\"/orders/**\"]\n    require: {scopes: [orders.read]}\n";
+  static final String OPEN = "rules:\n  - paths: [\"/orders/**\"]\n    action: Allow\n";
+
+  static int status(InProcessSidecar s, String path, String token) {
+    try {
+      HttpRequest.Builder b = HttpRequest.newBuilder(s.uri(path));
+      if (token != null) {
+        b.header("Authorization", "Bearer " + token);
+      }
+      return http.send(b.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  static void eventually(IntSupplier actual, int expected) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    int last = actual.getAsInt();
+    while (last != expected && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+      last = actual.getAsInt();
+    }
+    assertThat(last).isEqualTo(expected);
+  }
+
+  @Test
+  void aSwappedConfigMapIsAppliedAndABrokenOneIsRefused() throws Exception {
+    try (TestIssuer idp = TestIssuer.start();
+        TestIssuer other = TestIssuer.start();
+        EchoUpstream app = EchoUpstream.start()) {
+      String issuer = PolicyFiles.issuerYaml("idp", idp.spec());
+      KubeletVolume volume =
+          new KubeletVolume(
+              Files.createTempDirectory("volume").resolve("tokengate"),
+              Map.of(
+                  "policy.yaml", PolicyFiles.policyYaml(app.port(), NEEDS_SCOPE),
+                  "issuer.yaml", issuer,
+                  "idp.jwks.json", idp.jwksJson()));
+      try (InProcessSidecar gate = InProcessSidecar.start(volume.dir())) {
+        assertThat(gate.events("startup").get(0).getString("key_snapshot"))
+            .endsWith("idp.jwks.json");
+        assertThat(status(gate, "/orders/1", null)).isEqualTo(401);
+
+        volume.update(
+            Map.of(
+                "policy.yaml", PolicyFiles.policyYaml(app.port(), OPEN),
+                "issuer.yaml", issuer,
+                "idp.jwks.json", idp.jwksJson()));
+        eventually(() -> status(gate, "/orders/1", null), 200);
+        JsonObject applied = gate.events("reload").get(0);
+        assertThat(applied.getString("keys")).isEqualTo("kept");
+
+        volume.update(
+            Map.of(
+                "policy.yaml",
+                    PolicyFiles.policyYaml(app.port(), OPEN)
+                        .replace("port: " + app.port(), "port: 0"),
+                "issuer.yaml", issuer,
+                "idp.jwks.json", idp.jwksJson()));
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (gate.events("reload_refused").isEmpty() && System.nanoTime() < deadline) {
+          Thread.sleep(50);
+        }
+        List<JsonObject> refused = gate.events("reload_refused");
+        assertThat(refused).hasSize(1);
+        assertThat(refused.get(0).getString("problems"))
+            .contains("policy.yaml")
+            .contains("ApiPolicy/orders-api")
+            .contains("spec.upstream.port");
+        assertThat(status(gate, "/orders/1", null)).isEqualTo(200);
+        assertThat(gate.admin("/metrics").body())
+            .contains("tokengate_config_reloads_total{result=\"error\"} 1.0")
+            .contains("tokengate_config_reloads_total{result=\"success\"} 1.0");
+        assertThat(gate.admin("/healthz/ready").statusCode()).isEqualTo(200);
+
+        // A different issuer: its keys are loaded before the swap, then only its tokens work.
+        volume.update(
+            Map.of(
+                "policy.yaml", PolicyFiles.policyYaml(app.port(), NEEDS_SCOPE),
+                "issuer.yaml", PolicyFiles.issuerYaml("idp", other.spec()),
+                "idp.jwks.json", other.jwksJson()));
+        String fromOther = other.token().claim("scope", "orders.read").sign();
+        String fromOld = idp.token().claim("scope", "orders.read").sign();
+        eventually(() -> gate.events("reload").size(), 2);
+        assertThat(gate.events("reload").get(1).getString("keys")).isEqualTo("reloaded");
+        assertThat(status(gate, "/orders/1", fromOther)).isEqualTo(200);
+        assertThat(status(gate, "/orders/1", fromOld)).isEqualTo(401);
+      }
+    }
+  }
+}
