@@ -138,7 +138,9 @@ public final class TestApiServer {
             .withName(crd.getMetadata().getName())
             .waitUntilCondition(
                 c ->
-                    c.getStatus() != null
+                    c != null
+                        && c.getStatus() != null
+                        && c.getStatus().getConditions() != null
                         && c.getStatus().getConditions().stream()
                             .anyMatch(
                                 x ->
