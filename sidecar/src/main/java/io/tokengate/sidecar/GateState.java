@@ -7,6 +7,7 @@ package io.tokengate.sidecar;
 public final class GateState {
   private volatile ActivePolicy current;
   private volatile boolean draining;
+  private volatile boolean listening;
 
   public GateState(ActivePolicy initial) {
     this.current = initial;
@@ -23,6 +24,11 @@ public final class GateState {
     return old;
   }
 
+  /** The proxy port is bound: until then readiness must not send traffic here. */
+  public void markListening() {
+    listening = true;
+  }
+
   public boolean draining() {
     return draining;
   }
@@ -35,6 +41,9 @@ public final class GateState {
   public String notReadyReason() {
     if (draining) {
       return "draining: the sidecar is shutting down";
+    }
+    if (!listening) {
+      return "the proxy port is not bound yet";
     }
     ActivePolicy p = current;
     if (p == null) {

@@ -138,6 +138,7 @@ public final class Sidecar {
                 + ")");
       }
     }
+    state.markListening();
     watcher =
         new ConfigWatcher(options.config(), reloadInterval, files, this::reload, this::unreadable)
             .start();

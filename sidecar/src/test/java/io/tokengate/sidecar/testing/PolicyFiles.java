@@ -26,6 +26,11 @@ public final class PolicyFiles {
    * upstreamPort}, with {@code specBody} (indented YAML lines under spec, may be empty).
    */
   public static String policyYaml(int upstreamPort, String specBody) {
+    return policyYaml(upstreamPort, specBody, "2s");
+  }
+
+  /** As {@link #policyYaml(int, String)} with {@code spec.upstream.timeout}. */
+  public static String policyYaml(int upstreamPort, String specBody, String upstreamTimeout) {
     StringBuilder sb = new StringBuilder();
     sb.append("apiVersion: tokengate.io/v1alpha1\n")
         .append("kind: ApiPolicy\n")
@@ -38,7 +43,9 @@ public final class PolicyFiles {
         .append("\"]\n")
         .append("  upstream: {port: ")
         .append(upstreamPort)
-        .append(", timeout: 2s}\n");
+        .append(", timeout: ")
+        .append(upstreamTimeout)
+        .append("}\n");
     for (String line : specBody.split("\n")) {
       if (!line.isBlank()) {
         sb.append("  ").append(line).append('\n');
