@@ -150,6 +150,10 @@ public final class ControlPlane implements AutoCloseable {
   public static KubernetesClient clientFor(Path kubeconfig) {
     try {
       Config config = Config.fromKubeconfig(Files.readString(kubeconfig));
+      // Generous: the machine running the e2e is often busy building other things.
+      config.setRequestTimeout(60_000);
+      config.setConnectionTimeout(20_000);
+      config.setRequestRetryBackoffLimit(5);
       return new KubernetesClientBuilder().withConfig(config).build();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
