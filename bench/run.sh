@@ -61,7 +61,13 @@ if [[ -f "$JAR" ]] && ! "$VENV/bin/python" -c 'import sys, zipfile; sys.exit(zip
   (cd "$REPO" && ./mvnw -B -q -pl sidecar -am package -DskipTests)
 fi
 
-export BENCH_COMMAND="bench/run.sh${*:+ $*}"
+# The command as given, with the settings it was given, for RESULTS.md.
+settings=""
+for v in DURATION WARMUP CONNECTIONS THREADS RATE RATE_DURATION TOKENS STARTS ROUNDS SCENARIOS \
+  MAX_IN_FLIGHT BENCH_NICE QUIET_LOAD QUIET_WAIT SIDECAR_JAVA_OPTS SIDECAR_ALT_JAVA_OPTS SIDECAR_JAR JAVA SKIP_BUILD; do
+  if [[ -n "${!v:-}" ]]; then settings+="$v=$(printf '%q' "${!v}") "; fi
+done
+export BENCH_COMMAND="${settings}bench/run.sh${*:+ $*}"
 say "running (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
 cd "$REPO"
 exec timeout --kill-after=30 "${BENCH_TIMEOUT:-1800}" "$VENV/bin/python" "$BENCH_DIR/lib/bench.py" "$@"

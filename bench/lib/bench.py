@@ -29,7 +29,10 @@ import urllib.request
 BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(BENCH)
 LIB = os.path.join(BENCH, "lib")
-RAW = os.path.join(BENCH, "raw")
+# Where RESULTS.md, results.png and raw/ go: bench/ itself unless BENCH_OUT says otherwise
+# (for trying the harness without replacing the recorded run).
+OUT = os.environ.get("BENCH_OUT") or BENCH
+RAW = os.path.join(OUT, "raw")
 
 
 def env_int(name, default):
@@ -896,12 +899,12 @@ def main():
         json.dump(results, f, indent=2)
     import report  # noqa: E402 - after the run; needs matplotlib
 
-    report.write_all(results, BENCH)
+    report.write_all(results, OUT, BENCH)
     if os.environ.get("KEEP_RUN") != "1":
         import shutil
 
         shutil.rmtree(RUN, ignore_errors=True)
-    log(f"done in {results['elapsed_s']} s: bench/RESULTS.md, bench/results.png, bench/raw/")
+    log(f"done in {results['elapsed_s']} s: {os.path.relpath(OUT, REPO)}/RESULTS.md, results.png, raw/")
 
 
 def scrape_metrics(admin, name):

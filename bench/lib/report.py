@@ -180,7 +180,8 @@ def chart(r, path):
             ax.text(b.get_x() + b.get_width() / 2, v + top * 0.01, fmt.format(v), ha="center", va="bottom", fontsize=9)
     m = r["machine"]
     fig.suptitle(
-        f"tokengate benchmark, {r['date']}: {m['nproc']} cores ({m['cpu']}), load average {r['loadavg_start'][0]} at start",
+        f"tokengate benchmark, {r['date']}: {m['nproc']} cores ({m['cpu']}), load average {r['loadavg_start'][0]} at start"
+        + (f", benchmark at nice {c['nice']}" if c.get("nice") else ""),
         fontsize=11,
     )
     fig.tight_layout(rect=(0, 0, 1, 0.94))
@@ -188,7 +189,8 @@ def chart(r, path):
     plt.close(fig)
 
 
-def write_all(r, bench):
+def write_all(r, out, bench=None):
+    bench = bench or out
     c, m = r["config"], r["machine"]
     st = r.get("startup", {})
     rows = targets(r)
@@ -285,17 +287,19 @@ JVM flags of every sidecar start in this run (what the operator would set):
 {c['command']}
 ```
 with `DURATION={c['duration']} WARMUP={c['warmup']} CONNECTIONS={c['connections']} THREADS={c['threads']} BENCH_NICE={c.get('nice', 0)} MAX_IN_FLIGHT={c.get('max_in_flight')} ROUNDS={c.get('rounds', 1)} RATE={c['rate']} RATE_DURATION={c['rate_duration']} TOKENS={c['tokens']} STARTS={c['starts']}`.
-Upstream: {r.get('upstream', '')}. Raw outputs: [`raw/`](raw/).
+Sidecar jar: `{c.get('jar')}`. Upstream: {r.get('upstream', '')}. Raw outputs: [`raw/`](raw/).
 """
     if other:
         md += f"\n## Other measurements (operator)\n\n{other}\n"
-    with open(os.path.join(bench, "RESULTS.md"), "w") as f:
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "RESULTS.md"), "w") as f:
         f.write(md)
     if r["scenarios"]:
-        chart(r, os.path.join(bench, "results.png"))
+        chart(r, os.path.join(out, "results.png"))
 
 
 if __name__ == "__main__":
     bench = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    with open(os.path.join(bench, "raw", "results.json")) as f:
-        write_all(json.load(f), bench)
+    out = os.environ.get("BENCH_OUT") or bench
+    with open(os.path.join(out, "raw", "results.json")) as f:
+        write_all(json.load(f), out, bench)
