@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -228,8 +227,10 @@ class TokengateE2EIT {
     kubectl.run("create", "namespace", NS);
     keycloak.awaitReady(Duration.ofMinutes(5));
 
-    kubectl.runWithInput(issuerYaml(), "apply", "-f", "-");
-    kubectl.runWithInput(policyYaml(UPSTREAM_PORT, "orders.read"), "apply", "-f", "-");
+    kubectl.runWithInput(
+        ScenarioResources.issuer(keycloak, NS, Duration.ofSeconds(20)), "apply", "-f", "-");
+    kubectl.runWithInput(
+        ScenarioResources.policy(NS, UPSTREAM_PORT, "orders.read"), "apply", "-f", "-");
     kubectl.run(
         "wait", "--for=condition=Ready", "tokenissuer/" + ISSUER, "-n", NS, "--timeout=120s");
     kubectl.run("wait", "--for=condition=Ready", "apipolicy/" + POLICY, "-n", NS, "--timeout=120s");
@@ -249,7 +250,11 @@ class TokengateE2EIT {
   @Order(3)
   void theWebhookInjectsTheSidecarIntoTheDeploymentsPod() {
     kubectl.run("label", "namespace", NS, ApiGroup.INJECTION_LABEL + "=enabled");
-    kubectl.runWithInput(deploymentYaml(), "apply", "-f", "-");
+    kubectl.runWithInput(
+        ScenarioResources.deployment(NS, UPSTREAM_PORT, "registry.example/orders:1.0", List.of()),
+        "apply",
+        "-f",
+        "-");
 
     // No kubelet: the controller-manager creates the ReplicaSet and the Pod, which stays Pending.
     Pod pod =
@@ -312,7 +317,11 @@ class TokengateE2EIT {
   @Test
   @Order(4)
   void aServiceTargetingTheAppPortByNumberIsReportedAsBypassRisk() {
-    kubectl.runWithInput(serviceYaml("orders-direct", "18080"), "apply", "-f", "-");
+    kubectl.runWithInput(
+        ScenarioResources.service(NS, "orders-direct", Integer.toString(UPSTREAM_PORT)),
+        "apply",
+        "-f",
+        "-");
     kubectl.run(
         "wait",
         "--for=condition=" + Conditions.BYPASS_RISK + "=True",
@@ -391,7 +400,8 @@ class TokengateE2EIT {
     assertThat(orders.get("/orders", readOnly).statusCode()).isEqualTo(200);
 
     // Now every request needs orders.admin.
-    kubectl.runWithInput(policyYaml(UPSTREAM_PORT, "orders.admin"), "apply", "-f", "-");
+    kubectl.runWithInput(
+        ScenarioResources.policy(NS, UPSTREAM_PORT, "orders.admin"), "apply", "-f", "-");
     Await.until(
         "the operator to re-render the ConfigMap",
         Duration.ofSeconds(60),
@@ -441,13 +451,15 @@ class TokengateE2EIT {
   @Test
   @Order(8)
   void anInvalidPolicyIsRefusedWithAMessageNamingTheField() throws IOException {
-    ObjectNode badMode = (ObjectNode) YAML.readTree(policyYaml(UPSTREAM_PORT, "orders.read"));
+    ObjectNode badMode =
+        (ObjectNode) YAML.readTree(ScenarioResources.policy(NS, UPSTREAM_PORT, "orders.read"));
     ((ObjectNode) badMode.path("metadata")).put("name", "bad-mode");
     ((ObjectNode) badMode.path("spec")).put("mode", "Block");
     String out = kubectl.runExpectingFailure(YAML.writeValueAsString(badMode), "apply", "-f", "-");
     assertThat(out).contains("spec.mode").contains("Block");
 
-    ObjectNode emptySelector = (ObjectNode) YAML.readTree(policyYaml(UPSTREAM_PORT, "orders.read"));
+    ObjectNode emptySelector =
+        (ObjectNode) YAML.readTree(ScenarioResources.policy(NS, UPSTREAM_PORT, "orders.read"));
     ((ObjectNode) emptySelector.path("metadata")).put("name", "selects-everything");
     ((ObjectNode) emptySelector.path("spec")).putObject("selector");
     out = kubectl.runExpectingFailure(YAML.writeValueAsString(emptySelector), "apply", "-f", "-");
@@ -461,7 +473,8 @@ class TokengateE2EIT {
   @Test
   @Order(9)
   void aPolicyWhoseIssuerIsMissingReportsIssuerResolvedFalse() throws IOException {
-    ObjectNode orphan = (ObjectNode) YAML.readTree(policyYaml(UPSTREAM_PORT, "orders.read"));
+    ObjectNode orphan =
+        (ObjectNode) YAML.readTree(ScenarioResources.policy(NS, UPSTREAM_PORT, "orders.read"));
     ((ObjectNode) orphan.path("metadata")).put("name", "orphan");
     ObjectNode spec = (ObjectNode) orphan.path("spec");
     ((ObjectNode) spec.path("issuerRef")).put("name", "no-such-idp");
@@ -565,78 +578,6 @@ class TokengateE2EIT {
     // CRDs stay (Helm never deletes what it installed from crds/): no one loses their policies.
     assertThat(kubectl.run("get", "crd", "apipolicies." + ApiGroup.GROUP, "-o", "name").trim())
         .isEqualTo("customresourcedefinition.apiextensions.k8s.io/apipolicies." + ApiGroup.GROUP);
-  }
-
-  // ---- resources -------------------------------------------------------------------------
-
-  /** examples/tokenissuer.yaml, pointed at the test's Keycloak (HTTPS with its CA). */
-  static String issuerYaml() throws IOException {
-    ObjectNode issuer =
-        (ObjectNode) YAML.readTree(Repo.root().resolve("examples/tokenissuer.yaml").toFile());
-    ObjectNode spec = (ObjectNode) issuer.path("spec");
-    spec.put("issuer", keycloak.issuer());
-    spec.put("caBundle", keycloak.caPem());
-    // Short, so the status picks up the rotated key within the test.
-    spec.put("refreshInterval", "20s");
-    return YAML.writeValueAsString(issuer);
-  }
-
-  /** examples/apipolicy.yaml with the e2e upstream port and the scope "/**" requires. */
-  static String policyYaml(int upstreamPort, String catchAllScope) throws IOException {
-    ObjectNode policy =
-        (ObjectNode) YAML.readTree(Repo.root().resolve("examples/apipolicy.yaml").toFile());
-    ObjectNode spec = (ObjectNode) policy.path("spec");
-    ((ObjectNode) spec.path("upstream")).put("port", upstreamPort);
-    for (JsonNode rule : spec.path("rules")) {
-      if (rule.path("paths").toString().equals("[\"/**\"]")) {
-        ArrayNode scopes = ((ObjectNode) rule.path("require")).putArray("scopes");
-        scopes.add(catchAllScope);
-      }
-    }
-    return YAML.writeValueAsString(policy);
-  }
-
-  static String deploymentYaml() {
-    return """
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata:
-          name: orders
-          namespace: %s
-        spec:
-          replicas: 1
-          selector:
-            matchLabels: { app: orders }
-          template:
-            metadata:
-              labels: { app: orders }
-            spec:
-              containers:
-                - name: orders
-                  image: registry.example/orders:1.0
-                  ports:
-                    - name: http
-                      containerPort: %d
-                  readinessProbe:
-                    httpGet: { path: /healthz, port: http }
-        """
-        .formatted(NS, UPSTREAM_PORT);
-  }
-
-  static String serviceYaml(String name, String targetPort) {
-    return """
-        apiVersion: v1
-        kind: Service
-        metadata:
-          name: %s
-          namespace: %s
-        spec:
-          selector: { app: orders }
-          ports:
-            - port: 80
-              targetPort: %s
-        """
-        .formatted(name, NS, targetPort);
   }
 
   // ---- helpers ---------------------------------------------------------------------------

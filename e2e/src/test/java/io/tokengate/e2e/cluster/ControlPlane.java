@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.tokengate.e2e.support.Cli;
 import io.tokengate.e2e.support.Processes;
 import io.tokengate.e2e.support.Repo;
+import io.tokengate.e2e.support.Tools;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
@@ -26,19 +27,17 @@ public final class ControlPlane implements AutoCloseable {
   private final Path kubeconfig;
   private final Properties cluster;
   private final KubernetesClient client;
-  private final String helm;
 
-  private ControlPlane(Path dir, Path kubeconfig, Properties cluster, String helm) {
+  private ControlPlane(Path dir, Path kubeconfig, Properties cluster) {
     this.dir = dir;
     this.kubeconfig = kubeconfig;
     this.cluster = cluster;
-    this.helm = helm;
     this.client = clientFor(kubeconfig);
   }
 
   public static ControlPlane start(Path dir) {
     Path scripts = Repo.root().resolve("e2e/controlplane");
-    Map<String, String> env = toolEnv(scripts);
+    Map<String, String> env = Tools.controlPlaneBinaries();
     long t0 = System.nanoTime();
     try {
       Processes.run(
@@ -63,8 +62,7 @@ public final class ControlPlane implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return new ControlPlane(
-        dir, dir.resolve("admin.kubeconfig"), cluster, env.get("TOKENGATE_HELM"));
+    return new ControlPlane(dir, dir.resolve("admin.kubeconfig"), cluster);
   }
 
   /** A client with cluster-admin rights (user kubernetes-admin, group system:masters). */
@@ -96,23 +94,12 @@ public final class ControlPlane implements AutoCloseable {
   }
 
   public Cli kubectl(Path kubeconfig) {
-    return new Cli("kubectl", kubectlPath(), Map.of("KUBECONFIG", kubeconfig.toString()));
+    return Tools.kubectl(kubeconfig);
   }
 
   /** helm (built by build.sh) as cluster admin. */
   public Cli helm() {
-    return new Cli(
-        "helm",
-        helm,
-        Map.of(
-            "KUBECONFIG",
-            kubeconfig.toString(),
-            "HELM_CACHE_HOME",
-            dir.resolve("helm/cache").toString(),
-            "HELM_CONFIG_HOME",
-            dir.resolve("helm/config").toString(),
-            "HELM_DATA_HOME",
-            dir.resolve("helm/data").toString()));
+    return Tools.helm(kubeconfig, dir.resolve("helm"));
   }
 
   /**
@@ -172,41 +159,6 @@ public final class ControlPlane implements AutoCloseable {
     } catch (RuntimeException e) {
       System.err.println("[e2e] stopping the control plane: " + e.getMessage());
     }
-  }
-
-  /** The binaries' locations, from {@code build.sh --check} (the build ran before the ITs). */
-  private static Map<String, String> toolEnv(Path scripts) {
-    String exports;
-    try {
-      exports =
-          Processes.run(
-              List.of("bash", scripts.resolve("build.sh").toString(), "--check"),
-              Map.of(),
-              Duration.ofMinutes(1));
-    } catch (Processes.CommandFailedException e) {
-      throw new IllegalStateException(
-          "the control plane binaries are not built: run e2e/controlplane/build.sh (the e2e"
-              + " module's pre-integration-test phase does)\n"
-              + e.output(),
-          e);
-    }
-    Map<String, String> env = new java.util.HashMap<>();
-    for (String line : exports.split("\n")) {
-      if (line.startsWith("export TOKENGATE_")) {
-        String assignment = line.substring("export ".length());
-        int eq = assignment.indexOf('=');
-        env.put(assignment.substring(0, eq), unquote(assignment.substring(eq + 1)));
-      }
-    }
-    return env;
-  }
-
-  private static String kubectlPath() {
-    String configured = System.getenv("TOKENGATE_KUBECTL");
-    if (configured != null && !configured.isBlank()) {
-      return configured;
-    }
-    return Files.isExecutable(Path.of("/usr/bin/kubectl")) ? "/usr/bin/kubectl" : "kubectl";
   }
 
   private static String unquote(String value) {

@@ -56,6 +56,7 @@ public final class Keycloak implements AutoCloseable {
 
   private final Path log;
   private final int port;
+  private final String publicBase;
   private final String adminPassword;
   private final LoopbackCa ca;
   private final HttpClient http;
@@ -63,9 +64,11 @@ public final class Keycloak implements AutoCloseable {
   private final long startedNanos = System.nanoTime();
   private Duration startup;
 
-  private Keycloak(Path log, int port, String adminPassword, LoopbackCa ca, Process p) {
+  private Keycloak(
+      Path log, int port, String publicBase, String adminPassword, LoopbackCa ca, Process p) {
     this.log = log;
     this.port = port;
+    this.publicBase = publicBase;
     this.adminPassword = adminPassword;
     this.ca = ca;
     this.process = p;
@@ -78,6 +81,15 @@ public final class Keycloak implements AutoCloseable {
 
   /** Starts Keycloak under {@code workDir} (home, TLS material and log) and returns at once. */
   public static Keycloak start(Path workDir) {
+    return start(workDir, null);
+  }
+
+  /**
+   * Same, but with every URL Keycloak publishes (the {@code iss} of its tokens, discovery) on
+   * {@code https://<advertisedHost>:<port>}, for clients that reach this machine under another name
+   * (pods in a K3s container). The test itself still talks to 127.0.0.1.
+   */
+  public static Keycloak start(Path workDir, String advertisedHost) {
     try {
       Path distribution = distribution();
       Path home = workDir.resolve("keycloak-home");
@@ -94,27 +106,35 @@ public final class Keycloak implements AutoCloseable {
       LoopbackCa ca = LoopbackCa.create("tokengate-e2e-idp-ca");
       String storePassword = UUID.randomUUID().toString();
       Path keyStore =
-          ca.issueServer("127.0.0.1", "localhost")
+          (advertisedHost == null
+                  ? ca.issueServer("127.0.0.1", "localhost")
+                  : ca.issueServer("127.0.0.1", "localhost", advertisedHost))
               .writePkcs12(workDir.resolve("keycloak-tls.p12"), storePassword);
 
       int port = Ports.free();
       String adminPassword = UUID.randomUUID().toString();
       List<String> command =
-          List.of(
-              home.resolve("bin/kc.sh").toString(),
-              "start",
-              // The build options (dev-mem database, local cache) were fixed by fetch.sh's
-              // `kc.sh build`; --optimized skips re-augmenting on every start.
-              "--optimized",
-              "--http-enabled=false",
-              "--http-host=127.0.0.1",
-              "--https-port=" + port,
-              "--https-key-store-file=" + keyStore,
-              "--https-key-store-password=" + storePassword,
-              "--https-key-store-type=PKCS12",
-              // The issuer follows the request's host: https://127.0.0.1:<port>/realms/tokengate.
-              "--hostname-strict=false",
-              "--import-realm");
+          new ArrayList<>(
+              List.of(
+                  home.resolve("bin/kc.sh").toString(),
+                  "start",
+                  // The build options (dev-mem database, local cache) were fixed by fetch.sh's
+                  // `kc.sh build`; --optimized skips re-augmenting on every start.
+                  "--optimized",
+                  "--http-enabled=false",
+                  "--http-host=127.0.0.1",
+                  "--https-port=" + port,
+                  "--https-key-store-file=" + keyStore,
+                  "--https-key-store-password=" + storePassword,
+                  "--https-key-store-type=PKCS12",
+                  // Without an advertised host the issuer follows the request's host:
+                  // https://127.0.0.1:<port>/realms/tokengate.
+                  "--import-realm"));
+      if (advertisedHost == null) {
+        command.add("--hostname-strict=false");
+      } else {
+        command.add("--hostname=https://" + advertisedHost + ":" + port);
+      }
       Map<String, String> env = new LinkedHashMap<>();
       env.put("JAVA_HOME", javaHome());
       env.put("KC_BOOTSTRAP_ADMIN_USERNAME", "admin");
@@ -128,7 +148,9 @@ public final class Keycloak implements AutoCloseable {
           System.getProperty("tokengate.keycloak.jvmOptions", "-XX:TieredStopAtLevel=1"));
       Path log = workDir.resolve("keycloak.log");
       Process process = Processes.start(command, env, home, log);
-      return new Keycloak(log, port, adminPassword, ca, process);
+      String publicBase =
+          "https://" + (advertisedHost == null ? "127.0.0.1" : advertisedHost) + ":" + port;
+      return new Keycloak(log, port, publicBase, adminPassword, ca, process);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare Keycloak under " + workDir, e);
     }
@@ -137,7 +159,7 @@ public final class Keycloak implements AutoCloseable {
   /** Waits until discovery answers; returns this. */
   public Keycloak awaitReady(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
-    URI discovery = URI.create(issuer() + "/.well-known/openid-configuration");
+    URI discovery = URI.create(localRealm() + "/.well-known/openid-configuration");
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
         throw new IllegalStateException(
@@ -151,7 +173,8 @@ public final class Keycloak implements AutoCloseable {
         if (response.statusCode() == 200) {
           startup = Duration.ofNanos(System.nanoTime() - startedNanos);
           System.out.printf(
-              "[e2e] Keycloak ready at %s after %.1f s%n", issuer(), startup.toMillis() / 1000.0);
+              "[e2e] Keycloak ready at %s (issuer %s) after %.1f s%n",
+              baseUrl(), issuer(), startup.toMillis() / 1000.0);
           return this;
         }
       } catch (IOException notYet) {
@@ -173,11 +196,16 @@ public final class Keycloak implements AutoCloseable {
 
   /** {@code https://127.0.0.1:<port>/realms/tokengate}: the {@code iss} of its tokens. */
   public String issuer() {
-    return baseUrl() + "/realms/" + REALM;
+    return publicBase + "/realms/" + REALM;
   }
 
+  /** The JWKS URI discovery publishes. */
   public String jwksUri() {
     return issuer() + "/protocol/openid-connect/certs";
+  }
+
+  public int port() {
+    return port;
   }
 
   /** PEM of the CA that issued Keycloak's TLS certificate. */
@@ -191,13 +219,14 @@ public final class Keycloak implements AutoCloseable {
   }
 
   public JsonNode discovery() {
-    return getJson(URI.create(issuer() + "/.well-known/openid-configuration"), null);
+    return getJson(URI.create(localRealm() + "/.well-known/openid-configuration"), null);
   }
 
   /** Kids of the signing keys ({@code use: sig}) the realm's JWKS publishes now. */
   public Set<String> signingKids() {
     Set<String> kids = new TreeSet<>();
-    for (JsonNode key : getJson(URI.create(jwksUri()), null).path("keys")) {
+    URI jwks = URI.create(localRealm() + "/protocol/openid-connect/certs");
+    for (JsonNode key : getJson(jwks, null).path("keys")) {
       if (key.path("use").asText("sig").equals("sig")) {
         kids.add(key.path("kid").asText());
       }
@@ -305,6 +334,10 @@ public final class Keycloak implements AutoCloseable {
 
   private String baseUrl() {
     return "https://127.0.0.1:" + port;
+  }
+
+  private String localRealm() {
+    return baseUrl() + "/realms/" + REALM;
   }
 
   private String adminToken() {
