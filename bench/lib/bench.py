@@ -851,6 +851,19 @@ def main():
         "notes": [],
     }
     results["config"]["jar"] = os.path.relpath(CFG["jar"], REPO)
+    if os.path.exists(CFG["jar"]):
+        # Run a private copy: a build in the same tree may rewrite the jar mid-run.
+        import hashlib
+        import shutil
+
+        private = os.path.join(RUN, "tokengate-sidecar.jar")
+        shutil.copyfile(CFG["jar"], private)
+        with open(private, "rb") as f:
+            results["config"]["jar_sha256"] = hashlib.sha256(f.read()).hexdigest()[:16]
+        results["config"]["jar_built"] = time.strftime(
+            "%Y-%m-%d %H:%M UTC", time.gmtime(os.path.getmtime(CFG["jar"]))
+        )
+        CFG["jar"] = private
     sc = CFG["scenarios"]
     want_sidecar = any(s.startswith("sidecar") or s == "startup" for s in sc)
     if want_sidecar and not os.path.exists(CFG["jar"]):

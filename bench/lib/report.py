@@ -287,7 +287,7 @@ JVM flags of every sidecar start in this run (what the operator would set):
 {c['command']}
 ```
 with `DURATION={c['duration']} WARMUP={c['warmup']} CONNECTIONS={c['connections']} THREADS={c['threads']} BENCH_NICE={c.get('nice', 0)} MAX_IN_FLIGHT={c.get('max_in_flight')} ROUNDS={c.get('rounds', 1)} RATE={c['rate']} RATE_DURATION={c['rate_duration']} TOKENS={c['tokens']} STARTS={c['starts']}`.
-Sidecar jar: `{c.get('jar')}`. Upstream: {r.get('upstream', '')}. Raw outputs: [`raw/`](raw/).
+Sidecar jar: `{c.get('jar')}` (built {c.get('jar_built', '?')}, sha256 {c.get('jar_sha256', '?')}…). Upstream: {r.get('upstream', '')}. Raw outputs: [`raw/`](raw/).
 """
     if other:
         md += f"\n## Other measurements (operator)\n\n{other}\n"
