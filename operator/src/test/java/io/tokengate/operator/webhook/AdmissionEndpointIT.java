@@ -250,6 +250,48 @@ class AdmissionEndpointIT {
   }
 
   @Test
+  void handshakesDuringRotationsNeverFail() throws Exception {
+    var failures = new java.util.concurrent.ConcurrentLinkedQueue<Throwable>();
+    var handshakes = new java.util.concurrent.atomic.AtomicInteger();
+    AtomicBoolean running = new AtomicBoolean(true);
+    Thread client =
+        new Thread(
+            () -> {
+              while (running.get()) {
+                try {
+                  servedCertificate();
+                  handshakes.incrementAndGet();
+                } catch (Exception e) {
+                  failures.add(e);
+                }
+              }
+            });
+    client.start();
+    WebhookTlsMaterial next = material;
+    for (int i = 0; i < 10; i++) {
+      next =
+          WebhookTestKit.issuer()
+              .renewal(next, List.of("localhost", "127.0.0.1", "r" + i + ".example"))
+              .orElseThrow();
+      server
+          .updateCertificate(ServingCertificate.of(next))
+          .toCompletionStage()
+          .toCompletableFuture()
+          .get(5, TimeUnit.SECONDS);
+      Thread.sleep(50);
+    }
+    running.set(false);
+    client.join(10_000);
+    server
+        .updateCertificate(ServingCertificate.of(material))
+        .toCompletionStage()
+        .toCompletableFuture()
+        .get(5, TimeUnit.SECONDS);
+    assertThat(failures).isEmpty();
+    assertThat(handshakes.get()).isPositive();
+  }
+
+  @Test
   void onlyModernTlsIsOffered() throws Exception {
     SSLContext context = WebhookTestKit.trusting(material);
     try (SSLSocket socket =

@@ -17,12 +17,14 @@ import io.tokengate.api.v1alpha1.ApiGroup;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.operator.injection.SidecarInjector;
 import io.tokengate.operator.testing.TestApiServer;
+import io.tokengate.operator.webhook.tls.WebhookTls;
 import io.tokengate.operator.webhook.tls.WebhookTlsMaterial;
 import io.vertx.core.Vertx;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -52,6 +54,7 @@ class SidecarInjectionApiServerIT {
   static SidecarInjectionWebhook webhook;
   static int port;
   static String namespace;
+  static List<String> names;
 
   @BeforeAll
   static void start() throws Exception {
@@ -78,6 +81,7 @@ class SidecarInjectionApiServerIT {
       port = free.getLocalPort();
     }
     String url = "https://127.0.0.1:" + port + AdmissionEndpoint.PATH;
+    names = WebhookTls.servingNames("tokengate-webhook", OPERATOR_NAMESPACE, Optional.of(url));
     client
         .admissionRegistration()
         .v1()
@@ -116,11 +120,10 @@ class SidecarInjectionApiServerIT {
             SECRET,
             CONFIGURATION,
             true,
-            io.tokengate.operator.webhook.tls.WebhookTls.servingNames(
-                "tokengate-webhook", OPERATOR_NAMESPACE, Optional.of(url)),
+            names,
             Duration.ofDays(90),
             Duration.ofDays(30),
-            Duration.ofMinutes(5),
+            Duration.ofSeconds(1), // certificate checks, fast for the rotation test
             Optional.empty(),
             WebhookTestKit.SIDECAR);
     webhook = new SidecarInjectionWebhook(vertx, client, options);
@@ -332,5 +335,34 @@ class SidecarInjectionApiServerIT {
                 .getClientConfig()
                 .getUrl())
         .isEqualTo("https://127.0.0.1:" + port + AdmissionEndpoint.PATH);
+  }
+
+  @Test
+  void aRenewalWrittenByAnotherReplicaIsServedWithoutRestart() throws Exception {
+    Secret secret = client.secrets().inNamespace(OPERATOR_NAMESPACE).withName(SECRET).get();
+    WebhookTlsMaterial current = WebhookTlsMaterial.fromSecretData(secret.getData());
+    WebhookTlsMaterial renewed =
+        WebhookTestKit.issuer()
+            .renewal(current, List.of("localhost", "127.0.0.1")) // different names force a renewal
+            .flatMap(r -> WebhookTestKit.issuer().renewal(r, names))
+            .orElseThrow();
+    secret.setData(renewed.toSecretData());
+    client.secrets().inNamespace(OPERATOR_NAMESPACE).resource(secret).update();
+
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    java.security.cert.Certificate served;
+    do {
+      Thread.sleep(200);
+      try (SSLSocket socket =
+          (SSLSocket)
+              WebhookTestKit.trusting(current).getSocketFactory().createSocket("127.0.0.1", port)) {
+        socket.startHandshake();
+        served = socket.getSession().getPeerCertificates()[0];
+      }
+    } while (!served.equals(renewed.certificate()) && System.nanoTime() < deadline);
+    assertThat(served).isEqualTo(renewed.certificate());
+    // The API server still trusts it (same CA): pods keep being injected.
+    assertThat(createUntilInjected(pod("orders")).getSpec().getInitContainers().get(0).getName())
+        .isEqualTo(SidecarInjector.CONTAINER_NAME);
   }
 }

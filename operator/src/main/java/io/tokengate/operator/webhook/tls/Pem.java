@@ -1,25 +1,23 @@
 package io.tokengate.operator.webhook.tls;
 
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.PrivateKey;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.openssl.PEMKeyPair;
+import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 
 /** PEM text for certificates and PKCS#8 private keys, as Kubernetes and Vert.x read them. */
 public final class Pem {
-  private static final Pattern PKCS8 =
-      Pattern.compile("-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\\s]+)-----END PRIVATE KEY-----");
-
   private Pem() {}
 
   public static String certificates(List<X509Certificate> certificates) {
@@ -51,21 +49,23 @@ public final class Pem {
     }
   }
 
-  /** A PKCS#8 ("BEGIN PRIVATE KEY") EC or RSA key. */
+  /** A private key in PKCS#8, PKCS#1 (RSA) or SEC1 (EC) PEM, as tools write them. */
   public static PrivateKey parsePrivateKey(String pem) {
-    Matcher m = PKCS8.matcher(pem);
-    if (!m.find()) {
-      throw new IllegalArgumentException("not a PKCS#8 PEM private key");
-    }
-    byte[] der = Base64.getMimeDecoder().decode(m.group(1));
-    for (String algorithm : List.of("EC", "RSA")) {
-      try {
-        return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(der));
-      } catch (GeneralSecurityException e) {
-        // try the next algorithm
+    JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
+    try (PEMParser parser = new PEMParser(new StringReader(pem))) {
+      for (Object block = parser.readObject(); block != null; block = parser.readObject()) {
+        if (block instanceof PEMKeyPair pair) {
+          return converter.getPrivateKey(pair.getPrivateKeyInfo());
+        }
+        if (block instanceof PrivateKeyInfo info) {
+          return converter.getPrivateKey(info);
+        }
+        // EC PARAMETERS and other blocks before the key are skipped
       }
+    } catch (IOException e) {
+      throw new IllegalArgumentException("not a PEM private key: " + e.getMessage(), e);
     }
-    throw new IllegalArgumentException("a PKCS#8 key that is neither EC nor RSA");
+    throw new IllegalArgumentException("no unencrypted private key in the PEM text");
   }
 
   private static String block(String type, byte[] der) {
