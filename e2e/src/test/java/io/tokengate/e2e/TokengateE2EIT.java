@@ -294,6 +294,14 @@ class TokengateE2EIT {
             .findFirst()
             .orElseThrow();
     assertThat(appPort.getName()).isNotEqualTo("http");
+    // The app's readiness probe named port "http", which is now the sidecar's: it is rewritten
+    // so the kubelet still reaches the app itself.
+    var probePort = app.getReadinessProbe().getHttpGet().getPort();
+    assertThat(
+            probePort.getIntVal() != null
+                ? probePort.getIntVal().toString()
+                : probePort.getStrVal())
+        .isIn(Integer.toString(UPSTREAM_PORT), appPort.getName());
 
     String hash = pod.getMetadata().getAnnotations().get(ApiGroup.CONFIG_HASH_ANNOTATION);
     Await.until(
