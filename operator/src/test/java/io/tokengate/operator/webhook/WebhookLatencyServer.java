@@ -1,0 +1,62 @@
+package io.tokengate.operator.webhook;
+
+import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
+import io.tokengate.operator.injection.SidecarInjector;
+import io.tokengate.operator.injection.SidecarTemplate;
+import io.tokengate.operator.webhook.tls.ServingCertificate;
+import io.tokengate.operator.webhook.tls.WebhookTlsMaterial;
+import io.vertx.core.Vertx;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The admission endpoint as the benchmark drives it ({@code bench/webhook-latency.sh}): the real
+ * HTTPS server, router, decoder and injector, a generated CA, and an in-memory index holding {@code
+ * namespaces × policiesPerNamespace} ApiPolicies (namespace {@code ns-<i>}, policy {@code api-<j>}
+ * selecting {@code app=app-<j>} on port 8080). Prints {@code LISTENING <port>} once it serves and
+ * runs until killed.
+ *
+ * <p>Usage: {@code WebhookLatencyServer <ca-pem-out> [namespaces] [policiesPerNamespace]}
+ */
+public final class WebhookLatencyServer {
+  private WebhookLatencyServer() {}
+
+  public static void main(String[] args) throws Exception {
+    Path caOut = Path.of(args[0]);
+    int namespaces = args.length > 1 ? Integer.parseInt(args[1]) : 100;
+    int perNamespace = args.length > 2 ? Integer.parseInt(args[2]) : 10;
+    List<ApiPolicy> policies = new ArrayList<>();
+    for (int n = 0; n < namespaces; n++) {
+      for (int p = 0; p < perNamespace; p++) {
+        policies.add(WebhookTestKit.policy("ns-" + n, "api-" + p, "app-" + p, 8080));
+      }
+    }
+    WebhookTlsMaterial material = WebhookTestKit.issuer().issue(List.of("localhost", "127.0.0.1"));
+    Files.writeString(caOut, material.caBundlePem());
+
+    Vertx vertx = Vertx.vertx();
+    var endpoint =
+        new AdmissionEndpoint(
+            new SidecarInjector(SidecarTemplate.bundled(), WebhookTestKit.SIDECAR),
+            PolicyIndex.of(policies),
+            NativeSidecarSupport.fixed(true));
+    WebhookServer server = new WebhookServer(vertx, endpoint.router(vertx), "127.0.0.1", 0);
+    int port =
+        server
+            .start(ServingCertificate.of(material))
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(30, TimeUnit.SECONDS);
+    System.out.println("LISTENING " + port + " policies=" + policies.size());
+    System.out.flush();
+    CountDownLatch stop = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+    stop.await();
+    server.stop();
+    vertx.close();
+  }
+}
