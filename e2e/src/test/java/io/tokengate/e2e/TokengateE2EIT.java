@@ -23,6 +23,7 @@ import io.tokengate.e2e.cluster.ControlPlaneExtension;
 import io.tokengate.e2e.cluster.OperatorProcess;
 import io.tokengate.e2e.idp.Jwt;
 import io.tokengate.e2e.idp.Keycloak;
+import io.tokengate.e2e.idp.KeycloakExtension;
 import io.tokengate.e2e.pod.PodRunner;
 import io.tokengate.e2e.pod.PodRunner.RunningPod;
 import io.tokengate.e2e.support.Await;
@@ -58,7 +59,8 @@ import org.junit.jupiter.api.extension.TestWatcher;
  * Pod the webhook injects, and that Pod's sidecar run as a kubelet would run it, validating real
  * Keycloak tokens. Steps run in order and build on each other; a failed step fails the rest fast.
  */
-@ExtendWith(ControlPlaneExtension.class)
+// Keycloak first: it boots (most of a minute) while the control plane starts.
+@ExtendWith({KeycloakExtension.class, ControlPlaneExtension.class})
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TokengateE2EIT {
   static final String RELEASE = "tokengate";
@@ -105,10 +107,9 @@ class TokengateE2EIT {
   }
 
   @BeforeAll
-  static void setUp(ControlPlane controlPlane) throws IOException {
+  static void setUp(Keycloak sharedKeycloak, ControlPlane controlPlane) throws IOException {
     work = Files.createTempDirectory(controlPlane.dir().getParent(), "scenario-");
-    // Keycloak takes the longest to start: it boots while the chart is installed.
-    keycloak = Keycloak.start(work.resolve("keycloak"));
+    keycloak = sharedKeycloak;
     cluster = controlPlane;
     client = controlPlane.client();
     kubectl = controlPlane.kubectl();
@@ -116,7 +117,7 @@ class TokengateE2EIT {
 
   @AfterAll
   static void tearDown() {
-    Stream.<AutoCloseable>of(orders, operator, keycloak)
+    Stream.<AutoCloseable>of(orders, operator)
         .filter(java.util.Objects::nonNull)
         .forEach(
             c -> {

@@ -2,28 +2,19 @@ package io.tokengate.e2e.idp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The identity provider the e2e relies on issues the tokens the scenario assumes. */
+@ExtendWith(KeycloakExtension.class)
 class KeycloakIT {
   static Keycloak keycloak;
 
   @BeforeAll
-  static void start() throws Exception {
-    Path work = Files.createTempDirectory("tokengate-keycloak-it");
-    keycloak = Keycloak.start(work).awaitReady(Duration.ofMinutes(5));
-  }
-
-  @AfterAll
-  static void stop() {
-    if (keycloak != null) {
-      keycloak.close();
-    }
+  static void start(Keycloak shared) {
+    keycloak = shared.awaitReady(Duration.ofMinutes(5));
   }
 
   @Test
