@@ -60,6 +60,17 @@ public final class ScenarioResources {
     return write(policy);
   }
 
+  /** {@code yaml} (one document) changed by {@code edit}, e.g. a variant of {@link #policy}. */
+  public static String edited(String yaml, java.util.function.Consumer<ObjectNode> edit) {
+    try {
+      ObjectNode node = (ObjectNode) YAML.readTree(yaml);
+      edit.accept(node);
+      return write(node);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /**
    * The protected workload: Deployment {@code orders} (label app=orders), one container {@code
    * orders} with its port named {@code http} on {@code port} and a readiness probe on that name.
