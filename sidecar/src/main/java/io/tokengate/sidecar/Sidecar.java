@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -46,9 +47,9 @@ public final class Sidecar {
   private final Duration readyTimeout;
   private final Duration reloadInterval;
   private final List<GateVerticle> verticles = new ArrayList<>();
-  private GateState state;
+  private final GateState state;
   private ValidatorFactory.Built serving;
-  private AdminServer admin;
+  private final AdminServer admin;
   private ConfigWatcher watcher;
   private int decoderLimit;
   private int listenPort;
@@ -61,23 +62,47 @@ public final class Sidecar {
         new Tuning(ValidationTuning.DEFAULTS, Duration.ofSeconds(1), Duration.ofSeconds(15));
   }
 
-  private Sidecar(LaunchOptions options, EventLog log, Tuning tuning) {
+  private Sidecar(LaunchOptions options, EventLog log, Tuning tuning, Engine runtime) {
     this.options = options;
     this.log = log;
     this.readyTimeout = tuning.readyTimeout();
     this.reloadInterval = tuning.reloadInterval();
-    int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
-    this.vertx =
-        Vertx.builder()
-            .with(
-                new VertxOptions()
-                    .setEventLoopPoolSize(loops)
-                    .setWorkerPoolSize(2)
-                    .setInternalBlockingPoolSize(2)
-                    .setPreferNativeTransport(true))
-            .build();
-    this.metrics = new GateMetrics();
+    this.vertx = runtime.vertx();
+    this.metrics = runtime.metrics();
+    this.state = runtime.state();
+    this.admin = runtime.admin();
     this.validators = new ValidatorFactory(vertx, metrics.registry(), tuning.validation());
+  }
+
+  /**
+   * What can be built before the configuration is known: Vert.x, the meter registry and the admin
+   * port (answering 503 until a configuration is serving).
+   */
+  private record Engine(Vertx vertx, GateMetrics metrics, GateState state, AdminServer admin) {
+    static Engine create(LaunchOptions options) {
+      int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
+      Vertx vertx =
+          Vertx.builder()
+              .with(
+                  new VertxOptions()
+                      .setEventLoopPoolSize(loops)
+                      .setWorkerPoolSize(2)
+                      .setInternalBlockingPoolSize(2)
+                      .setPreferNativeTransport(true))
+              .build();
+      GateMetrics metrics = new GateMetrics();
+      GateState state = new GateState(null);
+      AdminServer admin = new AdminServer(vertx, state, metrics);
+      try {
+        await(
+            admin.listen(options.adminHost(), options.adminPort()),
+            "admin port " + options.adminPort());
+      } catch (StartupException e) {
+        vertx.close();
+        throw e;
+      }
+      return new Engine(vertx, metrics, state, admin);
+    }
   }
 
   /**
@@ -88,9 +113,32 @@ public final class Sidecar {
    */
   public static Sidecar start(LaunchOptions options, EventLog log, Tuning tuning) {
     long t0 = System.nanoTime();
-    Map<Path, String> files = ConfigLoader.read(options.config());
-    SidecarConfig config = ConfigLoader.parse(options.config(), files);
-    Sidecar s = new Sidecar(options, log, tuning);
+    // Vert.x (Netty, event loops), the meter registry and the admin port boot on another core
+    // while the configuration is read and parsed: together they are most of the time to ready.
+    CompletableFuture<Engine> booting =
+        CompletableFuture.supplyAsync(
+            () -> Engine.create(options),
+            r -> {
+              Thread t = new Thread(r, "tokengate-boot");
+              t.setDaemon(true);
+              t.start();
+            });
+    Map<Path, String> files;
+    SidecarConfig config;
+    try {
+      files = ConfigLoader.read(options.config());
+      config = ConfigLoader.parse(options.config(), files);
+    } catch (RuntimeException e) {
+      booting.thenAccept(r -> r.vertx().close());
+      throw e;
+    }
+    Engine engine;
+    try {
+      engine = booting.join();
+    } catch (CompletionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : e;
+    }
+    Sidecar s = new Sidecar(options, log, tuning, engine);
     try {
       s.boot(config, files, t0);
     } catch (RuntimeException e) {
@@ -103,14 +151,10 @@ public final class Sidecar {
   private void boot(SidecarConfig config, Map<Path, String> files, long t0) {
     serving = build(config);
     validators.activate(serving);
-    state = new GateState(new ActivePolicy(config, serving.validator()));
+    state.swap(new ActivePolicy(config, serving.validator()));
     int maxHeaderBytes = state.current().maxHeaderBytes();
     decoderLimit = Math.max(maxHeaderBytes, 64 * 1024) + DECODER_HEADROOM;
 
-    admin = new AdminServer(vertx, state, metrics);
-    await(
-        admin.listen(options.adminHost(), options.adminPort()),
-        "admin port " + options.adminPort());
     int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
     // All instances bind the same port; Vert.x shares one listening socket between them and
     // spreads connections over their event loops. It does not share "port 0", so a free port is
@@ -159,6 +203,10 @@ public final class Sidecar {
         String.valueOf(config.policy().getSpec().mode),
         "key_snapshot",
         String.valueOf(config.snapshotFile()),
+        "transport",
+        vertx.isNativeTransportEnabled() ? "epoll" : "nio",
+        "event_loops",
+        Integer.toString(verticles.size()),
         "startup_ms",
         Long.toString(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)));
     announceReadiness(t0);

@@ -33,6 +33,7 @@ public final class GateVerticle extends VerticleBase {
   private final EventLog log;
   private HttpServer server;
   private HttpClient client;
+  private GateHandler handler;
 
   /**
    * @param maxHeaderBytes the decoder's limit; set above the policy's limit so the sidecar answers
@@ -72,7 +73,7 @@ public final class GateVerticle extends VerticleBase {
                     .setMaxInitialLineLength(maxHeaderBytes)
                     .setTcpNoDelay(true)
                     .setHandle100ContinueAutomatically(false))
-            .requestHandler(new GateHandler(vertx, client, state, metrics, log));
+            .requestHandler(handler = new GateHandler(vertx, client, state, metrics, log));
     return server.listen(port, host);
   }
 
@@ -88,6 +89,7 @@ public final class GateVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    handler.close();
     return client.close();
   }
 }

@@ -6,23 +6,33 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * One JSON object per line on stdout, written by a background thread so an event loop never waits
- * on a slow pipe. When the queue is full, lines are dropped and counted rather than blocking
- * requests; the count is reported in the next line written. Never give it a token or key.
+ * on a slow pipe. Producers only append to a lock-free queue (no lock shared between event loops);
+ * the writer drains it in batches. When too many lines are pending, lines are dropped and counted
+ * rather than blocking requests; the count is reported in the next line written. Never give it a
+ * token or key.
  */
 public final class EventLog {
   private static final int CAPACITY = 16384;
+  private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+  private static final DateTimeFormatter SECONDS = DateTimeFormatter.ISO_LOCAL_DATE_TIME;
 
-  private final BlockingQueue<String> queue = new ArrayBlockingQueue<>(CAPACITY);
+  /** The formatted current second, shared: timestamps cost an append, not a format. */
+  private static volatile Second second = new Second(-1, "");
+
+  private record Second(long epochSecond, String text) {}
+
+  private final ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>();
+  private final AtomicLong pending = new AtomicLong();
   private final AtomicLong dropped = new AtomicLong();
   private final OutputStream out;
   private final Thread writer;
@@ -41,16 +51,41 @@ public final class EventLog {
 
   /** Queues a complete JSON object (without newline). */
   public void line(String json) {
-    if (!queue.offer(json)) {
+    if (pending.incrementAndGet() > CAPACITY) {
+      pending.decrementAndGet();
       dropped.incrementAndGet();
+      return;
     }
+    queue.offer(json);
   }
 
   /** A JSON builder pre-filled with {@code time}, {@code level} and {@code event}. */
   public static StringBuilder start(String level, String event) {
     StringBuilder sb = new StringBuilder(256);
-    sb.append("{\"time\":\"").append(Instant.now()).append("\",\"level\":\"").append(level);
+    sb.append("{\"time\":\"");
+    appendTime(sb, System.currentTimeMillis());
+    sb.append("\",\"level\":\"").append(level);
     return sb.append("\",\"event\":\"").append(event).append('"');
+  }
+
+  /** RFC 3339 UTC with milliseconds: {@code 2026-12-01T10:00:00.123Z}. */
+  static void appendTime(StringBuilder sb, long millis) {
+    long sec = Math.floorDiv(millis, 1000);
+    Second s = second;
+    if (s.epochSecond() != sec) {
+      String text = SECONDS.format(LocalDateTime.ofEpochSecond(sec, 0, ZoneOffset.UTC));
+      s = new Second(sec, text.length() == 16 ? text + ":00" : text);
+      second = s;
+    }
+    int ms = (int) Math.floorMod(millis, 1000);
+    sb.append(s.text()).append('.');
+    if (ms < 100) {
+      sb.append('0');
+    }
+    if (ms < 10) {
+      sb.append('0');
+    }
+    sb.append(ms).append('Z');
   }
 
   /** Appends {@code ,"name":"value"} (value quoted, null as JSON null). */
@@ -88,9 +123,10 @@ public final class EventLog {
   /** Waits until everything queued so far is written (bounded), then flushes. */
   public void flush(long timeoutMillis) {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-    while (!queue.isEmpty() && System.nanoTime() < deadline) {
+    while (pending.get() > 0 && System.nanoTime() < deadline) {
+      LockSupport.unpark(writer);
       try {
-        Thread.sleep(5);
+        Thread.sleep(2);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
@@ -112,16 +148,15 @@ public final class EventLog {
   }
 
   private void drain() {
-    List<String> batch = new ArrayList<>(256);
     while (!closed) {
-      try {
-        String first = queue.poll(200, TimeUnit.MILLISECONDS);
-        if (first == null) {
-          continue;
-        }
-        batch.add(first);
-        queue.drainTo(batch, 1023);
-        synchronized (out) {
+      String line = queue.poll();
+      if (line == null) {
+        LockSupport.parkNanos(IDLE_PARK_NANOS);
+        continue;
+      }
+      synchronized (out) {
+        int n = 0;
+        try {
           long lost = dropped.getAndSet(0);
           if (lost > 0) {
             StringBuilder sb = start("warn", "log_dropped");
@@ -129,20 +164,19 @@ public final class EventLog {
             field(sb, "dropped", lost);
             write(sb.append('}').toString());
           }
-          for (String s : batch) {
-            write(s);
+          while (line != null) {
+            write(line);
+            n++;
+            line = n < 4096 ? queue.poll() : null;
           }
           if (queue.isEmpty()) {
             out.flush();
           }
+        } catch (IOException e) {
+          // stdout is closed or broken: the lines are lost, the requests are not.
+        } finally {
+          pending.addAndGet(-n - (line != null ? 1 : 0));
         }
-        batch.clear();
-      } catch (InterruptedException e) {
-        if (closed) {
-          return;
-        }
-      } catch (IOException e) {
-        batch.clear();
       }
     }
   }
