@@ -3,6 +3,7 @@ package io.tokengate.e2e.k3s;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.LocalPortForward;
@@ -282,17 +283,22 @@ class K3sE2EIT {
   @Order(7)
   void invalidAndOrphanPoliciesAreReported() {
     String bad =
-        ScenarioResources.policy(NS, APP_PORT, "orders.read")
-            .replace("mode: Enforce", "mode: Block");
-    assertThat(
-            kubectl.runExpectingFailure(
-                bad.replace("name: " + POLICY, "name: bad"), "apply", "-f", "-"))
-        .contains("spec.mode");
+        ScenarioResources.edited(
+            ScenarioResources.policy(NS, APP_PORT, "orders.read"),
+            p -> {
+              ((ObjectNode) p.path("metadata")).put("name", "bad");
+              ((ObjectNode) p.path("spec")).put("mode", "Block");
+            });
+    assertThat(kubectl.runExpectingFailure(bad, "apply", "-f", "-")).contains("spec.mode");
     String orphan =
-        ScenarioResources.policy(NS, APP_PORT, "orders.read")
-            .replace("name: " + POLICY, "name: orphan")
-            .replace("name: corp-idp", "name: no-such-idp")
-            .replace("app: orders", "app: reports");
+        ScenarioResources.edited(
+            ScenarioResources.policy(NS, APP_PORT, "orders.read"),
+            p -> {
+              ((ObjectNode) p.path("metadata")).put("name", "orphan");
+              ((ObjectNode) p.path("spec").path("issuerRef")).put("name", "no-such-idp");
+              ((ObjectNode) p.path("spec").path("selector").path("matchLabels"))
+                  .put("app", "reports");
+            });
     kubectl.runWithInput(orphan, "apply", "-f", "-");
     kubectl.run(
         "wait",
