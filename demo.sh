@@ -113,9 +113,11 @@ stop_all() {
       "${DEMO_HELM:-helm}" --kube-context "$DEMO_CONTEXT" uninstall "$RELEASE" -n "$SYSTEM_NS" --wait --timeout 2m
     } >>"$WORK/logs/cleanup.log" 2>&1 || true
   fi
-  for name in podrunner pf-app pf-keycloak operator keycloak; do
-    stop_one "$name" 30
-  done
+  # Keycloak holds nothing worth a long shutdown (in-memory database): 10 s, then it is killed.
+  stop_all_of 10 keycloak pf-keycloak &
+  local quick=$!
+  stop_all_of 30 podrunner pf-app operator
+  wait "$quick"
   if [[ -d $WORK/cp ]]; then
     "$ROOT/e2e/controlplane/stop.sh" "$WORK/cp" --purge >>"$WORK/logs/cleanup.log" 2>&1 ||
       echo "warning: stopping the control plane failed; see $WORK/logs/cleanup.log" >&2
@@ -129,6 +131,7 @@ stop_all() {
 if [[ -n $STOP_DIR ]]; then
   WORK=$(cd "$STOP_DIR" 2>/dev/null && pwd) || { echo "demo.sh --stop: no directory $STOP_DIR" >&2; exit 1; }
   [[ -f $WORK/.tokengate-demo ]] || { echo "demo.sh --stop: $WORK is not a demo directory" >&2; exit 1; }
+  [[ -n ${TOKENGATE_DEMO_QUIET:-} ]] || say "stopping the demo in $WORK"
   stop_all "${TOKENGATE_DEMO_QUIET:-}"
   [[ -n ${TOKENGATE_DEMO_QUIET:-} ]] || say "stopped; $WORK removed"
   exit 0
@@ -183,36 +186,38 @@ stale_reason() {
   echo "older than $newer"
 }
 
-step "build: sidecar and operator" "$LOGS/build.log"
-SIDECAR_JAR=$ROOT/sidecar/target/tokengate-sidecar.jar
-OPERATOR_JAR=$ROOT/operator/target/quarkus-app/quarkus-run.jar
-COMMON_SRC=(pom.xml api/pom.xml api/src/main)
-if [[ $MODE == local ]]; then
-  ARTIFACTS=("sidecar:$SIDECAR_JAR" "operator:$OPERATOR_JAR")
-  BUILD=(./mvnw -B -q -Dmaven.test.skip=true package)
-else
-  ARTIFACTS=("sidecar:$ROOT/sidecar/target/jib-image.tar" "operator:$ROOT/operator/target/jib-image.tar")
-  BUILD=(./mvnw -B -q -Pimages -Dmaven.test.skip=true package)
-fi
-MODULES=()
-for a in "${ARTIFACTS[@]}"; do
-  module=${a%%:*} artifact=${a#*:}
-  if why=$(stale_reason "$artifact" "${COMMON_SRC[@]}" "$module/pom.xml" "$module/src/main"); then
-    if [[ $SKIP_BUILD == 1 && $why != missing ]]; then
-      echo "$module: ${artifact#"$ROOT"/} is $why; using it anyway (--skip-build)" | detail
-    else
-      echo "$module: ${artifact#"$ROOT"/} is $why: rebuilding" | detail
-      MODULES+=("$module")
-    fi
+build_jars() {
+  step "build: sidecar and operator" "$LOGS/build.log"
+  SIDECAR_JAR=$ROOT/sidecar/target/tokengate-sidecar.jar
+  OPERATOR_JAR=$ROOT/operator/target/quarkus-app/quarkus-run.jar
+  COMMON_SRC=(pom.xml api/pom.xml api/src/main)
+  if [[ $MODE == local ]]; then
+    ARTIFACTS=("sidecar:$SIDECAR_JAR" "operator:$OPERATOR_JAR")
+    BUILD=(./mvnw -B -q -Dmaven.test.skip=true package)
   else
-    echo "$module: ${artifact#"$ROOT"/} is up to date" | detail
+    ARTIFACTS=("sidecar:$ROOT/sidecar/target/jib-image.tar" "operator:$ROOT/operator/target/jib-image.tar")
+    BUILD=(./mvnw -B -q -Pimages -Dmaven.test.skip=true package)
   fi
-done
-if [[ ${#MODULES[@]} -gt 0 ]]; then
-  [[ $SKIP_BUILD == 0 ]] || die "--skip-build, but ${MODULES[*]} is not built: run without --skip-build"
-  echo "${BUILD[*]} -pl $(IFS=,; echo "${MODULES[*]}") -am   (log: $LOGS/build.log)" | detail
-  run "$LOGS/build.log" "${BUILD[@]}" -pl "$(IFS=,; echo "${MODULES[*]}")" -am
-fi
+  MODULES=()
+  for a in "${ARTIFACTS[@]}"; do
+    module=${a%%:*} artifact=${a#*:}
+    if why=$(stale_reason "$artifact" "${COMMON_SRC[@]}" "$module/pom.xml" "$module/src/main"); then
+      if [[ $SKIP_BUILD == 1 && $why != missing ]]; then
+        echo "$module: ${artifact#"$ROOT"/} is $why; using it anyway (--skip-build)" | detail
+      else
+        echo "$module: ${artifact#"$ROOT"/} is $why: rebuilding" | detail
+        MODULES+=("$module")
+      fi
+    else
+      echo "$module: ${artifact#"$ROOT"/} is up to date" | detail
+    fi
+  done
+  if [[ ${#MODULES[@]} -gt 0 ]]; then
+    [[ $SKIP_BUILD == 0 ]] || die "--skip-build, but ${MODULES[*]} is not built: run without --skip-build"
+    echo "${BUILD[*]} -pl $(IFS=,; echo "${MODULES[*]}") -am   (log: $LOGS/build.log)" | detail
+    run "$LOGS/build.log" "${BUILD[@]}" -pl "$(IFS=,; echo "${MODULES[*]}")" -am
+  fi
+}
 
 HELM=""
 if [[ $MODE == local ]] || ! command -v helm >/dev/null 2>&1; then
@@ -238,7 +243,7 @@ if [[ $MODE == local ]]; then
   echo "$KC_DIST" | detail
 fi
 
-# ---- 2. Keycloak (local mode: a process; it boots while the cluster is set up) ------------
+# ---- 2. Keycloak (local mode: a process; it boots while the jars build and the cluster is set up)
 KC_JAVA_HOME=${TOKENGATE_KEYCLOAK_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 start_local_keycloak() {
   local kc=$WORK/keycloak home=$WORK/keycloak/home pw
@@ -279,6 +284,9 @@ if [[ $MODE == local ]]; then
   start_local_keycloak
   echo "https://127.0.0.1:$KC_PORT (log: $LOGS/keycloak.log)" | detail
 fi
+
+# Keycloak boots while the jars build (both take a while on a small machine).
+build_jars
 
 # ---- 3. the cluster ------------------------------------------------------------------------
 if [[ $MODE == local ]]; then

@@ -76,21 +76,28 @@ ours() {
   [[ -r /proc/$1/environ ]] && tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -qx "TOKENGATE_DEMO_DIR=$WORK"
 }
 
-# stop_one NAME [GRACE_SECONDS]: SIGTERM to the process group, SIGKILL after the grace period
-stop_one() {
-  local name=$1 grace=${2:-20} pid
-  pid=$(pid_of "$name") || return 0
-  [[ -n $pid ]] || return 0
-  if kill -0 "$pid" 2>/dev/null && ours "$pid"; then
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq $((grace * 5))); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.2
-    done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-  fi
-  rm -f "$WORK/pids/$name.pid"
+# stop_all_of GRACE_SECONDS NAME...: SIGTERM to each process group at once, SIGKILL to those
+# still running after the grace period
+stop_all_of() {
+  local grace=$1 name pid pids=()
+  shift
+  for name in "$@"; do
+    pid=$(pid_of "$name") || continue
+    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && ours "$pid"; then
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+    rm -f "$WORK/pids/$name.pid"
+  done
+  for _ in $(seq $((grace * 5))); do
+    local running=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && running=1; done
+    [[ $running == 1 ]] || break
+    sleep 0.2
+  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
 }
+stop_one() { stop_all_of "${2:-20}" "$1"; }
 
 # wait_until SECONDS WHAT NAME LOG CMD...: polls CMD; dies if process NAME exits or on timeout
 wait_until() {
