@@ -111,6 +111,7 @@ stop_all() {
       k delete tokenissuer "$ISSUER_NAME" -n "$DEMO_NS" --ignore-not-found --timeout=60s
       k delete namespace "$DEMO_NS" "$IDP_NS" --ignore-not-found --wait=false
       "${DEMO_HELM:-helm}" --kube-context "$DEMO_CONTEXT" uninstall "$RELEASE" -n "$SYSTEM_NS" --wait --timeout 2m
+      [[ -z ${DEMO_CREATED_SYSTEM_NS:-} ]] || k delete namespace "$SYSTEM_NS" --ignore-not-found --wait=false
     } >>"$WORK/logs/cleanup.log" 2>&1 || true
   fi
   # Keycloak holds nothing worth a long shutdown (in-memory database): 10 s, then it is killed.
@@ -187,7 +188,7 @@ stale_reason() {
 }
 
 build_jars() {
-  step "build: sidecar and operator" "$LOGS/build.log"
+  step "build: sidecar and operator $([[ $MODE == local ]] && echo jars || echo "images (Jib tarballs)")" "$LOGS/build.log"
   SIDECAR_JAR=$ROOT/sidecar/target/tokengate-sidecar.jar
   OPERATOR_JAR=$ROOT/operator/target/quarkus-app/quarkus-run.jar
   COMMON_SRC=(pom.xml api/pom.xml api/src/main)
@@ -311,12 +312,17 @@ if [[ $MODE == local ]]; then
       die "namespace $n already exists: the demo creates and deletes its own (use --namespace for another name)"
     fi
   done
+  nodes=$(k get nodes -o name 2>>"$LOGS/cluster.log" | wc -l)
+  [[ $nodes -gt 0 ]] || die "the cluster of context $DEMO_CONTEXT has no nodes, so no pod can run: run ./demo.sh without --use-current-context (a local control plane with a kubelet-like pod runner)"
+  echo "$nodes node(s)" | detail
+  k get namespace "$SYSTEM_NS" >/dev/null 2>&1 || CREATED_SYSTEM_NS=1
 fi
 cat >"$WORK/demo.env" <<EOF
 DEMO_MODE=$MODE
 DEMO_CONTEXT=$DEMO_CONTEXT
 DEMO_NS=$NS
 DEMO_HELM=$HELM
+DEMO_CREATED_SYSTEM_NS=${CREATED_SYSTEM_NS:-}
 EOF
 KUBECTL_ENV=""
 [[ $MODE == local ]] && KUBECTL_ENV="export KUBECONFIG=$KUBECONFIG"
