@@ -2,6 +2,7 @@ package io.tokengate.operator.injection;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodSpec;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 
 /**
@@ -25,12 +27,30 @@ import java.util.stream.Collectors;
 final class PodMutation {
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /** Rendered sidecars per ConfigMap name; bounded, a cluster has one per ApiPolicy. */
+  private static final int CACHED = 4096;
+
   private final SidecarTemplate template;
   private final SidecarSettings settings;
+  private final Map<String, SidecarTemplate.Rendered> rendered = new ConcurrentHashMap<>();
 
   PodMutation(SidecarTemplate template, SidecarSettings settings) {
     this.template = template;
     this.settings = settings;
+  }
+
+  /**
+   * The sidecar for one policy's ConfigMap, rendered once: the admission path then only copies the
+   * container (which it changes) and shares the volumes (which it does not).
+   */
+  private SidecarTemplate.Rendered render(String configMapName) {
+    if (rendered.size() > CACHED) {
+      rendered.clear();
+    }
+    SidecarTemplate.Rendered cached =
+        rendered.computeIfAbsent(configMapName, name -> template.render(settings, name));
+    return new SidecarTemplate.Rendered(
+        new ContainerBuilder(cached.container()).build(), cached.volumes());
   }
 
   record Result(Pod pod, List<String> warnings) {}
@@ -39,8 +59,8 @@ final class PodMutation {
   Result inject(Pod admitted, ApiPolicy policy, boolean nativeSidecar) {
     Pod pod = copy(admitted);
     PodSpec spec = pod.getSpec();
-    SidecarTemplate.Rendered rendered = template.render(settings, policy.getStatus().configMapName);
-    Container sidecar = rendered.container();
+    SidecarTemplate.Rendered sidecarParts = render(policy.getStatus().configMapName);
+    Container sidecar = sidecarParts.container();
 
     PortTakeover.Result takeover =
         PortTakeover.apply(spec, sidecar, policy.getSpec().upstream.port, settings.listenPort());
@@ -56,7 +76,7 @@ final class PodMutation {
                     .filter(c -> c.getName().equals(renamed.container()))
                     .forEach(c -> ProbeRewriter.rewrite(c, renamed)));
 
-    addVolumes(spec, rendered.volumes());
+    addVolumes(spec, sidecarParts.volumes());
     if (nativeSidecar) {
       sidecar.setRestartPolicy("Always");
       List<Container> init =

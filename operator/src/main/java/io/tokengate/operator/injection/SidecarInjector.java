@@ -38,12 +38,12 @@ public final class SidecarInjector {
   public static final String CONTAINER_NAME = "tokengate-sidecar";
   private static final Logger LOG = Logger.getLogger(SidecarInjector.class);
 
-  private final SidecarTemplate template;
   private final SidecarSettings settings;
+  private final PodMutation mutation;
 
   public SidecarInjector(SidecarTemplate template, SidecarSettings settings) {
-    this.template = template;
     this.settings = settings;
+    this.mutation = new PodMutation(template, settings);
   }
 
   /**
@@ -139,10 +139,9 @@ public final class SidecarInjector {
                   policy.getMetadata().getNamespace(),
                   policy.getMetadata().getName()));
     }
-    PodMutation.Result mutation =
-        new PodMutation(template, settings).inject(pod, policy, nativeSidecars);
-    warnings.addAll(mutation.warnings());
-    PodPatch patch = PodPatch.between(pod, mutation.pod());
+    PodMutation.Result injected = mutation.inject(pod, policy, nativeSidecars);
+    warnings.addAll(injected.warnings());
+    PodPatch patch = PodPatch.between(pod, injected.pod());
     LOG.debugf(
         "pod %s: sidecar of ApiPolicy %s (%d patch operations)",
         describe(namespace, pod), ref(policy), patch.operations().size());

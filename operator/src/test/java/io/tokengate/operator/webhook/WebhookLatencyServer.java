@@ -6,6 +6,7 @@ import io.tokengate.operator.injection.SidecarTemplate;
 import io.tokengate.operator.webhook.tls.ServingCertificate;
 import io.tokengate.operator.webhook.tls.WebhookTlsMaterial;
 import io.vertx.core.Vertx;
+import io.vertx.ext.web.Router;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,7 +45,27 @@ public final class WebhookLatencyServer {
             new SidecarInjector(SidecarTemplate.bundled(), WebhookTestKit.SIDECAR),
             PolicyIndex.of(policies),
             NativeSidecarSupport.fixed(true));
-    WebhookServer server = new WebhookServer(vertx, endpoint.router(vertx), "127.0.0.1", 0);
+    Router router = endpoint.router(vertx);
+    ServerTiming timing = new ServerTiming();
+    router
+        .post("/bench/reset")
+        .order(-2)
+        .handler(
+            ctx -> {
+              timing.reset();
+              ctx.response().end();
+            });
+    router.get("/bench/server-timing").order(-2).handler(ctx -> ctx.json(timing.summary()));
+    router
+        .post(AdmissionEndpoint.PATH)
+        .order(-1)
+        .handler(
+            ctx -> {
+              long start = System.nanoTime();
+              ctx.addEndHandler(v -> timing.record(System.nanoTime() - start));
+              ctx.next();
+            });
+    WebhookServer server = new WebhookServer(vertx, router, "127.0.0.1", 0);
     int port =
         server
             .start(ServingCertificate.of(material))
@@ -58,5 +79,37 @@ public final class WebhookLatencyServer {
     stop.await();
     server.stop();
     vertx.close();
+  }
+
+  /** Admission times in the process, microseconds. */
+  static final class ServerTiming {
+    private long[] micros = new long[1 << 16];
+    private int count;
+
+    synchronized void record(long nanos) {
+      if (count == micros.length) {
+        micros = java.util.Arrays.copyOf(micros, count * 2);
+      }
+      micros[count++] = nanos / 1000;
+    }
+
+    synchronized void reset() {
+      count = 0;
+    }
+
+    synchronized java.util.Map<String, Object> summary() {
+      long[] sorted = java.util.Arrays.copyOf(micros, count);
+      java.util.Arrays.sort(sorted);
+      java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
+      out.put("count", count);
+      for (double p : new double[] {50, 90, 99, 99.9}) {
+        int k = Math.max(1, (int) Math.ceil(p / 100 * count));
+        out.put(
+            "p" + (p == Math.rint(p) ? String.valueOf((int) p) : String.valueOf(p)),
+            count == 0 ? 0 : sorted[k - 1]);
+      }
+      out.put("max", count == 0 ? 0 : sorted[count - 1]);
+      return out;
+    }
   }
 }
