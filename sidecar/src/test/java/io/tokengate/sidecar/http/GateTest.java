@@ -319,6 +319,19 @@ class GateTest {
   }
 
   @Test
+  void anHttp10ClientGetsAStreamedResponseDelimitedByClose() throws Exception {
+    RawHttp.Response r =
+        RawHttp.exchange(
+            gate.port(),
+            "GET /public/big?mode=bytes&n=300000 HTTP/1.0\r\nHost: x\r\n\r\n"
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.header("transfer-encoding")).isNull();
+    assertThat(java.security.MessageDigest.getInstance("SHA-256").digest(r.bodyBytes()))
+        .isEqualTo(EchoUpstream.bytesDigest(300_000));
+  }
+
+  @Test
   void publicAndDenyRules() throws Exception {
     assertThat(get("/healthz").statusCode()).isEqualTo(200);
     assertThat(app.next().path()).isEqualTo("/healthz");

@@ -24,13 +24,11 @@ public final class InProcessSidecar implements AutoCloseable {
   private final EventLog log = new EventLog(logBytes);
   private final Sidecar sidecar;
 
-  private InProcessSidecar(Path config, Duration reloadInterval) {
+  private InProcessSidecar(Path config, Duration reloadInterval, ValidationTuning validation) {
     LaunchOptions options = new LaunchOptions(config, "127.0.0.1", 0, "127.0.0.1", 0, 5, false);
     sidecar =
         Sidecar.start(
-            options,
-            log,
-            new Sidecar.Tuning(ValidationTuning.DEFAULTS, reloadInterval, Duration.ofSeconds(5)));
+            options, log, new Sidecar.Tuning(validation, reloadInterval, Duration.ofSeconds(5)));
   }
 
   /** Starts and waits until ready (keys loaded). */
@@ -39,9 +37,14 @@ public final class InProcessSidecar implements AutoCloseable {
   }
 
   public static InProcessSidecar start(Path config, Duration reloadInterval) {
-    InProcessSidecar s = new InProcessSidecar(config, reloadInterval);
+    InProcessSidecar s = new InProcessSidecar(config, reloadInterval, ValidationTuning.DEFAULTS);
     s.awaitReady();
     return s;
+  }
+
+  /** Starts without waiting for readiness (the issuer may be unreachable). */
+  public static InProcessSidecar startUnready(Path config, ValidationTuning validation) {
+    return new InProcessSidecar(config, Duration.ofMillis(200), validation);
   }
 
   public void awaitReady() {

@@ -19,7 +19,8 @@ import java.util.Map;
  */
 public final class RawHttp {
   /** A parsed response. */
-  public record Response(int status, Map<String, List<String>> headers, String body) {
+  public record Response(
+      int status, Map<String, List<String>> headers, String body, byte[] bodyBytes) {
     public String header(String name) {
       List<String> v = headers.get(name.toLowerCase(Locale.ROOT));
       return v == null || v.isEmpty() ? null : v.get(0);
@@ -86,7 +87,7 @@ public final class RawHttp {
     } else if (status >= 200 && status != 204 && status != 304) {
       body.write(in.readAllBytes());
     }
-    return new Response(status, headers, body.toString(StandardCharsets.UTF_8));
+    return new Response(status, headers, body.toString(StandardCharsets.UTF_8), body.toByteArray());
   }
 
   private static String line(InputStream in) throws IOException {
