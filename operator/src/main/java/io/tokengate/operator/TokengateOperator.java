@@ -73,7 +73,7 @@ public final class TokengateOperator {
                         false));
               }
             });
-    var events = new ResourceEvents(client, settings.operatorNamespace(), clock);
+    var events = new ResourceEvents(client, clock);
     var snapshots = new IssuerSnapshots();
     var services =
         new IssuerServices(

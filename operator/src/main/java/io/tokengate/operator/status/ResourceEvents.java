@@ -28,9 +28,16 @@ public final class ResourceEvents {
   private final String eventNamespaceForClusterResources;
   private final Clock clock;
 
-  public ResourceEvents(KubernetesClient client, String operatorNamespace, Clock clock) {
+  /**
+   * The API server accepts Events about cluster-scoped objects only in {@code default} (where
+   * {@code kubectl describe} looks for them too); elsewhere it refuses them with "does not match
+   * event.namespace".
+   */
+  static final String CLUSTER_SCOPED_EVENT_NAMESPACE = "default";
+
+  public ResourceEvents(KubernetesClient client, Clock clock) {
     this.client = client;
-    this.eventNamespaceForClusterResources = operatorNamespace;
+    this.eventNamespaceForClusterResources = CLUSTER_SCOPED_EVENT_NAMESPACE;
     this.clock = clock;
   }
 

@@ -167,6 +167,20 @@ class IssuerReconcilerIT {
     assertThat(s.keys).containsExactly(new KeyInfo("k1", "EC", null, null));
     assertCondition(s, Conditions.KEYS_LOADED, "True", Reasons.STATIC_KEYS);
     assertCondition(s, Conditions.DISCOVERY_SUCCEEDED, "True", Reasons.DISCOVERY_DISABLED);
+    // Events about a cluster-scoped issuer live in "default", the only namespace the API server
+    // accepts them in.
+    eventually(
+        () ->
+            assertThat(
+                    client.v1().events().inNamespace("default").list().getItems().stream()
+                        .filter(
+                            e ->
+                                issuer
+                                    .getMetadata()
+                                    .getName()
+                                    .equals(e.getInvolvedObject().getName()))
+                        .map(e -> e.getReason()))
+                .contains(Reasons.READY));
 
     var lease = client.leases().inNamespace(namespace).withName("tokengate-issuers-it").get();
     assertThat(lease).as("the leader holds a Lease").isNotNull();
