@@ -30,12 +30,17 @@ public final class AdmissionEndpoint {
   private final SidecarInjector injector;
   private final PolicyIndex policies;
   private final BooleanSupplier nativeSidecars;
+  private final AdmissionMetrics metrics;
 
   public AdmissionEndpoint(
-      SidecarInjector injector, PolicyIndex policies, BooleanSupplier nativeSidecars) {
+      SidecarInjector injector,
+      PolicyIndex policies,
+      BooleanSupplier nativeSidecars,
+      AdmissionMetrics metrics) {
     this.injector = injector;
     this.policies = policies;
     this.nativeSidecars = nativeSidecars;
+    this.metrics = metrics;
   }
 
   public Router router(Vertx vertx) {
@@ -64,11 +69,13 @@ public final class AdmissionEndpoint {
   }
 
   private void admit(RoutingContext ctx) {
+    long start = System.nanoTime();
     Buffer body = ctx.body().buffer();
     byte[] bytes = body == null ? new byte[0] : body.getBytes();
     AdmissionReviews.Decoded decoded = AdmissionReviews.decode(bytes);
     if (decoded instanceof AdmissionReviews.Malformed malformed) {
       plain(ctx, 400, malformed.message());
+      metrics.record(AdmissionMetrics.MALFORMED, System.nanoTime() - start);
       return;
     }
     AdmissionResponse response =
@@ -79,6 +86,7 @@ public final class AdmissionEndpoint {
         .setStatusCode(200)
         .putHeader("Content-Type", "application/json")
         .end(Buffer.buffer(AdmissionReviews.encode(response)));
+    metrics.record(response, System.nanoTime() - start);
   }
 
   private AdmissionResponse decide(AdmissionRequest request) {

@@ -40,7 +40,8 @@ public final class SidecarInjectionWebhook {
   private volatile boolean stopped;
   private volatile int port = -1;
 
-  public SidecarInjectionWebhook(Vertx vertx, KubernetesClient client, WebhookOptions options) {
+  public SidecarInjectionWebhook(
+      Vertx vertx, KubernetesClient client, WebhookOptions options, AdmissionMetrics metrics) {
     this.vertx = vertx;
     this.client = client;
     this.options = options;
@@ -63,7 +64,7 @@ public final class SidecarInjectionWebhook {
                 options.servingNames())
             : WebhookTls.provided(secret);
     var injector = new SidecarInjector(SidecarTemplate.bundled(), options.sidecar());
-    var endpoint = new AdmissionEndpoint(injector, policies, nativeSidecars);
+    var endpoint = new AdmissionEndpoint(injector, policies, nativeSidecars, metrics);
     this.server = new WebhookServer(vertx, endpoint.router(vertx), options.host(), options.port());
   }
 

@@ -1,6 +1,7 @@
 package io.tokengate.operator.webhook;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.tokengate.operator.config.OperatorSettings;
@@ -26,11 +27,14 @@ public class WebhookLifecycle {
   @Inject Vertx vertx;
   @Inject KubernetesClient client;
   @Inject OperatorSettings settings;
+  @Inject MeterRegistry meters;
 
   private volatile SidecarInjectionWebhook webhook;
 
   void onStart(@Observes StartupEvent event) {
-    webhook = new SidecarInjectionWebhook(vertx, client, WebhookOptions.from(settings));
+    webhook =
+        new SidecarInjectionWebhook(
+            vertx, client, WebhookOptions.from(settings), new AdmissionMetrics(meters));
     webhook.start();
   }
 

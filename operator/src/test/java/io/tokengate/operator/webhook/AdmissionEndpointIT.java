@@ -36,6 +36,7 @@ class AdmissionEndpointIT {
   static final List<ApiPolicy> POLICIES =
       List.of(WebhookTestKit.policy("shop", "orders-api", "orders", 8080));
   static final AtomicBoolean SYNCED = new AtomicBoolean(true);
+  static final AdmissionMetrics METRICS = AdmissionMetrics.inMemory();
 
   static Vertx vertx;
   static WebhookServer server;
@@ -64,7 +65,8 @@ class AdmissionEndpointIT {
         new AdmissionEndpoint(
             new SidecarInjector(SidecarTemplate.bundled(), WebhookTestKit.SIDECAR),
             index,
-            NativeSidecarSupport.fixed(true));
+            NativeSidecarSupport.fixed(true),
+            METRICS);
     server = new WebhookServer(vertx, endpoint.router(vertx), "127.0.0.1", 0);
     port =
         server
@@ -105,6 +107,7 @@ class AdmissionEndpointIT {
 
   @Test
   void matchingPodGetsThePatch() throws Exception {
+    long injected = METRICS.count(AdmissionMetrics.INJECTED);
     JsonNode response =
         response(
             post("/mutate-pods", WebhookTestKit.podCreateReview("u-1", "shop", "orders", 8080)));
@@ -116,6 +119,7 @@ class AdmissionEndpointIT {
         .contains("\"path\":\"/spec/initContainers\"")
         .contains(SidecarInjector.CONTAINER_NAME)
         .contains("\"path\":\"/spec/containers/0/readinessProbe/httpGet/port\",\"value\":8080");
+    assertThat(METRICS.count(AdmissionMetrics.INJECTED)).isEqualTo(injected + 1);
   }
 
   @Test
@@ -130,6 +134,7 @@ class AdmissionEndpointIT {
 
   @Test
   void bodiesThatAreNoAdmissionReviewGet400WithTheReason() throws Exception {
+    long malformed = METRICS.count(AdmissionMetrics.MALFORMED);
     assertBadRequest("this is not json", "not JSON");
     assertBadRequest("[1,2]", "not a JSON object");
     assertBadRequest(
@@ -141,6 +146,7 @@ class AdmissionEndpointIT {
         "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{}}",
         "no uid");
     assertBadRequest("", "not");
+    assertThat(METRICS.count(AdmissionMetrics.MALFORMED)).isEqualTo(malformed + 6);
   }
 
   void assertBadRequest(String body, String reason) throws Exception {

@@ -126,7 +126,7 @@ class SidecarInjectionApiServerIT {
             Duration.ofSeconds(1), // certificate checks, fast for the rotation test
             Optional.empty(),
             WebhookTestKit.SIDECAR);
-    webhook = new SidecarInjectionWebhook(vertx, client, options);
+    webhook = new SidecarInjectionWebhook(vertx, client, options, AdmissionMetrics.inMemory());
     webhook.start().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (!webhook.ready() && System.nanoTime() < deadline) {

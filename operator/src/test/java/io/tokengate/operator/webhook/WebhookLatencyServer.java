@@ -44,7 +44,8 @@ public final class WebhookLatencyServer {
         new AdmissionEndpoint(
             new SidecarInjector(SidecarTemplate.bundled(), WebhookTestKit.SIDECAR),
             PolicyIndex.of(policies),
-            NativeSidecarSupport.fixed(true));
+            NativeSidecarSupport.fixed(true),
+            AdmissionMetrics.inMemory());
     Router router = endpoint.router(vertx);
     ServerTiming timing = new ServerTiming();
     router
