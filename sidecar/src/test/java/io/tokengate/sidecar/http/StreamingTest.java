@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.tokengate.sidecar.testing.EchoUpstream;
 import io.tokengate.sidecar.testing.InProcessSidecar;
 import io.tokengate.sidecar.testing.PolicyFiles;
+import io.tokengate.sidecar.testing.RawHttp;
 import io.tokengate.sidecar.testing.TestIssuer;
 import io.vertx.core.json.JsonObject;
 import java.io.InputStream;
@@ -108,6 +109,30 @@ class StreamingTest {
     assertThat(n).isEqualTo(TWENTY_MIB);
     assertThat(received.digest()).isEqualTo(sent.digest());
     assertThat(app.next().header("Transfer-Encoding")).isEqualTo("chunked");
+  }
+
+  @Test
+  void expectContinueIsAnsweredOnlyAfterTheDecision() throws Exception {
+    HttpResponse<String> allowed =
+        http.send(
+            request(gate, "/upload?mode=echo")
+                .expectContinue(true)
+                .POST(HttpRequest.BodyPublishers.ofString("payload"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(allowed.statusCode()).isEqualTo(200);
+    assertThat(allowed.body()).isEqualTo("payload");
+    assertThat(app.next().header("Expect")).isNull();
+
+    RawHttp.Response refused =
+        RawHttp.exchange(
+            gate.port(),
+            ("POST /upload?mode=echo HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n"
+                    + "Expect: 100-continue\r\n\r\n")
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    assertThat(refused.status()).isEqualTo(401);
+    assertThat(refused.header("connection")).isEqualTo("close");
+    assertThat(app.pending()).isZero();
   }
 
   @Test
