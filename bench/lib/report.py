@@ -126,7 +126,7 @@ def health(r):
         lines.append(
             f"- {LABELS[k]}: {f['requests']:,} requests, {bad} wrk errors/non-2xx "
             f"({json.dumps(e)}); at {r['config']['rate']}/s achieved {q['achieved_rate']:.0f}/s, codes {codes}; "
-            f"CPU used by other processes meanwhile {f['other_cpu_cores']} / {q['other_cpu_cores']} cores; "
+            f"CPU used by other processes meanwhile {f['other_cpu_cores']} cores at fixed concurrency, {q['other_cpu_cores']} at the fixed rate (which leaves most of the CPU idle for them); "
             f"load average {f['loadavg_during']}{extra}"
         )
     return "\n".join(lines)
