@@ -59,7 +59,7 @@ public final class GateHandler implements Handler<HttpServerRequest> {
    * entry is always the next to expire, and arming and cancelling a timer per request costs more
    * than the whole sweep.
    */
-  private final ArrayDeque<Exchange> awaitingUpstream = new ArrayDeque<>();
+  private final ArrayDeque<Deadline> awaitingUpstream = new ArrayDeque<>();
 
   private final long sweeper;
 
@@ -82,16 +82,33 @@ public final class GateHandler implements Handler<HttpServerRequest> {
   }
 
   private void sweep(long now) {
-    Exchange x;
-    while ((x = awaitingUpstream.peekFirst()) != null) {
-      if (x.answered) {
+    Deadline d;
+    while ((d = awaitingUpstream.peekFirst()) != null) {
+      Exchange x = d.exchange;
+      if (x == null) {
         awaitingUpstream.pollFirst();
-      } else if (now - x.deadline >= 0) {
+      } else if (now - d.at >= 0) {
         awaitingUpstream.pollFirst();
+        d.exchange = null;
         x.timedOut();
       } else {
         return;
       }
+    }
+  }
+
+  /**
+   * An entry of the timeout queue. It lets go of its exchange as soon as the exchange is answered,
+   * so a finished request's objects do not wait for the next sweep (where they would outlive a
+   * young collection and be promoted).
+   */
+  private static final class Deadline {
+    final long at;
+    Exchange exchange;
+
+    Deadline(long at, Exchange exchange) {
+      this.at = at;
+      this.exchange = exchange;
     }
   }
 
@@ -116,7 +133,7 @@ public final class GateHandler implements Handler<HttpServerRequest> {
     String reason;
     VerifiedToken token;
     HttpClientRequest upstreamRequest;
-    long deadline;
+    Deadline deadline;
     long upstreamStarted;
     boolean answered;
     String upstreamError;
@@ -318,7 +335,7 @@ public final class GateHandler implements Handler<HttpServerRequest> {
       if (answered) {
         return;
       }
-      answered = true;
+      markAnswered();
       decision = GateMetrics.DENY;
       reason = f.reason();
       answer(f);
@@ -389,8 +406,8 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         options.setHost(p.upstream().host()).setPort(p.upstream().port());
       }
       upstreamStarted = System.nanoTime();
-      deadline = upstreamStarted + p.upstreamTimeoutMillis() * 1_000_000L;
-      awaitingUpstream.addLast(this);
+      deadline = new Deadline(upstreamStarted + p.upstreamTimeoutMillis() * 1_000_000L, this);
+      awaitingUpstream.addLast(deadline);
       client.request(options).onComplete(ar -> sendUpstream(ar.result(), ar.cause()));
     }
 
@@ -459,7 +476,7 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         cres.request().reset();
         return;
       }
-      answered = true;
+      markAnswered();
       metrics.upstream(p.id(), System.nanoTime() - upstreamStarted);
       HttpServerResponse res = req.response();
       if (res.closed()) {
@@ -496,7 +513,7 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         cres.request().reset();
         return;
       }
-      answered = true;
+      markAnswered();
       metrics.upstream(p.id(), System.nanoTime() - upstreamStarted);
       HttpServerResponse res = req.response();
       res.setStatusCode(101);
@@ -520,7 +537,7 @@ public final class GateHandler implements Handler<HttpServerRequest> {
       if (answered) {
         return;
       }
-      answered = true;
+      markAnswered();
       upstreamError = "unavailable";
       answer(
           GateFailure.of(
@@ -536,7 +553,7 @@ public final class GateHandler implements Handler<HttpServerRequest> {
       if (answered) {
         return;
       }
-      answered = true;
+      markAnswered();
       upstreamError = "timeout";
       if (upstreamRequest != null) {
         upstreamRequest.reset();
@@ -547,6 +564,13 @@ public final class GateHandler implements Handler<HttpServerRequest> {
               "upstream_timeout",
               "the application did not answer within " + p.upstreamTimeoutMillis() + " ms"));
       finish(504);
+    }
+
+    void markAnswered() {
+      answered = true;
+      if (deadline != null) {
+        deadline.exchange = null;
+      }
     }
 
     void onContext(Runnable r) {

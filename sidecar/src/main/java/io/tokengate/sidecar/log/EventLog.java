@@ -61,7 +61,8 @@ public final class EventLog {
 
   /** A JSON builder pre-filled with {@code time}, {@code level} and {@code event}. */
   public static StringBuilder start(String level, String event) {
-    StringBuilder sb = new StringBuilder(256);
+    // Sized for a decision line with subject, client, issuer and traceparent: no regrowth.
+    StringBuilder sb = new StringBuilder(512);
     sb.append("{\"time\":\"");
     appendTime(sb, System.currentTimeMillis());
     sb.append("\",\"level\":\"").append(level);
