@@ -332,6 +332,28 @@ class GateTest {
   }
 
   @Test
+  void headAndBodilessStatusesKeepTheirFraming() throws Exception {
+    HttpResponse<String> head =
+        http.send(
+            HttpRequest.newBuilder(gate.uri("/public/doc"))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(head.statusCode()).isEqualTo(200);
+    assertThat(head.body()).isEmpty();
+    assertThat(app.next().method()).isEqualTo("HEAD");
+    for (int code : new int[] {204, 304, 404, 500}) {
+      RawHttp.Response r = RawHttp.get(gate.port(), "/public/s?mode=status&code=" + code);
+      assertThat(r.status()).isEqualTo(code);
+      if (code == 204 || code == 304) {
+        assertThat(r.header("transfer-encoding")).isNull();
+      }
+    }
+    // The connection stays usable after a bodiless answer.
+    assertThat(get("/public/after").statusCode()).isEqualTo(200);
+  }
+
+  @Test
   void publicAndDenyRules() throws Exception {
     assertThat(get("/healthz").statusCode()).isEqualTo(200);
     assertThat(app.next().path()).isEqualTo("/healthz");
