@@ -2,16 +2,18 @@
 # Admission latency of the sidecar-injection webhook: AdmissionReviews over HTTPS at a fixed
 # rate (open loop: requests leave on schedule whether or not earlier ones were answered), against
 # the real endpoint (Vert.x HTTPS server, router, decoder, injector, JSON Patch) holding 1,000
-# ApiPolicies in its index. Target: p99 <= 5 ms at 100 req/s.
+# ApiPolicies in its index. Target: p99 <= 5 ms at 100 req/s, judged on the median of the
+# rounds' p99 (one round on a shared machine can be hit by someone else's build).
 #
 # The load is vegeta; the endpoint runs in its own JVM (operator test classes,
 # io.tokengate.operator.webhook.WebhookLatencyServer). Three of every four requests are pods a
 # policy selects (answered with a patch), one is a pod none selects (allowed unchanged). A
-# warm-up at the same rate runs first and is not counted. Everything runs on 127.0.0.1 and is
+# warm-up (30 s at 300 req/s: the JIT compiles the admission path, as in an operator that has
+# been running for a while) runs first and is not counted. Everything runs on 127.0.0.1 and is
 # stopped on exit. Writes bench/webhook-latency.md and bench/webhook-latency/ (raw figures).
 #
 # Usage: bench/webhook-latency.sh
-# Environment (all optional): RATE=100 REQUESTS=10000 WARMUP_SECONDS=20 NAMESPACES=100
+# Environment (all optional): ROUNDS=3 RATE=100 REQUESTS=10000 WARMUP_SECONDS=30 WARMUP_RATE=300 NAMESPACES=100
 #   POLICIES_PER_NAMESPACE=10 SKIP_BUILD=1 JAVA=java SERVER_JAVA_OPTS="-Xmx256m -XX:+UseSerialGC"
 #   BENCH_SCHED=fifo|nice|none  how the endpoint and vegeta are scheduled on a machine shared with
 #                   other work: fifo (default where chrt may use it) runs them real-time
@@ -28,12 +30,14 @@ BIN="$TOKENGATE_CACHE/bin"
 VEGETA_VERSION=v12.13.0
 RATE=${RATE:-100}
 REQUESTS=${REQUESTS:-10000}
-WARMUP_SECONDS=${WARMUP_SECONDS:-20}
+WARMUP_SECONDS=${WARMUP_SECONDS:-30}
+WARMUP_RATE=${WARMUP_RATE:-300}
+ROUNDS=${ROUNDS:-3}
 NAMESPACES=${NAMESPACES:-100}
 POLICIES_PER_NAMESPACE=${POLICIES_PER_NAMESPACE:-10}
 JAVA=${JAVA:-java}
 SERVER_JAVA_OPTS=${SERVER_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC}
-for v in RATE REQUESTS WARMUP_SECONDS NAMESPACES POLICIES_PER_NAMESPACE; do
+for v in ROUNDS RATE REQUESTS WARMUP_SECONDS WARMUP_RATE NAMESPACES POLICIES_PER_NAMESPACE; do
   [[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || { echo "$v must be a positive number" >&2; exit 1; }
 done
 ((REQUESTS % RATE == 0)) || { echo "REQUESTS must be a multiple of RATE" >&2; exit 1; }
@@ -122,70 +126,78 @@ curl -sS --cacert "$WORK/ca.pem" -H 'Content-Type: application/json' --data-bina
 grep -q '"allowed":true' "$WORK/check-unselected.json" && ! grep -q '"patch"' "$WORK/check-unselected.json" ||
   { cat "$WORK/check-unselected.json" >&2; say "unexpected answer for an unselected pod"; exit 1; }
 
-attack() { # seconds output
-  "${NICE[@]}" "$VEGETA" attack -rate="$RATE/1s" -duration="$1s" -format=http -targets="$WORK/targets.http" \
-    -root-certs="$WORK/ca.pem" -http2=false -keepalive=true -timeout=10s -max-workers=64 -output="$2"
+attack() { # rate seconds output
+  "${NICE[@]}" "$VEGETA" attack -rate="$1/1s" -duration="$2s" -format=http -targets="$WORK/targets.http" \
+    -root-certs="$WORK/ca.pem" -http2=false -keepalive=true -timeout=10s -max-workers=64 -output="$3"
 }
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-say "warm-up: ${WARMUP_SECONDS}s at $RATE req/s (not counted)"
-attack "$WARMUP_SECONDS" "$WORK/warmup.bin"
-curl -sS --cacert "$WORK/ca.pem" -X POST "https://127.0.0.1:$PORT/bench/reset" >/dev/null
-say "measuring: $REQUESTS requests at $RATE req/s (${DURATION}s)"
-attack "$((DURATION + 1))" "$WORK/run.bin" # one second more: the first $REQUESTS are counted
-LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
-SERVER_TIMING=$(curl -sS --cacert "$WORK/ca.pem" "https://127.0.0.1:$PORT/bench/server-timing")
-st() { echo "$SERVER_TIMING" | python3 -c "import json,sys; print('%.2f' % (json.load(sys.stdin)['$1'] / 1000.0))"; }
-S50=$(st p50); S99=$(st p99); S999=$(st p99.9); SMAX=$(st max)
+say "warm-up: ${WARMUP_SECONDS}s at $WARMUP_RATE req/s (not counted)"
+attack "$WARMUP_RATE" "$WARMUP_SECONDS" "$WORK/warmup.bin"
 
+ms() { awk '{printf "%.2f", $1/1e6}'; }
+ROWS=""
+P99S=()
 mkdir -p "$RAW"
-"$VEGETA" report "$WORK/run.bin" >"$RAW/vegeta-report.txt" # all requests, incl. the extra second
-"$VEGETA" encode --to csv "$WORK/run.bin" | sort -t, -k1,1n >"$WORK/all.csv"
-head -n "$REQUESTS" "$WORK/all.csv" >"$WORK/run.csv"
-# csv: timestamp(ns),code,latency(ns),bytes_out,bytes_in,error,...
-cut -d, -f3 "$WORK/run.csv" | sort -n >"$WORK/lat.txt"
-N=$(wc -l <"$WORK/lat.txt")
-pct() { awk -v p="$1" -v n="$N" 'BEGIN{k=int(p/100*n); if (k<p/100*n) k++; if (k<1) k=1} NR==k{printf "%.2f", $1/1e6; exit}' "$WORK/lat.txt"; }
-P50=$(pct 50); P90=$(pct 90); P99=$(pct 99); P999=$(pct 99.9)
-MAX=$(tail -1 "$WORK/lat.txt" | awk '{printf "%.2f", $1/1e6}')
-MEAN=$(awk '{s+=$1} END{printf "%.2f", s/NR/1e6}' "$WORK/lat.txt")
-OK=$(awk -F, '$2==200' "$WORK/run.csv" | wc -l)
-SPAN=$(awk -F, 'NR==1{a=$1} {b=$1} END{printf "%.1f", (b-a)/1e9}' "$WORK/run.csv")
-ACHIEVED=$(awk -v n="$N" -v s="$SPAN" 'BEGIN{printf "%.1f", (n-1)/s}')
-VERDICT=$(awk -v p="$P99" 'BEGIN{print (p<=5.0) ? "met" : "missed"}')
+rm -f "$RAW"/round-*.json "$RAW"/vegeta-report*.txt
+for round in $(seq "$ROUNDS"); do
+  curl -sS --cacert "$WORK/ca.pem" -X POST "https://127.0.0.1:$PORT/bench/reset" >/dev/null
+  say "round $round/$ROUNDS: $REQUESTS requests at $RATE req/s (${DURATION}s)"
+  # One second more than needed: the first $REQUESTS requests are counted.
+  attack "$RATE" "$((DURATION + 1))" "$WORK/run.bin"
+  SERVER_TIMING=$(curl -sS --cacert "$WORK/ca.pem" "https://127.0.0.1:$PORT/bench/server-timing")
+  "$VEGETA" report "$WORK/run.bin" >"$RAW/vegeta-report-$round.txt"
+  "$VEGETA" encode --to csv "$WORK/run.bin" | sort -t, -k1,1n >"$WORK/all.csv"
+  head -n "$REQUESTS" "$WORK/all.csv" >"$WORK/run.csv" # timestamp(ns),code,latency(ns),...
+  cut -d, -f3 "$WORK/run.csv" | sort -n >"$WORK/lat.txt"
+  N=$(wc -l <"$WORK/lat.txt")
+  pct() { awk -v p="$1" -v n="$N" 'BEGIN{k=int(p/100*n); if (k<p/100*n) k++; if (k<1) k=1} NR==k{printf "%.2f", $1/1e6; exit}' "$WORK/lat.txt"; }
+  P50=$(pct 50); P90=$(pct 90); P99=$(pct 99); P999=$(pct 99.9)
+  MAX=$(tail -1 "$WORK/lat.txt" | ms)
+  OK=$(awk -F, '$2==200' "$WORK/run.csv" | wc -l)
+  ACHIEVED=$(awk -F, -v n="$N" 'NR==1{a=$1} {b=$1} END{printf "%.1f", (n-1)/((b-a)/1e9)}' "$WORK/run.csv")
+  st() { echo "$SERVER_TIMING" | python3 -c "import json,sys; print('%.2f' % (json.load(sys.stdin)['$1'] / 1000.0))"; }
+  ROWS+="| $round | $N | $OK | $ACHIEVED/s | $P50 ms | $P90 ms | **$P99 ms** | $P999 ms | $MAX ms | $(st p50) ms | $(st p99) ms | $(st max) ms |"$'\n'
+  P99S+=("$P99")
+  cat >"$RAW/round-$round.json" <<JSON
+{"round": $round, "requests": $N, "ok": $OK, "rate": $RATE, "achieved_rate": $ACHIEVED,
+ "latency_ms": {"p50": $P50, "p90": $P90, "p99": $P99, "p99.9": $P999, "max": $MAX},
+ "server_timing_us": $SERVER_TIMING, "load": "$(cut -d' ' -f1-3 /proc/loadavg)"}
+JSON
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+MEDIAN_P99=$(printf '%s\n' "${P99S[@]}" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')
+VERDICT=$(awk -v p="$MEDIAN_P99" 'BEGIN{print (p<=5.0) ? "met" : "missed"}')
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 JAVA_VERSION=$("$JAVA" -version 2>&1 | head -1)
-cat >"$RAW/summary.json" <<JSON
-{"requests": $N, "ok": $OK, "rate": $RATE, "achieved_rate": $ACHIEVED, "policies": $((NAMESPACES * POLICIES_PER_NAMESPACE)),
- "latency_ms": {"mean": $MEAN, "p50": $P50, "p90": $P90, "p99": $P99, "p99.9": $P999, "max": $MAX},
- "server_timing_us": $SERVER_TIMING,
- "load_before": "$LOAD_BEFORE", "load_after": "$LOAD_AFTER", "cpus": $(nproc), "date": "$(date -u +%FT%TZ)"}
-JSON
 
 cat >"$REPORT" <<MD
 # Webhook admission latency
 
-\`bench/webhook-latency.sh\` — $N AdmissionReviews over HTTPS (TLS 1.3, keep-alive, HTTP/1.1) at
-a fixed $RATE req/s (open loop, vegeta), against the real endpoint holding
-$((NAMESPACES * POLICIES_PER_NAMESPACE)) ApiPolicies ($NAMESPACES namespaces × $POLICIES_PER_NAMESPACE). Three of four requests are
-pods a policy selects (answered with the JSON Patch), one a pod none selects. Latency is
-vegeta's: from the request leaving to the last response byte, including TLS and the loopback.
-A ${WARMUP_SECONDS}s warm-up at the same rate is not counted.
+\`bench/webhook-latency.sh\` — $ROUNDS rounds of $REQUESTS AdmissionReviews over HTTPS (TLS 1.3,
+keep-alive, HTTP/1.1) at a fixed $RATE req/s (open loop, vegeta), against the real endpoint
+holding $((NAMESPACES * POLICIES_PER_NAMESPACE)) ApiPolicies ($NAMESPACES namespaces × $POLICIES_PER_NAMESPACE). Three of four
+requests are pods a policy selects (answered with the JSON Patch), one a pod none selects.
+Client latency is vegeta's: from the request leaving to the last response byte, with TLS and
+the loopback. *In process* is the endpoint's own time, from a request's headers reaching the
+router to its response's last byte written (reading the body, decode, select the policy,
+render the sidecar, compute the JSON Patch, encode). A warm-up of ${WARMUP_SECONDS}s at
+$WARMUP_RATE req/s is not counted.
 
-| requests | 200 OK | achieved rate | mean | p50 | p90 | p99 | p99.9 | max | target p99 ≤ 5 ms |
-| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
-| $N | $OK | $ACHIEVED/s | $MEAN ms | $P50 ms | $P90 ms | **$P99 ms** | $P999 ms | $MAX ms | $VERDICT |
+**p99 (median of the rounds): $MEDIAN_P99 ms — target ≤ 5 ms $VERDICT.**
 
-In the endpoint's process (request at the router → last response byte written: decode, select
-the policy, render the sidecar, compute the JSON Patch, encode), over the measured run: p50
-$S50 ms, p99 $S99 ms, p99.9 $S999 ms, max $SMAX ms. The difference to the table is TLS, the
-loopback, vegeta, and waiting for a CPU.
+| round | requests | 200 OK | achieved rate | p50 | p90 | p99 | p99.9 | max | in process p50 | in process p99 | in process max |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+$ROWS
+The gap between the client's tail and the process's is TLS, the loopback, vegeta and, on this
+shared machine, waiting for a CPU.
 
 - Machine: $(nproc) CPUs ($CPU), shared with other work: load average $LOAD_BEFORE before,
-  $LOAD_AFTER after the run. $JAVA_VERSION; endpoint JVM options \`$SERVER_JAVA_OPTS\`;
-  the endpoint and vegeta ran with $SCHED_NOTE (BENCH_SCHED=$BENCH_SCHED).
-- Command: \`bench/webhook-latency.sh\` (RATE=$RATE REQUESTS=$REQUESTS WARMUP_SECONDS=$WARMUP_SECONDS
-  NAMESPACES=$NAMESPACES POLICIES_PER_NAMESPACE=$POLICIES_PER_NAMESPACE), $(date -u +%F).
-- Raw figures: \`bench/webhook-latency/\` (vegeta report, summary.json).
+  $LOAD_AFTER after. $JAVA_VERSION; endpoint JVM options \`$SERVER_JAVA_OPTS\`; the endpoint
+  and vegeta ran with $SCHED_NOTE (BENCH_SCHED=$BENCH_SCHED).
+- Command: \`bench/webhook-latency.sh\` (ROUNDS=$ROUNDS RATE=$RATE REQUESTS=$REQUESTS
+  WARMUP_SECONDS=$WARMUP_SECONDS WARMUP_RATE=$WARMUP_RATE NAMESPACES=$NAMESPACES
+  POLICIES_PER_NAMESPACE=$POLICIES_PER_NAMESPACE), $(date -u +%F).
+- Raw figures: \`bench/webhook-latency/\` (vegeta reports and one JSON per round).
 MD
-say "p50 ${P50} ms, p99 ${P99} ms (target <= 5 ms: $VERDICT); wrote $REPORT"
+say "median p99 ${MEDIAN_P99} ms (target <= 5 ms: $VERDICT); wrote $REPORT"
 cat "$REPORT"
