@@ -188,6 +188,31 @@ class SidecarProcessIT {
   }
 
   @Test
+  void aPortInUseExitsWithStatus1NamingThePort() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      Path out = Files.createTempFile(work, "o", ".log");
+      Path err = Files.createTempFile(work, "e", ".log");
+      Process p =
+          launch(
+              out,
+              err,
+              "--config",
+              configDir(rules("orders.read")).toString(),
+              "--listen-host",
+              "127.0.0.1",
+              "--listen-port",
+              Integer.toString(taken.getLocalPort()),
+              "--admin-port",
+              Integer.toString(freePort()));
+      assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).isEqualTo(1);
+      assertThat(Files.readString(err))
+          .contains("listen port " + taken.getLocalPort())
+          .containsIgnoringCase("in use");
+    }
+  }
+
+  @Test
   void aKeySnapshotMakesItReadyWithoutTheIdentityProvider() throws Exception {
     try (TestIssuer offline = TestIssuer.start()) {
       String token = offline.token().claim("scope", "orders.read").sign();
