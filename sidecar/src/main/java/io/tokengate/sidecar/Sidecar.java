@@ -217,17 +217,19 @@ public final class Sidecar {
   }
 
   private void announceReadiness(long t0) {
+    // No zero initial delay: a periodic timer that fires before Vert.x has stored its own
+    // scheduled future cannot be cancelled from its first run (the cancel throws), and the line
+    // below would never be written. Log first, then cancel.
     vertx.setPeriodic(
-        0,
         20,
         id -> {
           if (state.notReadyReason() == null) {
-            vertx.cancelTimer(id);
             log.info(
                 "ready",
                 "keys loaded; serving",
                 "ready_ms",
                 Long.toString(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)));
+            vertx.cancelTimer(id);
           }
         });
   }
