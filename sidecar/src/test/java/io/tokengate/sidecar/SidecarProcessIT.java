@@ -235,6 +235,12 @@ class SidecarProcessIT {
                 http.send(get(r, "/orders", token), HttpResponse.BodyHandlers.ofString())
                     .statusCode())
             .isEqualTo(200);
+        // The ready line is written by the readiness announcer, a few ms after the probe can
+        // already see 200.
+        long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (!r.out().contains("\"event\":\"ready\"") && System.nanoTime() < until) {
+          Thread.sleep(50);
+        }
         assertThat(r.out()).contains("\"event\":\"ready\"");
       } finally {
         r.process().destroy();
