@@ -138,7 +138,7 @@ ms() { awk '{printf "%.2f", $1/1e6}'; }
 ROWS=""
 P99S=()
 mkdir -p "$RAW"
-rm -f "$RAW"/round-*.json "$RAW"/vegeta-report*.txt
+rm -f "$RAW"/round-*.json "$RAW"/vegeta-report*.txt "$RAW"/summary.json
 for round in $(seq "$ROUNDS"); do
   curl -sS --cacert "$WORK/ca.pem" -X POST "https://127.0.0.1:$PORT/bench/reset" >/dev/null
   say "round $round/$ROUNDS: $REQUESTS requests at $RATE req/s (${DURATION}s)"
