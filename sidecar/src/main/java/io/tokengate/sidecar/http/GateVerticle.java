@@ -76,7 +76,12 @@ public final class GateVerticle extends VerticleBase {
                     // Loopback peers on both sides: acknowledge at once rather than delaying ACKs
                     // (epoll only; ignored on NIO).
                     .setTcpQuickAck(true)
-                    .setHandle100ContinueAutomatically(false))
+                    .setHandle100ContinueAutomatically(false)
+                    // WebSockets are tunnelled as bytes to the application, never terminated
+                    // here: the compression-negotiation handler would only inspect every
+                    // response on its way out.
+                    .setPerMessageWebSocketCompressionSupported(false)
+                    .setPerFrameWebSocketCompressionSupported(false))
             .requestHandler(handler = new GateHandler(vertx, client, state, metrics, log));
     return server.listen(port, host);
   }
