@@ -4,7 +4,6 @@ import com.nimbusds.jose.util.JSONObjectUtils;
 import com.nimbusds.jwt.JWTClaimsSet;
 import io.tokengate.sidecar.log.Json;
 import java.math.BigDecimal;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -33,37 +32,49 @@ public final class ClaimValues {
   }
 
   /**
-   * The values a claim holds: array elements, or the words of a space-delimited string when {@code
-   * splitStrings} (scopes and roles), else the string itself; numbers and booleans as text.
+   * Whether a claim holds {@code wanted}: as an array element, as a word of a space-delimited
+   * string when {@code splitStrings} (scopes and roles), or as the whole string, number or boolean.
+   * Allocates nothing: it runs for every required scope of every request.
    */
-  public static List<String> values(Object value, boolean splitStrings) {
-    List<String> out = new ArrayList<>(4);
-    add(out, value, splitStrings);
-    return out;
-  }
-
-  private static void add(List<String> out, Object value, boolean splitStrings) {
+  public static boolean holds(Object value, String wanted, boolean splitStrings) {
     if (value == null) {
-      return;
+      return false;
     }
     if (value instanceof String s) {
-      if (!splitStrings) {
-        out.add(s);
-        return;
-      }
-      for (String w : s.split(" ")) {
-        if (!w.isEmpty()) {
-          out.add(w);
-        }
-      }
-    } else if (value instanceof List<?> list) {
+      return splitStrings ? hasWord(s, wanted) : s.equals(wanted);
+    }
+    if (value instanceof List<?> list) {
       for (Object o : list) {
-        if (o instanceof String || o instanceof Number || o instanceof Boolean) {
-          out.add(scalar(o));
+        if (o instanceof String e ? e.equals(wanted) : isScalar(o) && scalar(o).equals(wanted)) {
+          return true;
         }
       }
-    } else if (value instanceof Number || value instanceof Boolean) {
-      out.add(scalar(value));
+      return false;
+    }
+    return isScalar(value) && scalar(value).equals(wanted);
+  }
+
+  private static boolean isScalar(Object o) {
+    return o instanceof Number || o instanceof Boolean;
+  }
+
+  private static boolean hasWord(String s, String word) {
+    int n = word.length();
+    if (n == 0) {
+      return false;
+    }
+    int from = 0;
+    while (true) {
+      int i = s.indexOf(word, from);
+      if (i < 0) {
+        return false;
+      }
+      boolean startOk = i == 0 || s.charAt(i - 1) == ' ';
+      boolean endOk = i + n == s.length() || s.charAt(i + n) == ' ';
+      if (startOk && endOk) {
+        return true;
+      }
+      from = i + 1;
     }
   }
 
