@@ -182,6 +182,7 @@ public final class Sidecar {
                 + ")");
       }
     }
+    metrics.inFlight(() -> verticles.stream().mapToInt(GateVerticle::awaitingUpstream).sum());
     state.markListening();
     watcher =
         new ConfigWatcher(options.config(), reloadInterval, files, this::reload, this::unreadable)

@@ -18,6 +18,8 @@ import java.util.concurrent.TimeUnit;
  *       response headers arrive
  *   <li>{@code tokengate_upstream_failures_total{policy,failure}}: allowed requests the application
  *       did not answer: {@code unavailable} (502) or {@code timeout} (504)
+ *   <li>{@code tokengate_upstream_in_flight}: requests forwarded and awaiting the application's
+ *       response head
  *   <li>{@code tokengate_config_reloads_total{result}}: {@code success} or {@code error}
  * </ul>
  *
@@ -102,6 +104,14 @@ public final class GateMetrics {
                     .tag("failure", failure)
                     .register(registry))
         .increment();
+  }
+
+  /** Registers the in-flight gauge, read from {@code inFlight} at each scrape. */
+  public void inFlight(java.util.function.IntSupplier inFlight) {
+    io.micrometer.core.instrument.Gauge.builder(
+            "tokengate.upstream.in_flight", () -> inFlight.getAsInt())
+        .description("Requests forwarded and awaiting the application's response head")
+        .register(registry);
   }
 
   public void reload(boolean success) {

@@ -28,7 +28,6 @@ import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.Map;
 
 /**
@@ -53,13 +52,19 @@ public final class GateHandler implements Handler<HttpServerRequest> {
   private final EventLog log;
 
   /**
-   * Exchanges waiting for the application's response head, oldest first. One per event loop and
-   * only touched on it. Upstream timeouts are swept from here every {@link #SWEEP_MILLIS} instead
-   * of one timer per request: the timeout is the same for every request of a policy, so the oldest
-   * entry is always the next to expire, and arming and cancelling a timer per request costs more
-   * than the whole sweep.
+   * Exchanges waiting for the application's response head: an intrusive doubly-linked list, one per
+   * event loop and only touched on it. An exchange unlinks itself the moment it is answered, so the
+   * list holds exactly the requests in flight upstream (bounded by concurrency, not by rate), and a
+   * slow request never keeps finished ones alive. Timeouts are swept from it every {@link
+   * #SWEEP_MILLIS} instead of arming and cancelling a timer per request, which costs more than the
+   * sweep.
    */
-  private final ArrayDeque<Deadline> awaitingUpstream = new ArrayDeque<>();
+  private Exchange waitingHead;
+
+  private Exchange waitingTail;
+
+  // Written on the event loop, read by the metrics gauge: a slightly stale value is fine there.
+  private volatile int waitingCount;
 
   private final long sweeper;
 
@@ -82,34 +87,53 @@ public final class GateHandler implements Handler<HttpServerRequest> {
   }
 
   private void sweep(long now) {
-    Deadline d;
-    while ((d = awaitingUpstream.peekFirst()) != null) {
-      Exchange x = d.exchange;
-      if (x == null) {
-        awaitingUpstream.pollFirst();
-      } else if (now - d.at >= 0) {
-        awaitingUpstream.pollFirst();
-        d.exchange = null;
+    Exchange x = waitingHead;
+    while (x != null) {
+      Exchange next = x.nextWaiting;
+      if (now - x.deadline >= 0) {
+        unlink(x);
         x.timedOut();
-      } else {
-        return;
       }
+      x = next;
     }
   }
 
-  /**
-   * An entry of the timeout queue. It lets go of its exchange as soon as the exchange is answered,
-   * so a finished request's objects do not wait for the next sweep (where they would outlive a
-   * young collection and be promoted).
-   */
-  private static final class Deadline {
-    final long at;
-    Exchange exchange;
-
-    Deadline(long at, Exchange exchange) {
-      this.at = at;
-      this.exchange = exchange;
+  private void enqueue(Exchange x) {
+    x.prevWaiting = waitingTail;
+    x.nextWaiting = null;
+    if (waitingTail != null) {
+      waitingTail.nextWaiting = x;
+    } else {
+      waitingHead = x;
     }
+    waitingTail = x;
+    x.waiting = true;
+    waitingCount++;
+  }
+
+  /** Requests forwarded on this event loop whose response head has not arrived yet. */
+  public int awaitingUpstream() {
+    return waitingCount;
+  }
+
+  private void unlink(Exchange x) {
+    if (!x.waiting) {
+      return;
+    }
+    if (x.prevWaiting != null) {
+      x.prevWaiting.nextWaiting = x.nextWaiting;
+    } else {
+      waitingHead = x.nextWaiting;
+    }
+    if (x.nextWaiting != null) {
+      x.nextWaiting.prevWaiting = x.prevWaiting;
+    } else {
+      waitingTail = x.prevWaiting;
+    }
+    x.prevWaiting = null;
+    x.nextWaiting = null;
+    x.waiting = false;
+    waitingCount--;
   }
 
   @Override
@@ -133,7 +157,10 @@ public final class GateHandler implements Handler<HttpServerRequest> {
     String reason;
     VerifiedToken token;
     HttpClientRequest upstreamRequest;
-    Deadline deadline;
+    long deadline;
+    boolean waiting;
+    Exchange prevWaiting;
+    Exchange nextWaiting;
     long upstreamStarted;
     boolean answered;
     String upstreamError;
@@ -406,8 +433,8 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         options.setHost(p.upstream().host()).setPort(p.upstream().port());
       }
       upstreamStarted = System.nanoTime();
-      deadline = new Deadline(upstreamStarted + p.upstreamTimeoutMillis() * 1_000_000L, this);
-      awaitingUpstream.addLast(deadline);
+      deadline = upstreamStarted + p.upstreamTimeoutMillis() * 1_000_000L;
+      enqueue(this);
       client.request(options).onComplete(ar -> sendUpstream(ar.result(), ar.cause()));
     }
 
@@ -568,9 +595,7 @@ public final class GateHandler implements Handler<HttpServerRequest> {
 
     void markAnswered() {
       answered = true;
-      if (deadline != null) {
-        deadline.exchange = null;
-      }
+      unlink(this);
     }
 
     void onContext(Runnable r) {

@@ -91,6 +91,11 @@ public final class GateVerticle extends VerticleBase {
     return server.shutdown(seconds, TimeUnit.SECONDS);
   }
 
+  /** Requests this event loop forwarded that await the application's response head. */
+  public int awaitingUpstream() {
+    return handler == null ? 0 : handler.awaitingUpstream();
+  }
+
   /** The bound port (useful with port 0 in tests). */
   public int actualPort() {
     return server.actualPort();

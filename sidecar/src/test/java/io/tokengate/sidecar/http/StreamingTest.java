@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.Iterator;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -254,6 +255,33 @@ class StreamingTest {
     assertThat(metrics)
         .contains(
             "tokengate_upstream_failures_total{failure=\"timeout\",policy=\"shop/orders-api\"} 1.0");
+  }
+
+  @Test
+  void slowRequestsInFlightDoNotHoldOnToFinishedOnes() throws Exception {
+    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> slow =
+        new java.util.ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      slow.add(
+          http.sendAsync(
+              request(gate, "/orders?mode=slow&ms=1500").build(),
+              HttpResponse.BodyHandlers.ofString()));
+    }
+    long deadline = System.nanoTime() + java.time.Duration.ofSeconds(5).toNanos();
+    while (app.inFlight() < 3 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    for (int i = 0; i < 200; i++) {
+      assertThat(
+              http.send(request(gate, "/orders").build(), HttpResponse.BodyHandlers.discarding())
+                  .statusCode())
+          .isEqualTo(200);
+    }
+    assertThat(gate.admin("/metrics").body()).contains("tokengate_upstream_in_flight 3.0");
+    for (var f : slow) {
+      assertThat(f.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+    }
+    assertThat(gate.admin("/metrics").body()).contains("tokengate_upstream_in_flight 0.0");
   }
 
   /** A deterministic byte stream of {@code size} bytes that digests what it hands out. */
