@@ -7,6 +7,7 @@ import io.tokengate.sidecar.config.ConfigProblem;
 import io.tokengate.sidecar.config.ConfigWatcher;
 import io.tokengate.sidecar.config.InvalidConfigException;
 import io.tokengate.sidecar.config.SidecarConfig;
+import io.tokengate.sidecar.http.GateHandler;
 import io.tokengate.sidecar.http.GateVerticle;
 import io.tokengate.sidecar.log.EventLog;
 import io.tokengate.sidecar.validation.ValidationTuning;
@@ -46,6 +47,7 @@ public final class Sidecar {
   private final ValidatorFactory validators;
   private final Duration readyTimeout;
   private final Duration reloadInterval;
+  private final GateHandler.Capacity capacity;
   private final List<GateVerticle> verticles = new ArrayList<>();
   private final GateState state;
   private ValidatorFactory.Built serving;
@@ -55,11 +57,22 @@ public final class Sidecar {
   private int listenPort;
   private boolean stopped;
 
-  /** Tuning of validation and reloads; production uses {@link #DEFAULTS}. */
+  /**
+   * Tuning of validation, reloads and load shedding; production uses {@link #DEFAULTS}.
+   *
+   * @param capacity per event loop, or null to size it from the heap
+   */
   public record Tuning(
-      ValidationTuning validation, Duration reloadInterval, Duration readyTimeout) {
+      ValidationTuning validation,
+      Duration reloadInterval,
+      Duration readyTimeout,
+      GateHandler.Capacity capacity) {
     public static final Tuning DEFAULTS =
-        new Tuning(ValidationTuning.DEFAULTS, Duration.ofSeconds(1), Duration.ofSeconds(15));
+        new Tuning(ValidationTuning.DEFAULTS, Duration.ofSeconds(1), Duration.ofSeconds(15), null);
+
+    public Tuning(ValidationTuning validation, Duration reloadInterval, Duration readyTimeout) {
+      this(validation, reloadInterval, readyTimeout, null);
+    }
   }
 
   private Sidecar(LaunchOptions options, EventLog log, Tuning tuning, Engine runtime) {
@@ -67,6 +80,7 @@ public final class Sidecar {
     this.log = log;
     this.readyTimeout = tuning.readyTimeout();
     this.reloadInterval = tuning.reloadInterval();
+    this.capacity = tuning.capacity() != null ? tuning.capacity() : capacityFromHeap();
     this.vertx = runtime.vertx();
     this.metrics = runtime.metrics();
     this.state = runtime.state();
@@ -208,13 +222,29 @@ public final class Sidecar {
         vertx.isNativeTransportEnabled() ? "epoll" : "nio",
         "event_loops",
         Integer.toString(verticles.size()),
+        "max_connections",
+        Integer.toString(capacity.connections() * verticles.size()),
         "startup_ms",
         Long.toString(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)));
     announceReadiness(t0);
   }
 
   private GateVerticle verticle(int port) {
-    return new GateVerticle(options.listenHost(), port, decoderLimit, state, metrics, log);
+    return new GateVerticle(
+        options.listenHost(), port, decoderLimit, capacity, state, metrics, log);
+  }
+
+  /**
+   * Connections and waiting requests one event loop accepts before answering 503: sized from the
+   * heap (about 16 KiB of state per connection, on half the heap), so overload sheds requests
+   * instead of ending in OutOfMemoryError. 64 MiB of heap gives 2048 connections in all.
+   */
+  static GateHandler.Capacity capacityFromHeap() {
+    int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
+    long budget = Runtime.getRuntime().maxMemory() / 2;
+    int total = (int) Math.max(128, Math.min(65536, budget / (16 * 1024)));
+    int perLoop = Math.max(64, total / loops);
+    return new GateHandler.Capacity(perLoop, perLoop);
   }
 
   private void announceReadiness(long t0) {

@@ -50,6 +50,16 @@ public final class GateHandler implements Handler<HttpServerRequest> {
   private final GateState state;
   private final GateMetrics metrics;
   private final EventLog log;
+  private final Capacity capacity;
+
+  /** Open client connections on this event loop (maintained by the verticle). */
+  private int connections;
+
+  /**
+   * What one event loop takes on before it sheds load with 503 instead of running out of heap: open
+   * client connections, and requests forwarded but not yet answered by the application.
+   */
+  public record Capacity(int connections, int inFlight) {}
 
   /**
    * Exchanges waiting for the application's response head: an intrusive doubly-linked list, one per
@@ -72,9 +82,15 @@ public final class GateHandler implements Handler<HttpServerRequest> {
 
   /** Must be created on the event loop it serves (a verticle's start). */
   public GateHandler(
-      Vertx vertx, HttpClient client, GateState state, GateMetrics metrics, EventLog log) {
+      Vertx vertx,
+      HttpClient client,
+      GateState state,
+      GateMetrics metrics,
+      EventLog log,
+      Capacity capacity) {
     this.vertx = vertx;
     this.client = client;
+    this.capacity = capacity;
     this.state = state;
     this.metrics = metrics;
     this.log = log;
@@ -136,9 +152,22 @@ public final class GateHandler implements Handler<HttpServerRequest> {
     waitingCount--;
   }
 
+  void connectionOpened() {
+    connections++;
+  }
+
+  void connectionClosed() {
+    connections--;
+  }
+
   @Override
   public void handle(HttpServerRequest req) {
-    new Exchange(req, state.current()).start();
+    Exchange x = new Exchange(req, state.current());
+    if (connections > capacity.connections()) {
+      x.overloaded("the sidecar has too many open connections");
+      return;
+    }
+    x.start();
   }
 
   /** The state of one request, from arrival to the response head. */
@@ -390,6 +419,10 @@ public final class GateHandler implements Handler<HttpServerRequest> {
     }
 
     void forward() {
+      if (waitingCount >= capacity.inFlight()) {
+        overloaded("the sidecar has too many requests waiting for the application");
+        return;
+      }
       if (token != null && !p.claimHeaders().isEmpty() && !addClaimHeaders()) {
         return;
       }
@@ -558,6 +591,32 @@ public final class GateHandler implements Handler<HttpServerRequest> {
                 down.pipeTo(up);
                 up.pipeTo(down);
               });
+    }
+
+    /** Load shedding: 503 with Retry-After, and the connection closed to move the client on. */
+    void overloaded(String why) {
+      if (answered) {
+        return;
+      }
+      markAnswered();
+      if (reason == null) {
+        decision = GateMetrics.DENY;
+        reason = "overloaded";
+      } else {
+        upstreamError = "overloaded";
+      }
+      HttpServerResponse res = req.response();
+      if (!res.closed() && !res.headWritten()) {
+        res.putHeader(HttpHeaders.RETRY_AFTER, "1");
+        res.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+        Refusal.send(
+            res,
+            p == null ? "Bearer" : p.realm(),
+            GateFailure.of(503, "overloaded", why),
+            false,
+            true);
+      }
+      finish(503);
     }
 
     void upstreamFailed(Throwable cause) {

@@ -28,6 +28,7 @@ public final class GateVerticle extends VerticleBase {
   private final String host;
   private final int port;
   private final int maxHeaderBytes;
+  private final GateHandler.Capacity capacity;
   private final GateState state;
   private final GateMetrics metrics;
   private final EventLog log;
@@ -43,12 +44,14 @@ public final class GateVerticle extends VerticleBase {
       String host,
       int port,
       int maxHeaderBytes,
+      GateHandler.Capacity capacity,
       GateState state,
       GateMetrics metrics,
       EventLog log) {
     this.host = host;
     this.port = port;
     this.maxHeaderBytes = maxHeaderBytes;
+    this.capacity = capacity;
     this.state = state;
     this.metrics = metrics;
     this.log = log;
@@ -66,6 +69,7 @@ public final class GateVerticle extends VerticleBase {
                 .setMaxHeaderSize(256 * 1024)
                 .setMaxInitialLineLength(16 * 1024),
             new PoolOptions().setHttp1MaxSize(1024).setMaxWaitQueueSize(-1));
+    handler = new GateHandler(vertx, client, state, metrics, log, capacity);
     server =
         vertx
             .createHttpServer(
@@ -82,7 +86,12 @@ public final class GateVerticle extends VerticleBase {
                     // response on its way out.
                     .setPerMessageWebSocketCompressionSupported(false)
                     .setPerFrameWebSocketCompressionSupported(false))
-            .requestHandler(handler = new GateHandler(vertx, client, state, metrics, log));
+            .connectionHandler(
+                conn -> {
+                  handler.connectionOpened();
+                  conn.closeHandler(v -> handler.connectionClosed());
+                })
+            .requestHandler(handler);
     return server.listen(port, host);
   }
 

@@ -284,6 +284,58 @@ class StreamingTest {
     assertThat(gate.admin("/metrics").body()).contains("tokengate_upstream_in_flight 0.0");
   }
 
+  @Test
+  void overloadIsShedWith503InsteadOfQueueingWithoutBound() throws Exception {
+    Path dir = Files.createTempDirectory("capacity");
+    PolicyFiles.write(
+        dir.resolve("policy.yaml"),
+        PolicyFiles.policyYaml(
+            app.port(), "rules:\n  - paths: [\"/**\"]\n    require: {scopes: [orders.read]}\n"));
+    PolicyFiles.write(dir.resolve("issuer.yaml"), PolicyFiles.issuerYaml("idp", idp.spec()));
+    try (InProcessSidecar small =
+        InProcessSidecar.start(
+            dir,
+            new io.tokengate.sidecar.Sidecar.Tuning(
+                io.tokengate.sidecar.validation.ValidationTuning.DEFAULTS,
+                java.time.Duration.ofSeconds(1),
+                java.time.Duration.ofSeconds(5),
+                new GateHandler.Capacity(1, 1)))) {
+      // One connection and one waiting request per event loop: one more request than loops
+      // lands a second connection on some loop.
+      int loops = Runtime.getRuntime().availableProcessors();
+      List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> all =
+          new java.util.ArrayList<>();
+      for (int i = 0; i < loops + 1; i++) {
+        // A client of its own per request: its own connection.
+        all.add(
+            HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .build()
+                .sendAsync(
+                    request(small, "/orders?mode=slow&ms=1000").build(),
+                    HttpResponse.BodyHandlers.ofString()));
+      }
+      int ok = 0;
+      int shed = 0;
+      for (var f : all) {
+        HttpResponse<String> r = f.get(20, TimeUnit.SECONDS);
+        if (r.statusCode() == 200) {
+          ok++;
+        } else {
+          assertThat(r.statusCode()).isEqualTo(503);
+          assertThat(r.headers().firstValue("retry-after")).hasValue("1");
+          assertThat(r.body()).contains("overloaded");
+          shed++;
+        }
+      }
+      assertThat(ok).isPositive();
+      assertThat(shed).isPositive();
+      assertThat(small.admin("/metrics").body())
+          .contains("reason=\"overloaded\"")
+          .contains("tokengate_upstream_in_flight 0.0");
+    }
+  }
+
   /** A deterministic byte stream of {@code size} bytes that digests what it hands out. */
   static final class PatternStream extends InputStream {
     private long remaining;

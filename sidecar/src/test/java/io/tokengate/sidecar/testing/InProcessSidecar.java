@@ -24,11 +24,20 @@ public final class InProcessSidecar implements AutoCloseable {
   private final EventLog log = new EventLog(logBytes);
   private final Sidecar sidecar;
 
-  private InProcessSidecar(Path config, Duration reloadInterval, ValidationTuning validation) {
+  private InProcessSidecar(Path config, Sidecar.Tuning tuning) {
     LaunchOptions options = new LaunchOptions(config, "127.0.0.1", 0, "127.0.0.1", 0, 5, false);
-    sidecar =
-        Sidecar.start(
-            options, log, new Sidecar.Tuning(validation, reloadInterval, Duration.ofSeconds(5)));
+    sidecar = Sidecar.start(options, log, tuning);
+  }
+
+  private InProcessSidecar(Path config, Duration reloadInterval, ValidationTuning validation) {
+    this(config, new Sidecar.Tuning(validation, reloadInterval, Duration.ofSeconds(5)));
+  }
+
+  /** Starts with explicit tuning and waits until ready. */
+  public static InProcessSidecar start(Path config, Sidecar.Tuning tuning) {
+    InProcessSidecar s = new InProcessSidecar(config, tuning);
+    s.awaitReady();
+    return s;
   }
 
   /** Starts and waits until ready (keys loaded). */
