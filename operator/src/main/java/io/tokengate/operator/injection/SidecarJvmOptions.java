@@ -24,8 +24,10 @@ import java.util.Optional;
  * compiler arenas take tens of MiB of native memory in bursts, which a small container cannot
  * absorb, and C1 alone fills a fraction of the code cache; the proxy's hot path loses some peak
  * throughput, which the larger limits get back. Netty's own limit ({@code
- * -Dio.netty.maxDirectMemory}) equals {@code -XX:MaxDirectMemorySize}, so the sidecar's pooled
- * buffers and the JDK's direct buffers answer to one budget.
+ * -Dio.netty.maxDirectMemory}) equals {@code -XX:MaxDirectMemorySize}: Netty then counts its
+ * buffers itself (the sidecar can read that count to shed load before the limit) and the JDK's own
+ * direct buffers, which Netty's transports hardly use, stay under the JDK's limit; the reserve
+ * above absorbs those.
  */
 public final class SidecarJvmOptions {
   static final long MIB = 1024L * 1024;
