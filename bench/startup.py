@@ -12,7 +12,13 @@ object headers, JDK 25 with an AOT cache (JEP 483/514) trained by one start plus
 requests (with and without compact object headers: the cache must be trained with the flag it
 is used with).
 
-Usage: startup.py [--jar sidecar/target/tokengate-sidecar.jar] [--starts 7] [--out FILE.json]
+With --image TAR (the sidecar's Jib tarball; needs root for unshare and chroot), the image's own
+entrypoint is measured too, as a container starts it: the image's filesystem as root, a private
+/proc, user 65532, the injected JAVA_TOOL_OPTIONS; once as built (with its AOT cache) and once
+with the cache left out of its argument file.
+
+Usage: startup.py [--jar sidecar/target/tokengate-sidecar.jar] [--starts 7] [--image TAR]
+                  [--only-image] [--out FILE.json]
 """
 
 import argparse
@@ -135,6 +141,19 @@ def rss_mib(pid):
     return 0.0
 
 
+def java_pid(pid):
+    """The JVM's pid: the process itself, or the last in its chain of only children (unshare)."""
+    while True:
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                kids = f.read().split()
+        except OSError:
+            return pid
+        if len(kids) != 1:
+            return pid
+        pid = int(kids[0])
+
+
 def cpu_ms(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -143,10 +162,19 @@ def cpu_ms(pid):
 
 def start(java_home, opts, jar, config):
     port, admin = free_port(), free_port()
-    argv = [f"{java_home}/bin/java", *INJECTED, *opts, "-jar", jar, "--config", config,
-            "--listen-port", str(port), "--admin-port", str(admin), "--drain-seconds", "0"]
+    if java_home.startswith("image:"):
+        # The image's entrypoint in its own root filesystem, as a container runtime runs it.
+        rootfs, entrypoint = java_home[len("image:"):], opts
+        argv = ["unshare", "-m", "-p", "-f", f"--mount-proc={rootfs}/proc", "/usr/sbin/chroot",
+                "--userspec=65532:65532", rootfs, *entrypoint, "--config", "/etc/tokengate",
+                "--listen-port", str(port), "--admin-port", str(admin), "--drain-seconds", "0"]
+        env = {"PATH": "/opt/java/bin:/usr/bin:/bin", "JAVA_TOOL_OPTIONS": " ".join(INJECTED) + " -Djava.io.tmpdir=/tmp"}
+    else:
+        argv = [f"{java_home}/bin/java", *INJECTED, *opts, "-jar", jar, "--config", config,
+                "--listen-port", str(port), "--admin-port", str(admin), "--drain-seconds", "0"]
+        env = None
     t0 = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     ready_url = f"http://127.0.0.1:{admin}/healthz/ready"
     while status(ready_url) != 200:
         if proc.poll() is not None:
@@ -184,11 +212,17 @@ def train(java_home, opts, jar, config, token):
 
 
 def measure(label, java_home, opts, jar, config, token, starts):
-    times, rss, cpu = [], [], []
+    times, rss, cpu, maps = [], [], [], []
     for _ in range(starts):
         proc, t, port = start(java_home, opts, jar, config)
-        cpu.append(cpu_ms(proc.pid))
-        rss.append(rss_mib(proc.pid))
+        jvm = java_pid(proc.pid)
+        cpu.append(cpu_ms(jvm))
+        rss.append(rss_mib(jvm))
+        with open(f"/proc/{jvm}/maps") as f:
+            mapped = any(line.rstrip().endswith((".aot", ".jsa")) for line in f)
+        maps.append(mapped)
+        if any("AOTCache=" in o or "SharedArchiveFile=" in o for o in opts) and not mapped:
+            raise RuntimeError(f"{label}: the JVM has not mapped its archive")
         # Ready must mean serving: one valid token through the proxy.
         ok = status(f"http://127.0.0.1:{port}/items", {"Authorization": f"Bearer {token}"}, timeout=30)
         err = stop(proc)
@@ -199,10 +233,54 @@ def measure(label, java_home, opts, jar, config, token, starts):
         times.append(t * 1000)
     result = {"label": label, "java": java_home, "opts": opts, "median_ms": round(statistics.median(times)),
               "all_ms": [round(t) for t in times], "cpu_ms_median": round(statistics.median(cpu)),
-              "rss_at_ready_mib": round(statistics.median(rss), 1)}
+              "rss_at_ready_mib": round(statistics.median(rss), 1), "archive_mapped": all(maps)}
     log(f"{label}: median {result['median_ms']} ms of {result['all_ms']}, cpu {result['cpu_ms_median']} ms, "
         f"rss {result['rss_at_ready_mib']} MiB")
     return result
+
+
+def host_variants(results, jar, config, token, n, work):
+    results["runs"].append(measure("jdk17", JDK17, [], jar, config, token, n))
+    jsa = os.path.join(work, "appcds17.jsa")
+    train(JDK17, [f"-XX:ArchiveClassesAtExit={jsa}"], jar, config, token)
+    results["runs"].append(measure("jdk17+appcds", JDK17, [f"-XX:SharedArchiveFile={jsa}"], jar, config, token, n))
+    results["runs"].append(measure("jdk25", JDK25, [], jar, config, token, n))
+    coh = ["-XX:+UseCompactObjectHeaders"]
+    results["runs"].append(measure("jdk25+coh", JDK25, coh, jar, config, token, n))
+    for label, extra in (("jdk25+aot", []), ("jdk25+aot+coh", coh)):
+        aot = os.path.join(work, f"{label}.aot")
+        train(JDK25, [*extra, f"-XX:AOTCacheOutput={aot}"], jar, config, token)
+        results[f"{label}_cache_mib"] = round(os.path.getsize(aot) / 2**20, 1)
+        results["runs"].append(measure(label, JDK25, [*extra, f"-XX:AOTCache={aot}"], jar, config, token, n))
+
+
+def image_variants(results, tar, config, token, n, work):
+    rootfs = os.path.join(work, "rootfs")
+    os.makedirs(rootfs)
+    members = os.path.join(work, "image")
+    os.makedirs(members)
+    subprocess.run(["tar", "xf", tar, "-C", members], check=True)
+    with open(os.path.join(members, "manifest.json")) as f:
+        manifest = json.load(f)[0]
+    with open(os.path.join(members, manifest["Config"])) as f:
+        entrypoint = json.load(f)["config"]["Entrypoint"]
+    for layer in manifest["Layers"]:
+        subprocess.run(["tar", "xf", os.path.join(members, layer), "-C", rootfs], check=True,
+                       stderr=subprocess.DEVNULL)
+    os.makedirs(os.path.join(rootfs, "proc"), exist_ok=True)
+    os.makedirs(os.path.join(rootfs, "tmp"), exist_ok=True)
+    os.chmod(os.path.join(rootfs, "tmp"), 0o1777)
+    shutil.copytree(config, os.path.join(rootfs, "etc", "tokengate"))
+    args_file = os.path.join(rootfs, "opt", "tokengate", "jvm.args")
+    with open(args_file) as f:
+        built = f.read()
+    results["image"] = {"tar": os.path.abspath(tar), "entrypoint": entrypoint, "jvm_args": built.split()}
+    results["runs"].append(measure("image", f"image:{rootfs}", entrypoint, None, config, token, n))
+    if "-XX:AOTCache" in built and not results["runs"][-1]["archive_mapped"]:
+        raise RuntimeError("the image's JVM did not map its AOT cache")
+    with open(args_file, "w") as f:
+        f.write("\n".join(a for a in built.split() if not a.startswith("-XX:AOTCache")) + "\n")
+    results["runs"].append(measure("image-without-aot-cache", f"image:{rootfs}", entrypoint, None, config, token, n))
 
 
 def main():
@@ -210,6 +288,8 @@ def main():
     ap.add_argument("--jar", default="sidecar/target/tokengate-sidecar.jar")
     ap.add_argument("--starts", type=int, default=7)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--image", default=None, help="the sidecar's Jib tarball (needs root)")
+    ap.add_argument("--only-image", action="store_true", help="measure only the image")
     args = ap.parse_args()
     jar = os.path.abspath(args.jar)
     work = tempfile.mkdtemp(prefix="tokengate-startup-")
@@ -223,18 +303,10 @@ def main():
         results = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
                    "loadavg_before": os.getloadavg()[0], "injected_opts": INJECTED, "runs": []}
         n = args.starts
-        results["runs"].append(measure("jdk17", JDK17, [], jar, config, token, n))
-        jsa = os.path.join(work, "appcds17.jsa")
-        train(JDK17, [f"-XX:ArchiveClassesAtExit={jsa}"], jar, config, token)
-        results["runs"].append(measure("jdk17+appcds", JDK17, [f"-XX:SharedArchiveFile={jsa}"], jar, config, token, n))
-        results["runs"].append(measure("jdk25", JDK25, [], jar, config, token, n))
-        coh = ["-XX:+UseCompactObjectHeaders"]
-        results["runs"].append(measure("jdk25+coh", JDK25, coh, jar, config, token, n))
-        for label, extra in (("jdk25+aot", []), ("jdk25+aot+coh", coh)):
-            aot = os.path.join(work, f"{label}.aot")
-            train(JDK25, [*extra, f"-XX:AOTCacheOutput={aot}"], jar, config, token)
-            results[f"{label}_cache_mib"] = round(os.path.getsize(aot) / 2**20, 1)
-            results["runs"].append(measure(label, JDK25, [*extra, f"-XX:AOTCache={aot}"], jar, config, token, n))
+        if not args.only_image:
+            host_variants(results, jar, config, token, n, work)
+        if args.image:
+            image_variants(results, args.image, config, token, n, work)
         results["loadavg_after"] = os.getloadavg()[0]
         text = json.dumps(results, indent=2)
         if args.out:
