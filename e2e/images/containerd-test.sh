@@ -81,6 +81,14 @@ for want in tokengate.local/pause:3.10 tokengate.local/testapp:0.1.0 tokengate.l
   [[ " $images" == *" $want"* ]] || fail "$want missing after import (have: $images)"
 done
 sidecar_image=$(tr ' ' '\n' <<<"$images" | grep '^docker.io/tokengate/sidecar:')
+operator_image=$(tr ' ' '\n' <<<"$images" | grep '^docker.io/tokengate/operator:')
+
+# The operator needs an API server to start; here its image's Java runs, as its user, and
+# reaches the CA certificates (the trust store loads with entries).
+jv=$($CTR_CMD run --rm "$operator_image" operator-java java -XshowSettings:properties \
+  -Djavax.net.ssl.trustStore=/opt/java/lib/security/cacerts -version 2>&1 | grep -E 'java.version =|user.name =' | xargs)
+[[ $jv == *"java.version = "* && $jv == *"user.name = nonroot"* ]] || fail "the operator image's java did not run as nonroot: $jv"
+log "operator image: $jv"
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 APP=$(port) LISTEN=$(port) ADMIN=$(port)
