@@ -14,7 +14,7 @@ is used with).
 
 With --image TAR (the sidecar's Jib tarball; needs root for unshare and chroot), the image's own
 entrypoint is measured too, as a container starts it: the image's filesystem as root, a private
-/proc, user 65532, the injected JAVA_TOOL_OPTIONS; once as built (with its AOT cache) and once
+/proc, user 65532, the injected JAVA_TOOL_OPTIONS, the host's /dev; once as built (with its AOT cache) and once
 with the cache left out of its argument file.
 
 Usage: startup.py [--jar sidecar/target/tokengate-sidecar.jar] [--starts 7] [--image TAR]
@@ -165,9 +165,13 @@ def start(java_home, opts, jar, config):
     if java_home.startswith("image:"):
         # The image's entrypoint in its own root filesystem, as a container runtime runs it.
         rootfs, entrypoint = java_home[len("image:"):], opts
-        argv = ["unshare", "-m", "-p", "-f", f"--mount-proc={rootfs}/proc", "/usr/sbin/chroot",
-                "--userspec=65532:65532", rootfs, *entrypoint, "--config", "/etc/tokengate",
-                "--listen-port", str(port), "--admin-port", str(admin), "--drain-seconds", "0"]
+        # A private /proc and the host's /dev (the JVM seeds SecureRandom from /dev/urandom; a
+        # chroot without it falls back to a CPU-burning seed generator no container has).
+        inner = (f'mount --rbind /dev "$0/dev" && mount -t proc proc "$0/proc" && '
+                 f'exec /usr/sbin/chroot --userspec=65532:65532 "$0" "$@"')
+        argv = ["unshare", "-m", "-p", "-f", "--kill-child", "sh", "-c", inner, rootfs, *entrypoint,
+                "--config", "/etc/tokengate", "--listen-port", str(port), "--admin-port", str(admin),
+                "--drain-seconds", "0"]
         env = {"PATH": "/opt/java/bin:/usr/bin:/bin", "JAVA_TOOL_OPTIONS": " ".join(INJECTED) + " -Djava.io.tmpdir=/tmp"}
     else:
         argv = [f"{java_home}/bin/java", *INJECTED, *opts, "-jar", jar, "--config", config,
@@ -187,7 +191,8 @@ def start(java_home, opts, jar, config):
 
 
 def stop(proc):
-    proc.send_signal(signal.SIGTERM)
+    # The JVM itself: unshare does not forward signals to the process it runs.
+    os.kill(java_pid(proc.pid), signal.SIGTERM)
     try:
         proc.wait(30)
     except subprocess.TimeoutExpired:
@@ -268,6 +273,7 @@ def image_variants(results, tar, config, token, n, work):
         subprocess.run(["tar", "xf", os.path.join(members, layer), "-C", rootfs], check=True,
                        stderr=subprocess.DEVNULL)
     os.makedirs(os.path.join(rootfs, "proc"), exist_ok=True)
+    os.makedirs(os.path.join(rootfs, "dev"), exist_ok=True)
     os.makedirs(os.path.join(rootfs, "tmp"), exist_ok=True)
     os.chmod(os.path.join(rootfs, "tmp"), 0o1777)
     shutil.copytree(config, os.path.join(rootfs, "etc", "tokengate"))

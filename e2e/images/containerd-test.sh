@@ -83,12 +83,18 @@ done
 sidecar_image=$(tr ' ' '\n' <<<"$images" | grep '^docker.io/tokengate/sidecar:')
 operator_image=$(tr ' ' '\n' <<<"$images" | grep '^docker.io/tokengate/operator:')
 
-# The operator needs an API server to start; here its image's Java runs, as its user, and
-# reaches the CA certificates (the trust store loads with entries).
-jv=$($CTR_CMD run --rm "$operator_image" operator-java java -XshowSettings:properties \
-  -Djavax.net.ssl.trustStore=/opt/java/lib/security/cacerts -version 2>&1 | grep -E 'java.version =|user.name =' | xargs)
+# The operator needs an API server to start; here its image's Java runs as its user, and both
+# Java images' trust stores load with the CA certificates the runtime was staged with.
+jv=$($CTR_CMD run --rm "$operator_image" operator-java java -XshowSettings:properties -version 2>&1 |
+  grep -E 'java.version =|user.name =' | xargs)
 [[ $jv == *"java.version = "* && $jv == *"user.name = nonroot"* ]] || fail "the operator image's java did not run as nonroot: $jv"
 log "operator image: $jv"
+for image in "$operator_image" "$sidecar_image"; do
+  entries=$($CTR_CMD run --rm "$image" "cacerts-$RANDOM" keytool -list -cacerts -storepass changeit 2>/dev/null |
+    sed -n 's/^Your keystore contains \([0-9]*\) entries.*/\1/p')
+  ((${entries:-0} >= 50)) || fail "$image: the Java trust store holds ${entries:-no} CA certificates"
+  log "$image: $entries CA certificates in the trust store"
+done
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 APP=$(port) LISTEN=$(port) ADMIN=$(port)
