@@ -10,7 +10,9 @@ import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhook;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.tokengate.api.v1alpha1.ApiGroup;
 import io.tokengate.api.v1alpha1.Conditions;
@@ -19,6 +21,7 @@ import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuer;
 import io.tokengate.operator.injection.SidecarInjector;
 import io.tokengate.operator.status.StatusConditions;
+import io.tokengate.operator.testing.LaggingProxy;
 import io.tokengate.operator.testing.RunningOperator;
 import io.tokengate.operator.testing.TestApiServer;
 import io.tokengate.operator.webhook.tls.WebhookTls;
@@ -40,9 +43,11 @@ import org.junit.jupiter.api.Test;
  * What a user does, in a loop, against the real kube-apiserver: create an ApiPolicy, wait for
  * {@code Ready} (a watch, as {@code kubectl wait} does), create a pod it selects at once. Two
  * webhook replicas serve, each with its own policy index; the MutatingWebhookConfiguration sends
- * alternate pods to each (by an object selector on a label). Every pod must be stored with the
- * sidecar: none admitted bare, none refused. {@code -Dtokengate.admission-loop.iterations=N}
- * (default 1000).
+ * alternate pods to each (by an object selector on a label). Replica b talks to the API server
+ * through a proxy that delivers everything {@value #LAG_MS} ms late, so its index lags the way a
+ * busy replica's does and regularly has not seen a policy that is already Ready. Every pod must be
+ * stored with the sidecar: none admitted bare, none refused; and replica b must have met the lag.
+ * {@code -Dtokengate.admission-loop.iterations=N} (default 1000).
  */
 class ReadyPolicyAdmissionIT {
   static final String OPERATOR_NAMESPACE = "tokengate-system";
@@ -51,6 +56,7 @@ class ReadyPolicyAdmissionIT {
   static final String SUFFIX = UUID.randomUUID().toString().substring(0, 6);
   static final String CONFIGURATION = "tokengate-loop-" + SUFFIX;
   static final String SECRET = "tokengate-loop-tls-" + SUFFIX;
+  static final long LAG_MS = 300;
 
   static KubernetesClient client;
   static String namespace;
@@ -58,6 +64,8 @@ class ReadyPolicyAdmissionIT {
   static RunningOperator operator;
   static final List<SidecarInjectionWebhook> replicas = new ArrayList<>();
   static final List<AdmissionMetrics> metrics = new ArrayList<>();
+  static LaggingProxy proxy;
+  static KubernetesClient laggingClient;
 
   @BeforeAll
   static void start() throws Exception {
@@ -129,13 +137,23 @@ class ReadyPolicyAdmissionIT {
       names.addAll(
           WebhookTls.servingNames("tokengate-webhook", OPERATOR_NAMESPACE, Optional.of(url(port))));
     }
-    for (int port : ports) {
+    java.net.URI master = java.net.URI.create(client.getMasterUrl().toString());
+    proxy = new LaggingProxy(master.getHost(), master.getPort(), Duration.ofMillis(LAG_MS));
+    laggingClient =
+        new KubernetesClientBuilder()
+            .withConfig(
+                new ConfigBuilder(client.getConfiguration())
+                    .withMasterUrl("https://" + master.getHost() + ":" + proxy.port())
+                    .build())
+            .build();
+    for (int i = 0; i < ports.length; i++) {
+      int port = ports[i];
       AdmissionMetrics m = AdmissionMetrics.inMemory();
       metrics.add(m);
       SidecarInjectionWebhook replica =
           new SidecarInjectionWebhook(
               vertx,
-              client,
+              i == 0 ? client : laggingClient,
               new WebhookOptions(
                   "127.0.0.1",
                   port,
@@ -173,6 +191,12 @@ class ReadyPolicyAdmissionIT {
     }
     if (operator != null) {
       operator.close();
+    }
+    if (laggingClient != null) {
+      laggingClient.close();
+    }
+    if (proxy != null) {
+      proxy.close();
     }
     if (client != null) {
       client
@@ -218,14 +242,19 @@ class ReadyPolicyAdmissionIT {
       client.resource(stored).withGracePeriod(0).delete();
       deletePolicy(name);
     }
-    long reads = metrics.stream().mapToLong(AdmissionMetrics::currentPoliciesReads).sum();
+    long readsA = metrics.get(0).currentPoliciesReads();
+    long readsB = metrics.get(1).currentPoliciesReads();
     System.out.printf(
         "[ReadyPolicyAdmissionIT] %d iterations over 2 webhook replicas: %d injected, %d bare,"
-            + " %d refused; %d admissions read the API server because the index lagged%n",
-        ITERATIONS, injected, bare.size(), refused.size(), reads);
+            + " %d refused; admissions decided from a consistent read because the index lagged:"
+            + " replica a %d, replica b (watch %d ms late) %d%n",
+        ITERATIONS, injected, bare.size(), refused.size(), readsA, LAG_MS, readsB);
     assertThat(bare).as("pods admitted without the sidecar").isEmpty();
     assertThat(refused).as("pods refused").isEmpty();
     assertThat(injected).isEqualTo(ITERATIONS);
+    assertThat(readsB)
+        .as("replica b's index lagged behind Ready at least once (else the loop proved nothing)")
+        .isPositive();
   }
 
   private static boolean ready(ApiPolicy p) {
