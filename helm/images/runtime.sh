@@ -30,21 +30,26 @@ die() {
 [[ $(uname -s) == Linux ]] || die "a scratch-based image needs a Linux build host (this is $(uname -s)); use -Dtokengate.image.base=gcr.io/distroless/java17-debian12:nonroot"
 [[ $(uname -m) == x86_64 ]] || die "the scratch-based image is linux/amd64; this host is $(uname -m); use -Dtokengate.image.base=<a JRE image>"
 [[ -x $java_home/bin/jlink ]] || die "no jlink in $java_home (need a full JDK)"
-[[ -d $java_home/jmods ]] || die "no jmods in $java_home: this JDK cannot jlink a runtime"
+# JDK 24+ (JEP 493) can link from its own run-time image when it ships no jmods (Temurin 25).
+feature=$("$java_home/bin/java" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ { print $2 }')
+[[ -d $java_home/jmods || ${feature:-0} -ge 24 ]] || die "no jmods in $java_home: this JDK cannot jlink a runtime"
 
 # The Java SE platform plus the JDK modules servers use (elliptic-curve crypto, DNS, JFR, the
 # unsupported sun.misc API Netty relies on). The desktop module stays for java.beans, but its
 # native GUI libraries are removed below: the runtime is headless.
 modules=java.se,jdk.unsupported,jdk.crypto.ec,jdk.crypto.cryptoki,jdk.management,jdk.management.jfr,jdk.jfr,jdk.naming.dns,jdk.net,jdk.zipfs,jdk.localedata
 rt="$out/opt/java"
-echo "[runtime] jlink $java_home -> /opt/java"
+compress=2
+((${feature:-17} >= 21)) && compress=zip-6
+echo "[runtime] jlink $java_home (Java $feature) -> /opt/java"
 "$java_home/bin/jlink" --add-modules "$modules" --include-locales=en,de,fr,es,ja,zh \
-  --strip-debug --no-man-pages --no-header-files --compress=2 --output "$rt"
+  --strip-debug --no-man-pages --no-header-files --compress="$compress" --output "$rt"
 rm -f "$rt"/lib/{libawt_xawt,libjawt,libsplashscreen,libjsound,libfontmanager,liblcms,libjavajpeg,libmlib_image}.so
 
 # Trust store: Debian's JDK links lib/security/cacerts to the system store; copy the content.
 rm -f "$rt/lib/security/cacerts"
 cp -L "$java_home/lib/security/cacerts" "$rt/lib/security/cacerts"
+[[ $(stat -c %s "$rt/lib/security/cacerts") -gt 10000 ]] || die "$java_home/lib/security/cacerts holds no CA certificates"
 
 # Shared libraries the runtime links against, at the paths the dynamic loader searches.
 declare -A libs=()

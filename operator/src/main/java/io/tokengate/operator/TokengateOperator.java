@@ -89,7 +89,13 @@ public final class TokengateOperator {
     operator.register(
         new ClusterTokenIssuerReconciler(services, settings.operatorNamespace()), o -> {});
     operator.register(
-        new ApiPolicyReconciler(podMetadataClient, snapshots, events, clock),
+        new ApiPolicyReconciler(
+            podMetadataClient,
+            snapshots,
+            events,
+            clock,
+            settings.sidecar().listenPort(),
+            settings.sidecar().adminPort()),
         o -> namespaces.ifPresent(o::settingNamespaces));
   }
 

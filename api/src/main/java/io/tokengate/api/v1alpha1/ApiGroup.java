@@ -18,5 +18,12 @@ public final class ApiGroup {
   /** Pod annotation carrying the configHash the pod's sidecar was injected with. */
   public static final String CONFIG_HASH_ANNOTATION = "tokengate.io/config-hash";
 
+  /**
+   * Pod annotation written at injection: the pod's declared container ports other than the
+   * protected application port and the sidecar's own ({@code 9090/TCP,5353/UDP}), which the
+   * policy's NetworkPolicy keeps open.
+   */
+  public static final String OPEN_PORTS_ANNOTATION = "tokengate.io/open-ports";
+
   private ApiGroup() {}
 }

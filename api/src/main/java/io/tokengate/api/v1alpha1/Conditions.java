@@ -12,6 +12,7 @@ public final class Conditions {
   public static final String ISSUER_RESOLVED = "IssuerResolved";
   public static final String CONFLICT = "Conflict";
   public static final String BYPASS_RISK = "BypassRisk";
+  public static final String PROTECTED = "Protected";
 
   public static final String TRUE = "True";
   public static final String FALSE = "False";
@@ -41,6 +42,21 @@ public final class Conditions {
     public static final String OVERLAPPING_POLICY = "OverlappingPolicy";
     public static final String NO_BYPASS = "NoBypass";
     public static final String SERVICE_TARGETS_PORT_NUMBER = "ServiceTargetsPortNumber";
+    public static final String SERVICE_TARGETS_RENAMED_PORT = "ServiceTargetsRenamedPort";
+    public static final String NETWORK_POLICY_ADMITS_APP_PORT = "NetworkPolicyAdmitsAppPort";
+
+    /** Protected=False: the interception mode is accepted but not implemented yet. */
+    public static final String MODE_NOT_IMPLEMENTED = "InterceptionNotImplemented";
+
+    /** Protected=False: PortName interception takes over a name and protects nothing. */
+    public static final String PORT_NAME_ONLY = "PortNameOnly";
+
+    /** Protected=False: something reaches the application port without the sidecar. */
+    public static final String BYPASS_RISK = "BypassRisk";
+
+    /** Protected=False: the policy's own NetworkPolicy is not in place yet. */
+    public static final String NETWORK_POLICY_PENDING = "NetworkPolicyPending";
+
     public static final String PODS_NEED_RESTART = "PodsNeedRestart";
     public static final String DELETING = "Deleting";
 

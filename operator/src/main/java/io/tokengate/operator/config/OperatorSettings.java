@@ -51,11 +51,11 @@ public interface OperatorSettings {
     String imagePullPolicy();
 
     /** The port the sidecar serves protected traffic on (it takes over the app port's name). */
-    @WithDefault("15080")
+    @WithDefault("7450")
     int listenPort();
 
     /** The sidecar's admin port: liveness, readiness and Prometheus metrics. */
-    @WithDefault("15021")
+    @WithDefault("7451")
     int adminPort();
 
     /** Seconds the sidecar drains in-flight requests after SIGTERM. */

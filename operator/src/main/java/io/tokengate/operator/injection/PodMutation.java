@@ -94,8 +94,41 @@ final class PodMutation {
             Optional.ofNullable(pod.getMetadata().getAnnotations()).orElse(Map.of()));
     annotations.put(ApiGroup.POLICY_ANNOTATION, policy.getMetadata().getName());
     annotations.put(ApiGroup.CONFIG_HASH_ANNOTATION, policy.getStatus().configHash);
+    String open = openPorts(spec, sidecar, policy.getSpec().upstream.port);
+    if (open.isEmpty()) {
+      annotations.remove(ApiGroup.OPEN_PORTS_ANNOTATION);
+    } else {
+      annotations.put(ApiGroup.OPEN_PORTS_ANNOTATION, open);
+    }
     pod.getMetadata().setAnnotations(annotations);
     return new Result(pod, takeover.warnings());
+  }
+
+  /**
+   * The pod's declared ports other than the application port and the sidecar's, {@code
+   * port/PROTOCOL} sorted and comma-separated: what the policy's NetworkPolicy keeps open.
+   */
+  static String openPorts(PodSpec spec, Container sidecar, int appPort) {
+    Set<Integer> sidecarPorts =
+        Optional.ofNullable(sidecar.getPorts()).orElse(List.of()).stream()
+            .map(ContainerPort::getContainerPort)
+            .collect(Collectors.toSet());
+    return java.util.stream.Stream.concat(
+            Optional.ofNullable(spec.getInitContainers()).orElse(List.of()).stream(),
+            spec.getContainers().stream())
+        .filter(c -> c != sidecar)
+        .flatMap(c -> Optional.ofNullable(c.getPorts()).orElse(List.of()).stream())
+        .filter(p -> p.getContainerPort() != null)
+        .filter(
+            p -> p.getContainerPort() != appPort && !sidecarPorts.contains(p.getContainerPort()))
+        .map(
+            p ->
+                p.getContainerPort()
+                    + "/"
+                    + Optional.ofNullable(p.getProtocol()).filter(x -> !x.isBlank()).orElse("TCP"))
+        .collect(Collectors.toCollection(java.util.TreeSet::new))
+        .stream()
+        .collect(Collectors.joining(","));
   }
 
   private static void addVolumes(PodSpec spec, List<Volume> volumes) {

@@ -86,6 +86,40 @@ public final class SidecarInjector {
     }
   }
 
+  /**
+   * Whether answering from {@code policies} would start a pod without the sidecar (or refuse it)
+   * for want of a live, rendered policy selecting it. A view that lags the API server looks exactly
+   * like that, so the caller then decides again from the API server's current policies: a policy
+   * created and reported Ready before the pod is then always seen.
+   */
+  public boolean needsCurrentPolicies(AdmissionRequest request, List<ApiPolicy> policies) {
+    var kind = request.getKind();
+    if (kind == null
+        || !"".equals(kind.getGroup())
+        || !"Pod".equals(kind.getKind())
+        || !"CREATE".equals(request.getOperation())
+        || !blank(request.getSubResource())
+        || !(request.getObject() instanceof Pod pod)) {
+      return false;
+    }
+    String namespace =
+        Optional.ofNullable(request.getNamespace()).orElse(pod.getMetadata().getNamespace());
+    if ((namespace != null && namespace.equals(settings.operatorNamespace()))
+        || pod.getSpec() == null
+        || alreadyInjected(pod)
+        || "false".equalsIgnoreCase(annotation(pod, ApiGroup.INJECT_ANNOTATION))
+        || Boolean.TRUE.equals(pod.getSpec().getHostNetwork())) {
+      return false;
+    }
+    List<ApiPolicy> matching = PolicySelection.matching(policies, pod.getMetadata().getLabels());
+    return matching.isEmpty() || !rendered(matching.get(0));
+  }
+
+  private static boolean rendered(ApiPolicy policy) {
+    var status = policy.getStatus();
+    return status != null && !blank(status.configMapName) && !blank(status.configHash);
+  }
+
   private AdmissionResponse decide(
       String uid, String namespace, Pod pod, List<ApiPolicy> policies, boolean nativeSidecars) {
     if (namespace != null && namespace.equals(settings.operatorNamespace())) {
@@ -128,8 +162,7 @@ public final class SidecarInjector {
                 warnings.add(
                     "ApiPolicy %s also selects this pod; the older ApiPolicy %s applies (see the Conflict condition)"
                         .formatted(ref(other), ref(policy))));
-    var status = policy.getStatus();
-    if (status == null || blank(status.configMapName) || blank(status.configHash)) {
+    if (!rendered(policy)) {
       throw new InjectionRefused(
           ("ApiPolicy %s selects this pod but its sidecar configuration is not rendered yet (see"
                   + " `kubectl describe apipolicy -n %s %s`); the pod is refused rather than"

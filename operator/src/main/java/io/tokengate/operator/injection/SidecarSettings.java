@@ -1,6 +1,8 @@
 package io.tokengate.operator.injection;
 
+import io.fabric8.kubernetes.api.model.Quantity;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * What the injector needs from the operator settings, as plain data, so injection is decided and
@@ -21,8 +23,13 @@ public record SidecarSettings(
     Resources resources,
     String operatorNamespace) {
 
-  public static final int DEFAULT_LISTEN_PORT = 15080;
-  public static final int DEFAULT_ADMIN_PORT = 15021;
+  /**
+   * Clear of the ports other sidecars take: Istio 15000-15090, Linkerd 4143 and 4191, Dapr 3500 and
+   * 50001.
+   */
+  public static final int DEFAULT_LISTEN_PORT = 7450;
+
+  public static final int DEFAULT_ADMIN_PORT = 7451;
 
   public SidecarSettings {
     Objects.requireNonNull(image, "image");
@@ -30,9 +37,35 @@ public record SidecarSettings(
     if (listenPort == adminPort) {
       throw new IllegalArgumentException("the sidecar listen and admin ports must differ");
     }
+    javaToolOptions(resources); // refuses an unusable memory limit at start, not at admission
+  }
+
+  /** The sidecar JVM's options, sized from the memory limit (see {@link SidecarJvmOptions}). */
+  public String javaToolOptions() {
+    return javaToolOptions(resources);
+  }
+
+  private static String javaToolOptions(Resources resources) {
+    return SidecarJvmOptions.forLimit(resources.memoryLimitBytes());
   }
 
   /** Requests and limits as Kubernetes quantities ("100m", "128Mi"); a null value is left out. */
   public record Resources(
-      String cpuRequest, String memoryRequest, String cpuLimit, String memoryLimit) {}
+      String cpuRequest, String memoryRequest, String cpuLimit, String memoryLimit) {
+
+    /** The memory limit in bytes, if one is set. */
+    public Optional<Long> memoryLimitBytes() {
+      if (memoryLimit == null || memoryLimit.isBlank()) {
+        return Optional.empty();
+      }
+      try {
+        return Optional.of(Quantity.getAmountInBytes(new Quantity(memoryLimit)).longValueExact());
+      } catch (IllegalArgumentException | ArithmeticException e) {
+        throw new IllegalArgumentException(
+            "the sidecar's memory limit '%s' is not a Kubernetes quantity such as 128Mi"
+                .formatted(memoryLimit),
+            e);
+      }
+    }
+  }
 }

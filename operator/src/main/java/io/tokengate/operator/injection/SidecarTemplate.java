@@ -72,6 +72,7 @@ public final class SidecarTemplate {
     values.put("cpuLimit", settings.resources().cpuLimit());
     values.put("memoryLimit", settings.resources().memoryLimit());
     values.put("configMapName", configMapName);
+    values.put("javaToolOptions", settings.javaToolOptions());
     JsonNode rendered = substitute(template.deepCopy(), values);
     Container container = YAML.convertValue(rendered.get("container"), Container.class);
     List<Volume> volumes = new ArrayList<>();

@@ -1,6 +1,8 @@
 package io.tokengate.operator.policy;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -43,12 +45,22 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
   private final PolicyStatusComposer composer;
   private final PolicySecondaryResources secondary;
   private final SidecarConfigMapDependent configMaps = new SidecarConfigMapDependent();
+  private final int listenPort;
+  private final int adminPort;
 
+  /**
+   * @param listenPort the sidecar's listen port and {@code adminPort} its admin port: what a
+   *     policy's NetworkPolicy keeps open
+   */
   public ApiPolicyReconciler(
       KubernetesClient podMetadataClient,
       IssuerSnapshots snapshots,
       ResourceEvents events,
-      Clock clock) {
+      Clock clock,
+      int listenPort,
+      int adminPort) {
+    this.listenPort = listenPort;
+    this.adminPort = adminPort;
     this.snapshots = snapshots;
     this.events = events;
     this.composer = new PolicyStatusComposer(clock);
@@ -77,10 +89,13 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
       configHash = SidecarConfigRenderer.configHash(desired.getData());
     }
     List<ApiPolicy> policies = secondary.policies(namespace);
-    PodCensus census = PodCensus.take(policy, secondary.pods(namespace), policies);
-    List<String> bypass =
+    List<Pod> pods = secondary.pods(namespace);
+    PodCensus census = PodCensus.take(policy, pods, policies);
+    Interception interception = interception(policy, context, pods, census);
+    BypassRisk.Findings bypass =
         BypassRisk.find(policy, secondary.services(namespace), census.matchedLabels());
-    var composed = composer.compose(policy, resolution, configHash, specProblem, census, bypass);
+    var composed =
+        composer.compose(policy, resolution, configHash, specProblem, census, bypass, interception);
     if (policy.getStatus() == null
         || !policy.getMetadata().getGeneration().equals(policy.getStatus().observedGeneration)) {
       secondary.reevaluate(namespace, rivalsToRecheck(policy, census, policies));
@@ -129,6 +144,47 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
     }
     return DeleteControl.noFinalizerRemoval().rescheduleAfter(DELETION_RECHECK);
   }
+
+  /**
+   * Renders, applies or removes the policy's NetworkPolicy, and finds the other NetworkPolicies
+   * that re-admit the application port.
+   */
+  private Interception interception(
+      ApiPolicy policy, Context<ApiPolicy> context, List<Pod> pods, PodCensus census) {
+    String namespace = policy.getMetadata().getNamespace();
+    String name = policy.getMetadata().getName();
+    var current = secondary.networkPolicy(namespace, InterceptionNetworkPolicy.name(name));
+    boolean wanted =
+        policy.getSpec().interception
+            == io.tokengate.api.v1alpha1.apipolicy.Interception.NetworkPolicy;
+    Optional<NetworkPolicy> desired =
+        wanted
+            ? Optional.of(
+                InterceptionNetworkPolicy.desired(
+                    policy,
+                    listenPort,
+                    adminPort,
+                    pods.stream().filter(p -> injectedBy(p, name)).toList()))
+            : Optional.empty();
+    NetworkPolicyDependent.reconcile(context.getClient(), desired, current);
+    return new Interception(
+        policy.getSpec().interception,
+        desired.isPresent(),
+        NetworkPolicyBypass.find(
+            policy, secondary.networkPolicies(namespace), census.matchedLabels()));
+  }
+
+  private static boolean injectedBy(Pod pod, String policyName) {
+    var annotations = pod.getMetadata().getAnnotations();
+    return annotations != null
+        && policyName.equals(annotations.get(io.tokengate.api.v1alpha1.ApiGroup.POLICY_ANNOTATION));
+  }
+
+  /** The interception in force: the mode, whether its NetworkPolicy is applied, what re-opens. */
+  record Interception(
+      io.tokengate.api.v1alpha1.apipolicy.Interception mode,
+      boolean networkPolicyApplied,
+      List<String> admittingNetworkPolicies) {}
 
   /** The deny-all configuration: rendered from the issuer if possible, else from the last one. */
   private Optional<ConfigMap> denyAll(ApiPolicy policy, Context<ApiPolicy> context) {

@@ -9,30 +9,66 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Services that reach a policy's application port by number. The sidecar takes over the port's
- * name, so a Service targeting the name reaches the sidecar; one targeting the number reaches the
- * application directly, without token validation.
+ * Services that reach a policy's application port without the sidecar. The sidecar takes over the
+ * port's name, so a Service targeting the name reaches the sidecar; one targeting the number, or
+ * the name the application port is renamed to ({@code app-<port>}), reaches the application
+ * directly, without token validation (unless the interception blocks it).
  */
 public final class BypassRisk {
   private BypassRisk() {}
 
-  /** {@code "<service> (port P -> N)"} for every such Service port, sorted. */
-  public static List<String> find(
+  /** The Services found, each {@code "<service> (port P -> N)"}, sorted. */
+  public record Findings(List<String> byNumber, List<String> byRenamedName) {
+    public boolean none() {
+      return byNumber.isEmpty() && byRenamedName.isEmpty();
+    }
+  }
+
+  public static Findings find(
       ApiPolicy policy, Collection<Service> services, List<Map<String, String>> podLabels) {
+    int appPort = policy.getSpec().upstream.port;
+    return new Findings(
+        matching(policy, services, podLabels, p -> targetsByNumber(p, appPort)),
+        matching(
+            policy,
+            services,
+            podLabels,
+            p ->
+                p.getTargetPort() != null
+                    && isRenamedAppPort(p.getTargetPort().getStrVal(), appPort)));
+  }
+
+  /** The name the webhook gives the application port: {@code app-<port>}, or {@code -2}... */
+  public static boolean isRenamedAppPort(String name, int appPort) {
+    if (name == null) {
+      return false;
+    }
+    String base = "app-" + appPort;
+    return name.equals(base) || name.matches(java.util.regex.Pattern.quote(base) + "-[0-9]+");
+  }
+
+  private static List<String> matching(
+      ApiPolicy policy,
+      Collection<Service> services,
+      List<Map<String, String>> podLabels,
+      java.util.function.Predicate<ServicePort> bypasses) {
     int appPort = policy.getSpec().upstream.port;
     return services.stream()
         .filter(s -> s.getSpec() != null && selectsPolicyPods(s, policy, podLabels))
         .flatMap(
             s ->
                 ports(s).stream()
-                    .filter(p -> targetsByNumber(p, appPort))
+                    .filter(bypasses)
                     .map(
                         p ->
                             s.getMetadata().getName()
                                 + " (port "
                                 + p.getPort()
                                 + " -> "
-                                + appPort
+                                + (p.getTargetPort() != null
+                                        && p.getTargetPort().getStrVal() != null
+                                    ? p.getTargetPort().getStrVal()
+                                    : Integer.toString(appPort))
                                 + ")"))
         .sorted()
         .toList();

@@ -3,6 +3,7 @@ package io.tokengate.operator.policy;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
@@ -26,7 +27,8 @@ import java.util.stream.Collectors;
  * What an ApiPolicy's status depends on besides itself, each watched by one informer whose events
  * are mapped back to the policies concerned: the issuers (by the policies' issuerRef index), the
  * pods (metadata only, to the policies selecting or naming them), the Services (to the policies of
- * their namespace), and the other policies (through an inbound source, for Conflict).
+ * their namespace), the NetworkPolicies (likewise), and the other policies (through an inbound
+ * source, for Conflict).
  */
 final class PolicySecondaryResources {
   static final String ISSUER_INDEX = "tokengate.issuerRef";
@@ -36,6 +38,7 @@ final class PolicySecondaryResources {
   private InformerEventSource<ClusterTokenIssuer, ApiPolicy> clusterTokenIssuers;
   private InformerEventSource<Pod, ApiPolicy> pods;
   private InformerEventSource<Service, ApiPolicy> services;
+  private InformerEventSource<NetworkPolicy, ApiPolicy> networkPolicies;
   private final SimpleInboundEventSource<ApiPolicy> otherPolicies =
       new SimpleInboundEventSource<>("overlapping-policies");
   private IndexerResourceCache<ApiPolicy> policies;
@@ -82,7 +85,17 @@ final class PolicySecondaryResources {
                 .withSecondaryToPrimaryMapper(this::policiesInNamespace)
                 .build(),
             context);
-    return List.of(tokenIssuers, clusterTokenIssuers, pods, services, otherPolicies);
+    // Every NetworkPolicy of the namespace: the policy's own (to keep it as rendered) and the
+    // others (any of them may re-admit the application port).
+    networkPolicies =
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(NetworkPolicy.class, ApiPolicy.class)
+                .withName("networkpolicies")
+                .withSecondaryToPrimaryMapper(this::policiesInNamespace)
+                .build(),
+            context);
+    return List.of(
+        tokenIssuers, clusterTokenIssuers, pods, services, networkPolicies, otherPolicies);
   }
 
   Optional<IssuerResource> issuer(IssuerKey key) {
@@ -100,6 +113,14 @@ final class PolicySecondaryResources {
 
   List<Service> services(String namespace) {
     return services.list(namespace, s -> true).toList();
+  }
+
+  List<NetworkPolicy> networkPolicies(String namespace) {
+    return networkPolicies.list(namespace, n -> true).toList();
+  }
+
+  Optional<NetworkPolicy> networkPolicy(String namespace, String name) {
+    return networkPolicies.get(new ResourceID(name, namespace));
   }
 
   List<ApiPolicy> policies(String namespace) {

@@ -2,22 +2,29 @@ package io.tokengate.operator.webhook;
 
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionRequest;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
+import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.operator.injection.Admission;
 import io.tokengate.operator.injection.SidecarInjector;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import java.util.List;
 import java.util.function.BooleanSupplier;
 import org.jboss.logging.Logger;
 
 /**
- * {@code POST /mutate-pods}: AdmissionReview in, AdmissionReview out, decided on the event loop
- * from memory (no blocking, no network). Whatever arrives, the answer is a 200 with an
- * AdmissionResponse echoing the request's uid, or a 4xx with a plain-text message when there is no
- * request to answer; never a 500.
+ * {@code POST /mutate-pods}: AdmissionReview in, AdmissionReview out. Decided on the event loop
+ * from the in-memory policy index when that index names a rendered policy for the pod (or the pod
+ * is not one to inject); when the index would let the pod start without the sidecar, the decision
+ * is taken again from the API server's current policies on a worker thread (see {@link
+ * PolicyIndex}), so a lagging index never admits a pod bare. Whatever arrives, the answer is a 200
+ * with an AdmissionResponse echoing the request's uid, or a 4xx with a plain-text message when
+ * there is no request to answer; never a 500.
  */
 public final class AdmissionEndpoint {
   public static final String PATH = "/mutate-pods";
@@ -25,12 +32,16 @@ public final class AdmissionEndpoint {
   /** Pods are at most 1.5 MiB in etcd; an AdmissionReview carries one, and a bit more. */
   static final long MAX_BODY = 4L * 1024 * 1024;
 
+  /** The API server waits 10 s by default; a read that takes longer refuses the pod. */
+  static final long CURRENT_POLICIES_TIMEOUT_MS = 5_000;
+
   private static final Logger LOG = Logger.getLogger(AdmissionEndpoint.class);
 
   private final SidecarInjector injector;
   private final PolicyIndex policies;
   private final BooleanSupplier nativeSidecars;
   private final AdmissionMetrics metrics;
+  private Vertx vertx;
 
   public AdmissionEndpoint(
       SidecarInjector injector,
@@ -44,6 +55,7 @@ public final class AdmissionEndpoint {
   }
 
   public Router router(Vertx vertx) {
+    this.vertx = vertx;
     Router router = Router.router(vertx);
     router
         .post(PATH)
@@ -78,35 +90,83 @@ public final class AdmissionEndpoint {
       metrics.record(AdmissionMetrics.MALFORMED, System.nanoTime() - start);
       return;
     }
-    AdmissionResponse response =
+    Future<AdmissionResponse> response =
         decoded instanceof AdmissionReviews.Answer answer
-            ? answer.response()
+            ? Future.succeededFuture(answer.response())
             : decide(((AdmissionReviews.Request) decoded).request());
-    ctx.response()
-        .setStatusCode(200)
-        .putHeader("Content-Type", "application/json")
-        .end(Buffer.buffer(AdmissionReviews.encode(response)));
-    metrics.record(response, System.nanoTime() - start);
+    response.onComplete(
+        r -> {
+          AdmissionResponse answer = r.result();
+          ctx.response()
+              .setStatusCode(200)
+              .putHeader("Content-Type", "application/json")
+              .end(Buffer.buffer(AdmissionReviews.encode(answer)));
+          metrics.record(answer, System.nanoTime() - start);
+        });
   }
 
-  private AdmissionResponse decide(AdmissionRequest request) {
+  /** Never fails: every problem becomes a refusal naming it. */
+  private Future<AdmissionResponse> decide(AdmissionRequest request) {
     try {
       if (!policies.synced()) {
         // Fail closed: an empty index would admit every pod unprotected.
-        return Admission.deny(
-            request.getUid(),
-            503,
-            "tokengate's webhook has not loaded the ApiPolicies yet; the pod is refused rather than started unprotected, retry shortly");
+        return Future.succeededFuture(
+            Admission.deny(
+                request.getUid(),
+                503,
+                "tokengate's webhook has not loaded the ApiPolicies yet; the pod is refused rather than started unprotected, retry shortly"));
       }
-      return injector.admit(
-          request, policies.inNamespace(request.getNamespace()), nativeSidecars.getAsBoolean());
+      List<ApiPolicy> cached = policies.inNamespace(request.getNamespace());
+      if (!injector.needsCurrentPolicies(request, cached)) {
+        return Future.succeededFuture(
+            injector.admit(request, cached, nativeSidecars.getAsBoolean()));
+      }
+      metrics.currentPoliciesRead();
+      return withinTimeout(
+              vertx.executeBlocking(() -> policies.current(request.getNamespace()), false))
+          .map(current -> injector.admit(request, current, nativeSidecars.getAsBoolean()))
+          .otherwise(
+              e -> {
+                LOG.warnf(
+                    "admission request %s: cannot read the ApiPolicies of %s: %s",
+                    request.getUid(), request.getNamespace(), e.toString());
+                return Admission.deny(
+                    request.getUid(),
+                    503,
+                    "tokengate could not read the ApiPolicies of namespace "
+                        + request.getNamespace()
+                        + " ("
+                        + e.getMessage()
+                        + "); the pod is refused rather than started unprotected, retry shortly");
+              });
     } catch (VirtualMachineError e) {
       throw e;
     } catch (RuntimeException | Error e) {
       // A bug (or a broken deployment) refuses the pod with the reason, never a 500.
       LOG.errorf(e, "admission request %s failed", request.getUid());
-      return Admission.deny(request.getUid(), 403, "tokengate could not decide on this pod: " + e);
+      return Future.succeededFuture(
+          Admission.deny(request.getUid(), 403, "tokengate could not decide on this pod: " + e));
     }
+  }
+
+  private <T> Future<T> withinTimeout(Future<T> future) {
+    Promise<T> promise = Promise.promise();
+    long timer =
+        vertx.setTimer(
+            CURRENT_POLICIES_TIMEOUT_MS,
+            t ->
+                promise.tryFail(
+                    "no answer from the API server within " + CURRENT_POLICIES_TIMEOUT_MS + " ms"));
+    future.onComplete(
+        r -> {
+          vertx.cancelTimer(timer);
+          if (r.succeeded()) {
+            promise.tryComplete(r.result());
+          } else {
+            promise.tryFail(r.cause());
+          }
+        });
+    return promise.future();
   }
 
   private static void plain(RoutingContext ctx, int status, String message) {

@@ -1,6 +1,7 @@
 package io.tokengate.operator.webhook;
 
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -10,7 +11,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * {@code tokengate_webhook_admission_seconds{outcome}}: how long each admission took in the
  * operator (decode, decide, patch, encode) and what it answered: {@code injected}, {@code
- * unchanged}, {@code refused}, or {@code malformed} (HTTP 400, no AdmissionReview to answer).
+ * unchanged}, {@code refused}, or {@code malformed} (HTTP 400, no AdmissionReview to answer); and
+ * {@code tokengate_webhook_policy_reads_total}: decisions that read the API server's current
+ * ApiPolicies because the in-memory index alone would have admitted the pod without the sidecar.
  */
 public final class AdmissionMetrics {
   static final String INJECTED = "injected";
@@ -19,6 +22,7 @@ public final class AdmissionMetrics {
   static final String MALFORMED = "malformed";
 
   private final Map<String, Timer> timers;
+  private final Counter currentPoliciesReads;
 
   public AdmissionMetrics(MeterRegistry registry) {
     this.timers =
@@ -27,6 +31,20 @@ public final class AdmissionMetrics {
             UNCHANGED, timer(registry, UNCHANGED),
             REFUSED, timer(registry, REFUSED),
             MALFORMED, timer(registry, MALFORMED));
+    this.currentPoliciesReads =
+        Counter.builder("tokengate.webhook.policy.reads")
+            .description(
+                "Admissions decided from the API server's current ApiPolicies because the"
+                    + " in-memory index would have admitted the pod without the sidecar")
+            .register(registry);
+  }
+
+  void currentPoliciesRead() {
+    currentPoliciesReads.increment();
+  }
+
+  long currentPoliciesReads() {
+    return (long) currentPoliciesReads.count();
   }
 
   /** Metrics kept in memory only (tests, benchmarks). */

@@ -17,8 +17,12 @@ import java.util.Set;
  */
 public final class InformerPolicyIndex implements PolicyIndex, AutoCloseable {
   private final List<SharedIndexInformer<ApiPolicy>> informers = new ArrayList<>();
+  private final KubernetesClient client;
+  private final Optional<Set<String>> watched;
 
   public InformerPolicyIndex(KubernetesClient client, Optional<Set<String>> watchedNamespaces) {
+    this.client = client;
+    this.watched = watchedNamespaces.filter(w -> !w.isEmpty());
     var policies = client.resources(ApiPolicy.class);
     if (watchedNamespaces.isEmpty() || watchedNamespaces.get().isEmpty()) {
       informers.add(policies.inAnyNamespace().runnableInformer(0));
@@ -47,6 +51,19 @@ public final class InformerPolicyIndex implements PolicyIndex, AutoCloseable {
       out.addAll(informer.getIndexer().byIndex(Cache.NAMESPACE_INDEX, namespace));
     }
     return out;
+  }
+
+  /**
+   * A list without a resourceVersion: the API server answers it consistently (from etcd, or from
+   * its watch cache only once that cache is proven current), so it includes every policy whose
+   * status anyone has already read as Ready.
+   */
+  @Override
+  public List<ApiPolicy> current(String namespace) {
+    if (watched.isPresent() && !watched.get().contains(namespace)) {
+      return List.of();
+    }
+    return client.resources(ApiPolicy.class).inNamespace(namespace).list().getItems();
   }
 
   @Override

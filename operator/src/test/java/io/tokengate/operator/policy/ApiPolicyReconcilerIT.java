@@ -12,6 +12,8 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.tokengate.api.v1alpha1.ApiGroup;
 import io.tokengate.api.v1alpha1.Conditions;
@@ -19,6 +21,7 @@ import io.tokengate.api.v1alpha1.Conditions.Reasons;
 import io.tokengate.api.v1alpha1.ResourceReader;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicySpec;
+import io.tokengate.api.v1alpha1.apipolicy.Interception;
 import io.tokengate.api.v1alpha1.apipolicy.IssuerRef;
 import io.tokengate.api.v1alpha1.apipolicy.RuleAction;
 import io.tokengate.api.v1alpha1.apipolicy.Upstream;
@@ -250,6 +253,141 @@ class ApiPolicyReconcilerIT {
                         .withName("doomed")
                         .get())
                 .isNull());
+  }
+
+  @Test
+  void networkPolicyInterceptionClosesTheAppPortAndReportsWhatReopensIt() {
+    client.resource(issuer("np-idp", "10m")).create();
+    ApiPolicy guarded = policy("guarded", "np-idp", Map.of("app", "guarded"));
+    guarded.getSpec().allowedPorts = List.of(9100);
+    create(guarded);
+    var meta =
+        new ObjectMetaBuilder()
+            .withName("guarded-1")
+            .withNamespace(namespace)
+            .withLabels(Map.of("app", "guarded"))
+            .withAnnotations(
+                Map.of(
+                    ApiGroup.POLICY_ANNOTATION, "guarded",
+                    ApiGroup.CONFIG_HASH_ANNOTATION, "sha256:0",
+                    ApiGroup.OPEN_PORTS_ANNOTATION, "9090/TCP"));
+    client
+        .resource(
+            new PodBuilder()
+                .withMetadata(meta.build())
+                .withNewSpec()
+                .addNewContainer()
+                .withName("app")
+                .withImage("example/app:1")
+                .endContainer()
+                .endSpec()
+                .build())
+        .create();
+
+    eventually(
+        () -> {
+          NetworkPolicy np = networkPolicy("guarded");
+          assertThat(np).isNotNull();
+          assertThat(np.getMetadata().getOwnerReferences())
+              .singleElement()
+              .satisfies(
+                  o -> assertThat(o.getUid()).isEqualTo(get("guarded").getMetadata().getUid()));
+          assertThat(np.getSpec().getPolicyTypes()).containsExactly("Ingress");
+          assertThat(np.getSpec().getPodSelector().getMatchLabels())
+              .isEqualTo(Map.of("app", "guarded"));
+          assertThat(np.getSpec().getIngress().get(0).getPorts())
+              .extracting(p -> p.getPort().getIntVal())
+              .containsExactly(7450, 7451, 9090, 9100);
+          Condition prot = condition("guarded", Conditions.PROTECTED);
+          assertThat(prot.getStatus()).isEqualTo("True");
+          assertThat(prot.getReason()).isEqualTo("NetworkPolicy");
+        });
+
+    // Another NetworkPolicy re-admits the app port; a Service targets its new name.
+    client
+        .resource(
+            new NetworkPolicyBuilder()
+                .withNewMetadata()
+                .withName("allow-app")
+                .withNamespace(namespace)
+                .endMetadata()
+                .withNewSpec()
+                .withNewPodSelector()
+                .withMatchLabels(Map.of("app", "guarded"))
+                .endPodSelector()
+                .addNewIngress()
+                .addNewPort()
+                .withPort(new IntOrString(8080))
+                .endPort()
+                .endIngress()
+                .endSpec()
+                .build())
+        .create();
+    client
+        .resource(
+            new ServiceBuilder()
+                .withNewMetadata()
+                .withName("guarded-renamed")
+                .withNamespace(namespace)
+                .endMetadata()
+                .withNewSpec()
+                .withSelector(Map.of("app", "guarded"))
+                .addNewPort()
+                .withPort(80)
+                .withTargetPort(new IntOrString("app-8080"))
+                .endPort()
+                .endSpec()
+                .build())
+        .create();
+    eventually(
+        () -> {
+          Condition bypass = condition("guarded", Conditions.BYPASS_RISK);
+          assertThat(bypass.getStatus()).isEqualTo("True");
+          assertThat(bypass.getReason()).isEqualTo(Reasons.NETWORK_POLICY_ADMITS_APP_PORT);
+          assertThat(bypass.getMessage())
+              .contains("allow-app (admits port 8080)")
+              .contains("guarded-renamed (port 80 -> app-8080)");
+          Condition prot = condition("guarded", Conditions.PROTECTED);
+          assertThat(prot.getStatus()).isEqualTo("False");
+          assertThat(prot.getReason()).isEqualTo(Reasons.BYPASS_RISK);
+          assertThat(prot.getMessage()).contains("allow-app");
+        });
+
+    client.network().v1().networkPolicies().inNamespace(namespace).withName("allow-app").delete();
+    eventually(
+        () -> {
+          assertThat(condition("guarded", Conditions.PROTECTED).getStatus()).isEqualTo("True");
+          Condition bypass = condition("guarded", Conditions.BYPASS_RISK);
+          assertThat(bypass.getReason()).isEqualTo(Reasons.SERVICE_TARGETS_RENAMED_PORT);
+        });
+
+    // Redirect is accepted but not implemented: no NetworkPolicy, and the status says so.
+    client
+        .resources(ApiPolicy.class)
+        .inNamespace(namespace)
+        .withName("guarded")
+        .edit(
+            p -> {
+              p.getSpec().interception = Interception.Redirect;
+              return p;
+            });
+    eventually(
+        () -> {
+          assertThat(networkPolicy("guarded")).isNull();
+          Condition prot = condition("guarded", Conditions.PROTECTED);
+          assertThat(prot.getStatus()).isEqualTo("False");
+          assertThat(prot.getReason()).isEqualTo(Reasons.MODE_NOT_IMPLEMENTED);
+        });
+  }
+
+  private static NetworkPolicy networkPolicy(String policy) {
+    return client
+        .network()
+        .v1()
+        .networkPolicies()
+        .inNamespace(namespace)
+        .withName("tokengate-" + policy)
+        .get();
   }
 
   @Test

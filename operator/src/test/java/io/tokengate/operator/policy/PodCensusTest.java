@@ -77,12 +77,18 @@ class PodCensusTest {
             service("unset-target", Map.of("app", "a"), 8080, null),
             service("numeric-string", Map.of("app", "a"), 80, new IntOrString("8080")),
             service("other-pods", Map.of("app", "b"), 80, new IntOrString(8080)),
-            service("other-port", Map.of("app", "a"), 80, new IntOrString(9090)));
-    assertThat(BypassRisk.find(policy, services, List.of(Map.of("app", "a", "tier", "web"))))
+            service("other-port", Map.of("app", "a"), 80, new IntOrString(9090)),
+            service("renamed", Map.of("app", "a"), 80, new IntOrString("app-8080")),
+            service("renamed-2", Map.of("app", "a"), 81, new IntOrString("app-8080-2")),
+            service("lookalike", Map.of("app", "a"), 82, new IntOrString("app-80800")));
+    var found = BypassRisk.find(policy, services, List.of(Map.of("app", "a", "tier", "web")));
+    assertThat(found.byNumber())
         .containsExactly(
             "by-number (port 80 -> 8080)",
             "numeric-string (port 80 -> 8080)",
             "unset-target (port 8080 -> 8080)");
+    assertThat(found.byRenamedName())
+        .containsExactly("renamed (port 80 -> app-8080)", "renamed-2 (port 81 -> app-8080-2)");
   }
 
   @Test

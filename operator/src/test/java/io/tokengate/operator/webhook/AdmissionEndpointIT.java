@@ -36,6 +36,13 @@ class AdmissionEndpointIT {
   static final List<ApiPolicy> POLICIES =
       List.of(WebhookTestKit.policy("shop", "orders-api", "orders", 8080));
   static final AtomicBoolean SYNCED = new AtomicBoolean(true);
+
+  /** The in-memory view has not seen any policy yet (a watch event still in flight). */
+  static final AtomicBoolean LAGGING = new AtomicBoolean(false);
+
+  /** Reading the API server's current policies fails. */
+  static final AtomicBoolean API_SERVER_DOWN = new AtomicBoolean(false);
+
   static final AdmissionMetrics METRICS = AdmissionMetrics.inMemory();
 
   static Vertx vertx;
@@ -58,6 +65,14 @@ class AdmissionEndpointIT {
 
           @Override
           public List<ApiPolicy> inNamespace(String namespace) {
+            return LAGGING.get() ? List.of() : fixed.inNamespace(namespace);
+          }
+
+          @Override
+          public List<ApiPolicy> current(String namespace) {
+            if (API_SERVER_DOWN.get()) {
+              throw new IllegalStateException("connection refused");
+            }
             return fixed.inNamespace(namespace);
           }
         };
@@ -120,6 +135,51 @@ class AdmissionEndpointIT {
         .contains(SidecarInjector.CONTAINER_NAME)
         .contains("\"path\":\"/spec/containers/0/readinessProbe/httpGet/port\",\"value\":8080");
     assertThat(METRICS.count(AdmissionMetrics.INJECTED)).isEqualTo(injected + 1);
+  }
+
+  @Test
+  void aLaggingIndexIsCorrectedByTheApiServersCurrentPolicies() throws Exception {
+    LAGGING.set(true);
+    try {
+      long reads = METRICS.currentPoliciesReads();
+      JsonNode response =
+          response(
+              post("/mutate-pods", WebhookTestKit.podCreateReview("u-l", "shop", "orders", 8080)));
+      assertThat(response.path("allowed").asBoolean()).isTrue();
+      assertThat(response.path("patchType").asText()).isEqualTo("JSONPatch");
+      assertThat(new String(Base64.getDecoder().decode(response.path("patch").asText())))
+          .contains(SidecarInjector.CONTAINER_NAME);
+      assertThat(METRICS.currentPoliciesReads()).isEqualTo(reads + 1);
+    } finally {
+      LAGGING.set(false);
+    }
+  }
+
+  @Test
+  void aSelectedPodIsDecidedFromMemoryWithoutReadingTheApiServer() throws Exception {
+    long reads = METRICS.currentPoliciesReads();
+    JsonNode response =
+        response(
+            post("/mutate-pods", WebhookTestKit.podCreateReview("u-m", "shop", "orders", 8080)));
+    assertThat(response.path("patchType").asText()).isEqualTo("JSONPatch");
+    assertThat(METRICS.currentPoliciesReads()).isEqualTo(reads);
+  }
+
+  @Test
+  void aPodTheIndexWouldAdmitBareIsRefusedWhenTheApiServerCannotBeRead() throws Exception {
+    API_SERVER_DOWN.set(true);
+    try {
+      JsonNode response =
+          response(
+              post("/mutate-pods", WebhookTestKit.podCreateReview("u-d", "shop", "billing", 8080)));
+      assertThat(response.path("allowed").asBoolean()).isFalse();
+      assertThat(response.path("status").path("code").asInt()).isEqualTo(503);
+      assertThat(response.path("status").path("message").asText())
+          .contains("could not read the ApiPolicies of namespace shop")
+          .contains("connection refused");
+    } finally {
+      API_SERVER_DOWN.set(false);
+    }
   }
 
   @Test

@@ -259,12 +259,12 @@ class SidecarInjectionApiServerIT {
         .isEqualTo("Always");
     assertThat(sidecar.getArgs())
         .containsExactly(
-            "--config", "/etc/tokengate", "--listen-port", "15080", "--admin-port", "15021");
+            "--config", "/etc/tokengate", "--listen-port", "7450", "--admin-port", "7451");
     assertThat(sidecar.getPorts())
         .anySatisfy(
             p -> {
               assertThat(p.getName()).isEqualTo("http");
-              assertThat(p.getContainerPort()).isEqualTo(15080);
+              assertThat(p.getContainerPort()).isEqualTo(7450);
             });
     Container app = stored.getSpec().getContainers().get(0);
     assertThat(app.getPorts().get(0).getName()).isEqualTo("app-8080");

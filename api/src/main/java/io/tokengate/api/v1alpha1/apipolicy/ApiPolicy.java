@@ -24,6 +24,10 @@ import io.tokengate.api.v1alpha1.ApiGroup;
     name = "Ready",
     jsonPath = ".status.conditions[?(@.type==\"Ready\")].status")
 @AdditionalPrinterColumn(
+    name = "Protected",
+    jsonPath = ".status.conditions[?(@.type==\"Protected\")].status")
+@AdditionalPrinterColumn(name = "Interception", jsonPath = ".spec.interception", priority = 1)
+@AdditionalPrinterColumn(
     name = "Age",
     jsonPath = ".metadata.creationTimestamp",
     type = AdditionalPrinterColumn.Type.DATE)

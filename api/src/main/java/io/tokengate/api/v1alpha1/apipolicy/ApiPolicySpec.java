@@ -21,6 +21,11 @@ import java.util.Map;
     message =
         "spec.selector must set matchLabels or matchExpressions: an empty selector would select"
             + " every pod in the namespace")
+@ValidationRule(
+    value = "!has(self.allowedPorts) || !(self.upstream.port in self.allowedPorts)",
+    message =
+        "spec.allowedPorts must not contain spec.upstream.port: that is the port only the sidecar"
+            + " may reach")
 public class ApiPolicySpec {
 
   @Required
@@ -49,6 +54,29 @@ public class ApiPolicySpec {
   @Required
   @JsonPropertyDescription("The application's port on localhost, where allowed requests go.")
   public Upstream upstream;
+
+  @Default("NetworkPolicy")
+  @JsonPropertyDescription(
+      "How traffic to upstream.port is made to pass the sidecar, so that no client reaches the"
+          + " application unchecked by connecting to the pod's IP and the port number."
+          + " NetworkPolicy (default): the operator renders a NetworkPolicy admitting ingress to"
+          + " the sidecar's ports, the pods' other declared ports and allowedPorts, never to"
+          + " upstream.port (needs a CNI that enforces NetworkPolicy). Redirect: an init step"
+          + " redirects inbound TCP for upstream.port to the sidecar (needs NET_ADMIN). Loopback:"
+          + " the application listens on 127.0.0.1 only. PortName: the sidecar takes over the"
+          + " port's name only, which protects nothing against clients using the number. The"
+          + " Protected condition says which protection is in force.")
+  public Interception interception = Interception.NetworkPolicy;
+
+  @Size(max = 64)
+  @ValidationRule(
+      value = "self.all(p, p >= 1 && p <= 65535)",
+      message = "spec.allowedPorts must be port numbers from 1 to 65535")
+  @JsonPropertyDescription(
+      "Container ports the pods keep open to other pods besides the sidecar's (for example an"
+          + " application's metrics port that is not declared in the pod spec). Never"
+          + " upstream.port.")
+  public List<Integer> allowedPorts;
 
   @Size(min = 1, max = 8)
   @JsonPropertyDescription(

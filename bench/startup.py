@@ -1,0 +1,322 @@
+#!/usr/bin/env python3
+"""Sidecar start-to-ready on the JDKs an image could ship (issue 9: "starts in half a second").
+
+Starts the sidecar jar N times per variant and measures the time from the process start to the
+first 200 from the admin port's /healthz/ready (the readiness probe's URL). The configuration is
+an ApiPolicy and a TokenIssuer with static keys (no IdP round trip), so what is measured is the
+JVM and the sidecar's own boot. Every variant runs with the JVM flags the operator injects
+(JAVA_TOOL_OPTIONS of operator/src/main/resources/sidecar-template.yaml).
+
+Variants: JDK 17 as is, JDK 17 with a dynamic AppCDS archive, JDK 25 as is, JDK 25 with compact
+object headers, JDK 25 with an AOT cache (JEP 483/514) trained by one start plus a few
+requests (with and without compact object headers: the cache must be trained with the flag it
+is used with).
+
+With --image TAR (the sidecar's Jib tarball; needs root for unshare and chroot), the image's own
+entrypoint is measured too, as a container starts it: the image's filesystem as root, a private
+/proc, user 65532, the injected JAVA_TOOL_OPTIONS; once as built (with its AOT cache) and once
+with the cache left out of its argument file.
+
+Usage: startup.py [--jar sidecar/target/tokengate-sidecar.jar] [--starts 7] [--image TAR]
+                  [--only-image] [--out FILE.json]
+"""
+
+import argparse
+import base64
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+JDK17 = os.environ.get("JDK17_HOME", "/usr/lib/jvm/java-17-openjdk-amd64")
+JDK25 = os.environ.get("JDK25_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64")
+INJECTED = "-XX:+UseSerialGC -XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError -Xss512k".split()
+ISSUER = "https://idp.bench.invalid/realms/bench"
+
+
+def log(msg):
+    print(f"[startup] {msg}", file=sys.stderr, flush=True)
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(directory, upstream_port):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pub = key.public_key().public_numbers()
+    jwk = {
+        "kty": "RSA",
+        "kid": "bench-1",
+        "alg": "RS256",
+        "use": "sig",
+        "n": b64(pub.n.to_bytes((pub.n.bit_length() + 7) // 8, "big")),
+        "e": b64(pub.e.to_bytes(3, "big")),
+    }
+    with open(os.path.join(directory, "issuer.yaml"), "w") as f:
+        f.write(
+            f"""apiVersion: tokengate.io/v1alpha1
+kind: TokenIssuer
+metadata: {{name: bench-idp, namespace: bench}}
+spec:
+  issuer: {ISSUER}
+  discovery: false
+  jwks: {json.dumps({"keys": [jwk]})}
+  audiences: [api://bench]
+"""
+        )
+    with open(os.path.join(directory, "policy.yaml"), "w") as f:
+        f.write(
+            f"""apiVersion: tokengate.io/v1alpha1
+kind: ApiPolicy
+metadata: {{name: bench-api, namespace: bench}}
+spec:
+  selector: {{matchLabels: {{app: bench}}}}
+  issuerRef: {{kind: TokenIssuer, name: bench-idp}}
+  upstream: {{port: {upstream_port}}}
+  rules:
+    - paths: ["/healthz"]
+      action: Allow
+    - paths: ["/**"]
+      require: {{scopes: [bench.read]}}
+  forwardClaims: {{sub: X-Auth-Subject}}
+"""
+        )
+    now = int(time.time())
+    header = b64(json.dumps({"alg": "RS256", "typ": "JWT", "kid": "bench-1"}).encode())
+    claims = {"iss": ISSUER, "aud": "api://bench", "sub": "bench", "scope": "bench.read",
+              "iat": now, "nbf": now, "exp": now + 3600}
+    signing_input = f"{header}.{b64(json.dumps(claims).encode())}"
+    sig = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{b64(sig)}"
+
+
+class Upstream(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b'{"ok":true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def status(url, headers=None, timeout=2):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return None
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def java_pid(pid):
+    """The JVM's pid: the process itself, or the last in its chain of only children (unshare)."""
+    while True:
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                kids = f.read().split()
+        except OSError:
+            return pid
+        if len(kids) != 1:
+            return pid
+        pid = int(kids[0])
+
+
+def cpu_ms(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def start(java_home, opts, jar, config):
+    port, admin = free_port(), free_port()
+    if java_home.startswith("image:"):
+        # The image's entrypoint in its own root filesystem, as a container runtime runs it.
+        rootfs, entrypoint = java_home[len("image:"):], opts
+        argv = ["unshare", "-m", "-p", "-f", f"--mount-proc={rootfs}/proc", "/usr/sbin/chroot",
+                "--userspec=65532:65532", rootfs, *entrypoint, "--config", "/etc/tokengate",
+                "--listen-port", str(port), "--admin-port", str(admin), "--drain-seconds", "0"]
+        env = {"PATH": "/opt/java/bin:/usr/bin:/bin", "JAVA_TOOL_OPTIONS": " ".join(INJECTED) + " -Djava.io.tmpdir=/tmp"}
+    else:
+        argv = [f"{java_home}/bin/java", *INJECTED, *opts, "-jar", jar, "--config", config,
+                "--listen-port", str(port), "--admin-port", str(admin), "--drain-seconds", "0"]
+        env = None
+    t0 = time.monotonic()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    ready_url = f"http://127.0.0.1:{admin}/healthz/ready"
+    while status(ready_url) != 200:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.read()[-2000:]}")
+        if time.monotonic() - t0 > 60:
+            proc.kill()
+            raise RuntimeError(f"not ready after 60 s: {' '.join(argv)}")
+        time.sleep(0.005)
+    return proc, time.monotonic() - t0, port
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return proc.stderr.read()
+
+
+def exercise(port, token):
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(50):
+        assert status(f"{base}/items", {"Authorization": f"Bearer {token}"}, timeout=30) == 200
+        assert status(f"{base}/items") == 401
+        assert status(f"{base}/items", {"Authorization": f"Bearer {token[:-4]}AAAA"}) == 401
+        assert status(f"{base}/healthz") == 200
+
+
+def train(java_home, opts, jar, config, token):
+    proc, _, port = start(java_home, opts, jar, config)
+    exercise(port, token)
+    return stop(proc)
+
+
+def measure(label, java_home, opts, jar, config, token, starts):
+    times, rss, cpu, maps = [], [], [], []
+    for _ in range(starts):
+        proc, t, port = start(java_home, opts, jar, config)
+        jvm = java_pid(proc.pid)
+        cpu.append(cpu_ms(jvm))
+        rss.append(rss_mib(jvm))
+        with open(f"/proc/{jvm}/maps") as f:
+            mapped = any(line.rstrip().endswith((".aot", ".jsa")) for line in f)
+        maps.append(mapped)
+        if any("AOTCache=" in o or "SharedArchiveFile=" in o for o in opts) and not mapped:
+            raise RuntimeError(f"{label}: the JVM has not mapped its archive")
+        # Ready must mean serving: one valid token through the proxy.
+        ok = status(f"http://127.0.0.1:{port}/items", {"Authorization": f"Bearer {token}"}, timeout=30)
+        err = stop(proc)
+        if ok != 200:
+            raise RuntimeError(f"{label}: valid token answered {ok}: {err[-2000:]}")
+        if any(w in err for w in ("[warning][cds", "[warning][aot", "Unable to use shared archive")):
+            raise RuntimeError(f"{label}: the archive was not used:\n{err[-2000:]}")
+        times.append(t * 1000)
+    result = {"label": label, "java": java_home, "opts": opts, "median_ms": round(statistics.median(times)),
+              "all_ms": [round(t) for t in times], "cpu_ms_median": round(statistics.median(cpu)),
+              "rss_at_ready_mib": round(statistics.median(rss), 1), "archive_mapped": all(maps)}
+    log(f"{label}: median {result['median_ms']} ms of {result['all_ms']}, cpu {result['cpu_ms_median']} ms, "
+        f"rss {result['rss_at_ready_mib']} MiB")
+    return result
+
+
+def host_variants(results, jar, config, token, n, work):
+    results["runs"].append(measure("jdk17", JDK17, [], jar, config, token, n))
+    jsa = os.path.join(work, "appcds17.jsa")
+    train(JDK17, [f"-XX:ArchiveClassesAtExit={jsa}"], jar, config, token)
+    results["runs"].append(measure("jdk17+appcds", JDK17, [f"-XX:SharedArchiveFile={jsa}"], jar, config, token, n))
+    results["runs"].append(measure("jdk25", JDK25, [], jar, config, token, n))
+    coh = ["-XX:+UseCompactObjectHeaders"]
+    results["runs"].append(measure("jdk25+coh", JDK25, coh, jar, config, token, n))
+    for label, extra in (("jdk25+aot", []), ("jdk25+aot+coh", coh)):
+        aot = os.path.join(work, f"{label}.aot")
+        train(JDK25, [*extra, f"-XX:AOTCacheOutput={aot}"], jar, config, token)
+        results[f"{label}_cache_mib"] = round(os.path.getsize(aot) / 2**20, 1)
+        results["runs"].append(measure(label, JDK25, [*extra, f"-XX:AOTCache={aot}"], jar, config, token, n))
+
+
+def image_variants(results, tar, config, token, n, work):
+    rootfs = os.path.join(work, "rootfs")
+    os.makedirs(rootfs)
+    members = os.path.join(work, "image")
+    os.makedirs(members)
+    subprocess.run(["tar", "xf", tar, "-C", members], check=True)
+    with open(os.path.join(members, "manifest.json")) as f:
+        manifest = json.load(f)[0]
+    with open(os.path.join(members, manifest["Config"])) as f:
+        entrypoint = json.load(f)["config"]["Entrypoint"]
+    for layer in manifest["Layers"]:
+        subprocess.run(["tar", "xf", os.path.join(members, layer), "-C", rootfs], check=True,
+                       stderr=subprocess.DEVNULL)
+    os.makedirs(os.path.join(rootfs, "proc"), exist_ok=True)
+    os.makedirs(os.path.join(rootfs, "tmp"), exist_ok=True)
+    os.chmod(os.path.join(rootfs, "tmp"), 0o1777)
+    shutil.copytree(config, os.path.join(rootfs, "etc", "tokengate"))
+    args_file = os.path.join(rootfs, "opt", "tokengate", "jvm.args")
+    with open(args_file) as f:
+        built = f.read()
+    results["image"] = {"tar": os.path.abspath(tar), "entrypoint": entrypoint, "jvm_args": built.split()}
+    results["runs"].append(measure("image", f"image:{rootfs}", entrypoint, None, config, token, n))
+    if "-XX:AOTCache" in built and not results["runs"][-1]["archive_mapped"]:
+        raise RuntimeError("the image's JVM did not map its AOT cache")
+    with open(args_file, "w") as f:
+        f.write("\n".join(a for a in built.split() if not a.startswith("-XX:AOTCache")) + "\n")
+    results["runs"].append(measure("image-without-aot-cache", f"image:{rootfs}", entrypoint, None, config, token, n))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jar", default="sidecar/target/tokengate-sidecar.jar")
+    ap.add_argument("--starts", type=int, default=7)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--image", default=None, help="the sidecar's Jib tarball (needs root)")
+    ap.add_argument("--only-image", action="store_true", help="measure only the image")
+    args = ap.parse_args()
+    jar = os.path.abspath(args.jar)
+    work = tempfile.mkdtemp(prefix="tokengate-startup-")
+    try:
+        upstream_port = free_port()
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", upstream_port), Upstream)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        config = os.path.join(work, "config")
+        os.mkdir(config)
+        token = write_config(config, upstream_port)
+        results = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
+                   "loadavg_before": os.getloadavg()[0], "injected_opts": INJECTED, "runs": []}
+        n = args.starts
+        if not args.only_image:
+            host_variants(results, jar, config, token, n, work)
+        if args.image:
+            image_variants(results, args.image, config, token, n, work)
+        results["loadavg_after"] = os.getloadavg()[0]
+        text = json.dumps(results, indent=2)
+        if args.out:
+            with open(args.out, "w") as f:
+                f.write(text + "\n")
+        print(text)
+        server.shutdown()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

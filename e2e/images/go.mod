@@ -1,0 +1,3 @@
+module tokengate.local/e2e/images
+
+go 1.24
