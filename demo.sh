@@ -511,7 +511,7 @@ else
   fi
   LISTEN=$(k get pod "$POD" -n "$NS" -o jsonpath='{range .spec.initContainers[?(@.name=="tokengate-sidecar")]}{.ports[?(@.name=="http")].containerPort}{end}{range .spec.containers[?(@.name=="tokengate-sidecar")]}{.ports[?(@.name=="http")].containerPort}{end}')
   PF_APP_PORT=$(free_port)
-  launch pf-app "$LOGS/pf-app.log" kubectl "${KCTX[@]}" port-forward -n "$NS" "pod/$POD" "$PF_APP_PORT:${LISTEN:-15080}"
+  launch pf-app "$LOGS/pf-app.log" kubectl "${KCTX[@]}" port-forward -n "$NS" "pod/$POD" "$PF_APP_PORT:${LISTEN:-7450}"
   SIDECAR_URL=http://127.0.0.1:$PF_APP_PORT
   wait_until 60 "the port-forward to the pod's sidecar" pf-app "$LOGS/pf-app.log" \
     bash -c 'curl -s -o /dev/null --max-time 3 "$1/healthz"' _ "$SIDECAR_URL"

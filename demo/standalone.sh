@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 JAR="$ROOT/sidecar/target/tokengate-sidecar.jar"
 WORK="$(mktemp -d -t tokengate-demo.XXXXXX)"
 ISSUER_PORT="${ISSUER_PORT:-19000}"; APP_PORT="${APP_PORT:-18080}"
-LISTEN_PORT="${LISTEN_PORT:-15080}"; ADMIN_PORT="${ADMIN_PORT:-15021}"
+LISTEN_PORT="${LISTEN_PORT:-7450}"; ADMIN_PORT="${ADMIN_PORT:-7451}"
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done

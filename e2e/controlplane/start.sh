@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Starts a real control plane (etcd + kube-apiserver + kube-controller-manager) on 127.0.0.1
-# with its state, certificates and logs under DIR. No kubelet: pods stay Pending.
+# with its state, certificates and logs under DIR; with --node also a real node (node.sh:
+# containerd + runc, CNI bridge, kubelet, kube-scheduler, kube-proxy, kube-router), so pods run.
+# Without --node pods stay Pending.
 #
-# Usage: start.sh DIR [--owner-pid PID]
+# Usage: start.sh DIR [--owner-pid PID] [--node]
 #   stdout: the admin kubeconfig path (DIR/admin.kubeconfig), nothing else; progress on stderr.
 #   --owner-pid PID (or TOKENGATE_OWNER_PID): stop the control plane when process PID exits,
 #                   e.g. the JVM running the tests, so a crashed test run leaves no processes.
+#   --node (or TOKENGATE_NODE=1): also start the node (needs root and the memory cgroup
+#                   controller; fails at once naming what is missing). One node per machine.
+#                   Images: every TOKENGATE_IMAGE_* variable naming a docker-archive tarball is
+#                   imported into containerd; TOKENGATE_PAUSE_IMAGE names the sandbox image
+#                   (default tokengate.local/pause:3.10).
 # Environment (all optional):
 #   TOKENGATE_ETCD, TOKENGATE_KUBE_APISERVER, TOKENGATE_KUBE_CONTROLLER_MANAGER  binaries
 #                   (default: from build.sh's cache; build.sh runs if they are not built yet)
@@ -25,13 +32,15 @@ die() {
   exit 1
 }
 
-[[ $# -ge 1 ]] || die "usage: start.sh DIR [--owner-pid PID]"
+[[ $# -ge 1 ]] || die "usage: start.sh DIR [--owner-pid PID] [--node]"
 DIR_ARG=$1
 shift
 OWNER_PID="${TOKENGATE_OWNER_PID:-}"
+NODE="${TOKENGATE_NODE:-0}"
 while [[ $# -gt 0 ]]; do
   case "$1" in
   --owner-pid) OWNER_PID=${2:?--owner-pid needs a PID}; shift 2 ;;
+  --node) NODE=1; shift ;;
   *) die "unknown argument '$1'" ;;
   esac
 done
@@ -45,6 +54,7 @@ TIMEOUT="${TOKENGATE_START_TIMEOUT:-90}"
 for tool in openssl curl base64; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' is required"
 done
+[[ $NODE == 1 ]] && { "$HERE/node.sh" preflight || exit 1; }
 
 # ---- refuse to start twice in the same DIR ----
 for c in etcd kube-apiserver kube-controller-manager; do
@@ -69,8 +79,9 @@ for b in "$TOKENGATE_ETCD" "$TOKENGATE_KUBE_APISERVER" "$TOKENGATE_KUBE_CONTROLL
 done
 
 # ---- fresh state (a previous run's data in DIR is discarded) ----
+[[ -d $DIR/node ]] && "$HERE/node.sh" stop "$DIR" 2>/dev/null
 rm -rf "$DIR/pki" "$DIR/etcd" "$DIR/logs" "$DIR/pids" "$DIR/admin.kubeconfig" \
-  "$DIR/kube-controller-manager.kubeconfig" "$DIR/cluster.env"
+  "$DIR/kube-controller-manager.kubeconfig" "$DIR/cluster.env" "$DIR/node"
 mkdir -p "$DIR/pki" "$DIR/etcd" "$DIR/logs" "$DIR/pids"
 chmod 700 "$DIR/etcd" "$DIR/pki"
 PKI=$DIR/pki
@@ -104,17 +115,20 @@ leaf() {
     -addext "extendedKeyUsage=$eku" ${san:+-addext "subjectAltName=$san"} 2>"$PKI/$name.openssl.log"
 }
 LOCAL_SAN="IP:127.0.0.1,DNS:localhost"
+NODE_IP=10.244.0.1 # node.sh's bridge address (with --node the API server is advertised there)
 pids=()
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$PKI/sa.key" 2>"$PKI/sa.openssl.log" &
 pids+=($!)
 leaf apiserver ec "/CN=kube-apiserver" serverAuth \
-  "$LOCAL_SAN,IP:$SERVICE_IP,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" &
+  "$LOCAL_SAN,IP:$NODE_IP,IP:$SERVICE_IP,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" &
 pids+=($!)
 leaf etcd-server ec "/CN=etcd" serverAuth,clientAuth "$LOCAL_SAN" &
 pids+=($!)
 leaf apiserver-etcd-client ec "/O=system:masters/CN=kube-apiserver-etcd-client" clientAuth &
 pids+=($!)
 leaf admin rsa "/O=system:masters/CN=kubernetes-admin" clientAuth &
+pids+=($!)
+leaf apiserver-kubelet-client ec "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth &
 pids+=($!)
 leaf kube-controller-manager ec "/CN=system:kube-controller-manager" clientAuth &
 pids+=($!)
@@ -256,12 +270,21 @@ ADMISSION_PLUGINS+=",PersistentVolumeClaimResize,RuntimeClass,CertificateApprova
 ADMISSION_PLUGINS+=",ClusterTrustBundleAttest,CertificateSubjectRestriction,DefaultIngressClass"
 ADMISSION_PLUGINS+=",PodSecurity,MutatingAdmissionPolicy,MutatingAdmissionWebhook,ValidatingAdmissionPolicy,ValidatingAdmissionWebhook,ResourceQuota"
 
+if [[ $NODE == 1 ]]; then
+  # Pods reach the API server through the kubernetes Service, whose endpoint is the node's
+  # address; node.sh drops connections to the port from outside this machine.
+  APISERVER_ADDRESSES=(--bind-address=0.0.0.0 --advertise-address="$NODE_IP")
+else
+  APISERVER_ADDRESSES=(--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --endpoint-reconciler-type=none)
+fi
 start_apiserver() {
   pick_port APISERVER_PORT "${TOKENGATE_APISERVER_PORT:-}"
   launch kube-apiserver "$TOKENGATE_KUBE_APISERVER" \
-    --bind-address=127.0.0.1 \
-    --advertise-address=127.0.0.1 \
-    --endpoint-reconciler-type=none \
+    "${APISERVER_ADDRESSES[@]}" \
+    --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" \
+    --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority="$PKI/ca.crt" \
+    --kubelet-preferred-address-types=InternalIP \
     --secure-port="$APISERVER_PORT" \
     --etcd-servers="https://127.0.0.1:$ETCD_PORT" \
     --etcd-cafile="$PKI/ca.crt" \
@@ -348,10 +371,14 @@ start_kcm() {
 
 export NO_PROXY="127.0.0.1,localhost,${NO_PROXY:-}" no_proxy="127.0.0.1,localhost,${no_proxy:-}"
 
+if [[ $NODE == 1 ]]; then
+  "$HERE/node.sh" network "$DIR" || exit 1
+fi
 start_with_retry etcd start_etcd TOKENGATE_ETCD_PORT TOKENGATE_ETCD_PEER_PORT
 log "etcd ready on https://127.0.0.1:$ETCD_PORT"
 start_with_retry kube-apiserver start_apiserver TOKENGATE_APISERVER_PORT
 log "kube-apiserver ready on https://127.0.0.1:$APISERVER_PORT"
+[[ $NODE == 1 ]] && { "$HERE/node.sh" guard "$DIR" "$APISERVER_PORT" || exit 1; }
 KUBECONFIG_FILE="$DIR/admin.kubeconfig"
 write_kubeconfig "$KUBECONFIG_FILE" kubernetes-admin "$PKI/admin.crt" "$PKI/admin.key"
 write_kubeconfig "$DIR/kube-controller-manager.kubeconfig" system:kube-controller-manager \
@@ -378,6 +405,10 @@ ADMIN_KEY=$PKI/admin.key
 SERVICE_ACCOUNT_ISSUER=$SA_ISSUER
 SERVICE_CLUSTER_IP_RANGE=$SERVICE_CIDR
 EOF
+
+if [[ $NODE == 1 ]]; then
+  "$HERE/node.sh" start "$DIR" || exit 1
+fi
 
 if [[ -n $OWNER_PID ]]; then
   # Watchdog: stops the control plane when the owner exits (or when stop.sh removed the pid files).

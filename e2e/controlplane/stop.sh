@@ -46,9 +46,14 @@ stop_group() {
   for name in "$@"; do rm -f "$DIR/pids/$name.pid"; done
 }
 
-# The watchdog first (unless it is the one running us), then the API server and its client
-# together, etcd last (an API server that loses etcd first waits for request timeouts).
+# The watchdog first (unless it is the one running us), then the node (node.sh: pods,
+# containerd, kubelet, ...; it also removes its bridge, rules, mounts and cgroups and restores
+# sysctls), then the API server and its client together, etcd last (an API server that loses
+# etcd first waits for request timeouts).
 stop_group 2 watchdog
+if [[ -d $DIR/node ]]; then
+  "$(dirname "${BASH_SOURCE[0]}")/node.sh" stop "$DIR" || log "ERROR: node.sh stop failed"
+fi
 stop_group 15 kube-controller-manager kube-apiserver
 stop_group 10 etcd
 
@@ -57,11 +62,11 @@ leftover=()
 for p in /proc/[0-9]*; do
   pid=${p#/proc/}
   [[ $pid == "$$" || $pid == "$PPID" ]] && continue
-  cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+  cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
   [[ $cmd == *"$DIR"* ]] || continue
   argv0=${cmd%% *}
   case "${argv0##*/}" in
-  etcd* | kube-apiserver* | kube-controller-manager*) leftover+=("$pid") ;;
+  etcd* | kube-apiserver* | kube-controller-manager* | kube-scheduler* | kubelet* | kube-proxy* | kube-router* | containerd*) leftover+=("$pid") ;;
   *) [[ $cmd == *tokengate-controlplane-watchdog* ]] && leftover+=("$pid") ;;
   esac
 done

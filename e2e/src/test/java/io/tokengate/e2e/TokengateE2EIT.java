@@ -273,7 +273,7 @@ class TokengateE2EIT {
     Container sidecar = sidecarOf(pod);
     assertThat(sidecar.getArgs())
         .containsExactly(
-            "--config", "/etc/tokengate", "--listen-port", "15080", "--admin-port", "15021");
+            "--config", "/etc/tokengate", "--listen-port", "7450", "--admin-port", "7451");
     assertThat(sidecar.getVolumeMounts())
         .anySatisfy(m -> assertThat(m.getMountPath()).isEqualTo("/etc/tokengate"));
     assertThat(sidecar.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
@@ -282,7 +282,7 @@ class TokengateE2EIT {
         .anySatisfy(
             p -> {
               assertThat(p.getName()).isEqualTo("http");
-              assertThat(p.getContainerPort()).isEqualTo(15080);
+              assertThat(p.getContainerPort()).isEqualTo(7450);
             });
     Container app =
         pod.getSpec().getContainers().stream()
@@ -319,7 +319,7 @@ class TokengateE2EIT {
 
     String table = kubectl.run("get", "apipolicy", "-n", NS);
     assertThat(table.lines().findFirst().orElseThrow().split("\\s+"))
-        .containsExactly("NAME", "ISSUER", "MODE", "PODS", "READY", "AGE");
+        .containsExactly("NAME", "ISSUER", "MODE", "PODS", "READY", "PROTECTED", "AGE");
     assertThat(table).containsPattern(POLICY + "\\s+" + ISSUER + "\\s+Enforce\\s+1/1\\s+True");
   }
 

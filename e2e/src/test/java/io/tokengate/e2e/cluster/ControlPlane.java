@@ -36,19 +36,32 @@ public final class ControlPlane implements AutoCloseable {
   }
 
   public static ControlPlane start(Path dir) {
+    return start(dir, false, Map.of());
+  }
+
+  /**
+   * With {@code node}, also the node ({@code start.sh --node}: containerd, kubelet, kube-proxy,
+   * ...; pods run); {@code images} are {@code TOKENGATE_IMAGE_*} variables naming docker-archive
+   * tarballs it imports into containerd.
+   */
+  public static ControlPlane start(Path dir, boolean node, Map<String, String> images) {
     Path scripts = Repo.root().resolve("e2e/controlplane");
-    Map<String, String> env = Tools.controlPlaneBinaries();
+    Map<String, String> env = new java.util.HashMap<>(Tools.controlPlaneBinaries());
+    env.putAll(images);
+    List<String> command =
+        new java.util.ArrayList<>(
+            List.of(
+                "bash",
+                scripts.resolve("start.sh").toString(),
+                dir.toString(),
+                "--owner-pid",
+                Long.toString(ProcessHandle.current().pid())));
+    if (node) {
+      command.add("--node");
+    }
     long t0 = System.nanoTime();
     try {
-      Processes.run(
-          List.of(
-              "bash",
-              scripts.resolve("start.sh").toString(),
-              dir.toString(),
-              "--owner-pid",
-              Long.toString(ProcessHandle.current().pid())),
-          env,
-          Duration.ofMinutes(4));
+      Processes.run(command, env, Duration.ofMinutes(4));
     } catch (Processes.CommandFailedException e) {
       throw new IllegalStateException(
           "the control plane did not start (logs in " + dir.resolve("logs") + "):\n" + e.output(),

@@ -69,7 +69,7 @@ class K3sE2EIT {
   static final String NS = "shop";
   static final String POLICY = "orders-api";
   static final int APP_PORT = 18080;
-  static final int SIDECAR_PORT = 15080;
+  static final int SIDECAR_PORT = 7450;
 
   static K3sContainer k3s;
   static Keycloak keycloak;
