@@ -5,6 +5,7 @@ import io.tokengate.api.v1alpha1.apipolicy.ApiPolicySpec;
 import io.tokengate.api.v1alpha1.apipolicy.Limits;
 import io.tokengate.api.v1alpha1.apipolicy.Mode;
 import io.tokengate.sidecar.authz.RuleMatcher;
+import io.tokengate.sidecar.config.RequestHandling;
 import io.tokengate.sidecar.config.SidecarConfig;
 import io.tokengate.sidecar.http.TokenSources;
 import io.tokengate.sidecar.validation.TokenValidator;
@@ -35,6 +36,7 @@ public final class ActivePolicy {
   private final SocketAddress upstream;
   private final long upstreamTimeoutMillis;
   private final TokenValidator validator;
+  private final RequestHandling handling;
 
   /** A claim forwarded as a header. */
   public record ClaimHeader(String claim, String header) {}
@@ -64,6 +66,8 @@ public final class ActivePolicy {
     this.maxHeaderBytes = limits.maxHeaderBytes;
     this.upstream = SocketAddress.inetSocketAddress(s.upstream.port, "127.0.0.1");
     this.upstreamTimeoutMillis = Durations.parse(s.upstream.timeout).toMillis();
+    this.handling =
+        config.requestHandling() == null ? RequestHandling.DEFAULTS : config.requestHandling();
   }
 
   public SidecarConfig config() {
@@ -92,14 +96,24 @@ public final class ActivePolicy {
     return claimHeaders;
   }
 
-  /** True when {@code name} is a header this policy sets from a claim (case-insensitive). */
-  public boolean isClaimHeader(String name) {
-    for (String h : claimHeaderNames) {
-      if (h.equalsIgnoreCase(name)) {
-        return true;
-      }
-    }
-    return false;
+  /** The headers claims are forwarded in, lower case. */
+  public String[] claimHeaderNames() {
+    return claimHeaderNames;
+  }
+
+  /** How strictly request paths and routing headers are read. */
+  public RequestHandling requestHandling() {
+    return handling;
+  }
+
+  /** Proxies in front of the sidecar whose forwarding headers are trusted (0: none). */
+  public int trustedForwardedHops() {
+    return handling.trustedForwardedHops();
+  }
+
+  /** Whether method-override headers are kept (and then decide the rule). */
+  public boolean allowMethodOverride() {
+    return handling.allowMethodOverride();
   }
 
   public boolean audit() {

@@ -25,8 +25,8 @@ public record LaunchOptions(
     int drainSeconds,
     boolean help) {
 
-  public static final int DEFAULT_LISTEN_PORT = 15080;
-  public static final int DEFAULT_ADMIN_PORT = 15021;
+  public static final int DEFAULT_LISTEN_PORT = 7450;
+  public static final int DEFAULT_ADMIN_PORT = 7451;
   public static final int DEFAULT_DRAIN_SECONDS = 20;
 
   public static final String USAGE =
@@ -40,8 +40,8 @@ public record LaunchOptions(
         --config PATH          ApiPolicy and TokenIssuer/ClusterTokenIssuer YAML: a file, or a
                                directory of *.yaml/*.yml (+ <issuer>.jwks.json key snapshots).
                                Reloaded when it changes.                     [TOKENGATE_CONFIG]
-        --listen-port N        proxy port (default 15080)               [TOKENGATE_LISTEN_PORT]
-        --admin-port M         /healthz/live, /healthz/ready, /metrics (default 15021)
+        --listen-port N        proxy port (default 7450)                [TOKENGATE_LISTEN_PORT]
+        --admin-port M         /healthz/live, /healthz/ready, /metrics (default 7451)
                                                                          [TOKENGATE_ADMIN_PORT]
         --drain-seconds S      grace period for in-flight requests after SIGTERM (default 20)
                                                                       [TOKENGATE_DRAIN_SECONDS]

@@ -80,7 +80,7 @@ public final class Sidecar {
     this.log = log;
     this.readyTimeout = tuning.readyTimeout();
     this.reloadInterval = tuning.reloadInterval();
-    this.capacity = tuning.capacity() != null ? tuning.capacity() : capacityFromHeap();
+    this.capacity = tuning.capacity() != null ? tuning.capacity() : capacityFromMemory();
     this.vertx = runtime.vertx();
     this.metrics = runtime.metrics();
     this.state = runtime.state();
@@ -103,6 +103,7 @@ public final class Sidecar {
                       .setWorkerPoolSize(2)
                       .setInternalBlockingPoolSize(2)
                       .setPreferNativeTransport(true))
+              .withTransport(io.tokengate.sidecar.http.GuardedTransport.preferNative())
               .build();
       GateMetrics metrics = new GateMetrics();
       GateState state = new GateState(null);
@@ -174,6 +175,7 @@ public final class Sidecar {
     // spreads connections over their event loops. It does not share "port 0", so a free port is
     // picked first.
     int port = options.listenPort() == 0 ? freePort(options.listenHost()) : options.listenPort();
+    io.tokengate.sidecar.http.GuardedTransport.guardPort(port);
     await(
         vertx.deployVerticle(
             () -> {
@@ -235,16 +237,33 @@ public final class Sidecar {
   }
 
   /**
-   * Connections and waiting requests one event loop accepts before answering 503: sized from the
-   * heap (about 16 KiB of state per connection, on half the heap), so overload sheds requests
-   * instead of ending in OutOfMemoryError. 64 MiB of heap gives 2048 connections in all.
+   * What one event loop takes on before it sheds load, sized from the memory the process really
+   * has: the heap limit (-Xmx, or the JVM's share of the container) and the direct-memory limit
+   * Netty allocates from. A connection costs about 12 KiB of state plus up to {@link
+   * GateHandler.Capacity#FREE_HEAD_BYTES} of head held about four times over by the decoder (bytes,
+   * parsed lines, header objects): half the heap is given to connections, an eighth to heads beyond
+   * that free allowance, a quarter to requests in flight (about 16 KiB each, with their upstream
+   * connection). A 48 MiB heap gives about 850 connections and 768 requests in flight in all.
    */
-  static GateHandler.Capacity capacityFromHeap() {
+  static GateHandler.Capacity capacityFromMemory() {
     int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
-    long budget = Runtime.getRuntime().maxMemory() / 2;
-    int total = (int) Math.max(128, Math.min(65536, budget / (16 * 1024)));
-    int perLoop = Math.max(64, total / loops);
-    return new GateHandler.Capacity(perLoop, perLoop);
+    long heap = Runtime.getRuntime().maxMemory();
+    long direct = io.netty.util.internal.PlatformDependent.maxDirectMemory();
+    long perConnection = 12 * 1024 + 4L * GateHandler.Capacity.FREE_HEAD_BYTES;
+    // Reads land in direct buffers before the decoder copies them: a connection reading at most
+    // one 64 KiB buffer at a time needs that much direct memory while it reads.
+    long byHeap = heap / 2 / perConnection;
+    long byDirect = direct > 0 ? direct / (16 * 1024) : byHeap;
+    int total = (int) Math.max(128, Math.min(65536, Math.min(byHeap, byDirect)));
+    int inFlight = (int) Math.max(64, Math.min(65536, heap / 4 / (16 * 1024)));
+    long sharedHead = Math.max(256 * 1024, heap / 8 / 4);
+    return new GateHandler.Capacity(
+        Math.max(64, total / loops),
+        Math.max(32, inFlight / loops),
+        GateHandler.Capacity.FREE_HEAD_BYTES,
+        sharedHead / loops,
+        GateHandler.Capacity.HEAD_TIMEOUT_MILLIS,
+        GateHandler.Capacity.IDLE_TIMEOUT_MILLIS);
   }
 
   private void announceReadiness(long t0) {
@@ -417,6 +436,7 @@ public final class Sidecar {
       // The process is exiting; an admin port that does not close in time changes nothing.
     }
     validators.close();
+    io.tokengate.sidecar.http.GuardedTransport.unguardPort(listenPort);
     try {
       vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
     } catch (Exception ignored) {

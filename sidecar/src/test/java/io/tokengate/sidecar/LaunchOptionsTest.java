@@ -52,10 +52,15 @@ class LaunchOptionsTest {
   }
 
   @Test
-  void defaultsForThePorts() {
+  void defaultsForThePortsStayClearOfOtherMeshes() {
     LaunchOptions o = parse(Map.of(), "--config", "x.yaml");
-    assertThat(o.listenPort()).isEqualTo(15080);
-    assertThat(o.adminPort()).isEqualTo(15021);
+    assertThat(o.listenPort()).isEqualTo(7450);
+    assertThat(o.adminPort()).isEqualTo(7451);
+    // Istio 15000-15090, Linkerd 4143/4191, Dapr 3500/50001.
+    for (int p : new int[] {o.listenPort(), o.adminPort()}) {
+      assertThat(p >= 15000 && p <= 15090).as("inside Istio's range: " + p).isFalse();
+      assertThat(p).isNotIn(4143, 4191, 3500, 50001);
+    }
   }
 
   @Test

@@ -1,5 +1,9 @@
 package io.tokengate.sidecar.authz;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -34,6 +38,15 @@ public record RequestPath(String path, String query, String[] segments) {
    * @throws InvalidPathException naming what is wrong
    */
   public static RequestPath parse(String target) {
+    return parse(target, false);
+  }
+
+  /**
+   * As {@link #parse(String)}; with {@code keepEscapedSeparators}, {@code %2F}, {@code %5C} and
+   * {@code %25}-escapes of a dot or separator are kept as they are (never decoded) instead of
+   * refused.
+   */
+  public static RequestPath parse(String target, boolean keepEscapedSeparators) {
     if (target == null || target.isEmpty()) {
       throw new InvalidPathException("the request target is empty");
     }
@@ -43,11 +56,11 @@ public record RequestPath(String path, String query, String[] segments) {
     }
     int q = rest.indexOf('?');
     String rawPath = q < 0 ? rest : rest.substring(0, q);
-    String query = q < 0 ? null : rest.substring(q + 1);
+    String query = q < 0 ? null : checkQuery(rest.substring(q + 1));
     if (isAlreadyNormal(rawPath)) {
       return new RequestPath(rawPath, query, split(rawPath));
     }
-    return normalise(rawPath, query);
+    return normalise(rawPath, query, keepEscapedSeparators);
   }
 
   private static String stripAuthority(String target) {
@@ -106,13 +119,83 @@ public record RequestPath(String path, String query, String[] segments) {
     return out;
   }
 
-  private static RequestPath normalise(String rawPath, String query) {
+  /**
+   * The query is forwarded as sent, so it is only checked: no control character or whitespace (an
+   * HTTP/2 {@code :path} can carry what an HTTP/1.1 request line cannot), and non-ASCII bytes must
+   * be UTF-8. The decoder hands bytes over as chars 0x80-0xFF; they are turned back into the
+   * characters they encode, so the upstream request carries exactly the client's bytes.
+   */
+  static String checkQuery(String query) {
+    boolean high = false;
+    for (int i = 0; i < query.length(); i++) {
+      char c = query.charAt(i);
+      if (c < 0x21 || c == 0x7f || c == '#') {
+        throw new InvalidPathException(
+            "the query holds a control character, whitespace or a fragment ('#')");
+      }
+      if (c > 0xff) {
+        throw new InvalidPathException("the query holds a character that is not a byte");
+      }
+      high |= c >= 0x80;
+    }
+    if (!high) {
+      return query;
+    }
+    byte[] bytes = query.getBytes(StandardCharsets.ISO_8859_1);
+    return decodeUtf8(bytes, "the query holds bytes that are not UTF-8");
+  }
+
+  private static String decodeUtf8(byte[] bytes, String problem) {
+    try {
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes))
+          .toString();
+    } catch (CharacterCodingException e) {
+      throw new InvalidPathException(problem);
+    }
+  }
+
+  /**
+   * The bytes a normalised segment stands for must be UTF-8: overlong forms ({@code %C0%AE} for
+   * '.', {@code %C0%AF} for '/') and other invalid sequences are what some decoders turn into
+   * separators or dots after the rules matched.
+   */
+  private static void checkUtf8(String seg) {
+    if (seg.indexOf('%') < 0) {
+      return;
+    }
+    byte[] bytes = new byte[seg.length()];
+    int n = 0;
+    boolean high = false;
+    for (int i = 0; i < seg.length(); i++) {
+      char c = seg.charAt(i);
+      if (c == '%' && i + 2 < seg.length()) {
+        int b = hex(seg.charAt(i + 1)) * 16 + hex(seg.charAt(i + 2));
+        high |= b >= 0x80;
+        bytes[n++] = (byte) b;
+        i += 2;
+      } else {
+        bytes[n++] = (byte) c;
+      }
+    }
+    if (high) {
+      decodeUtf8(
+          Arrays.copyOf(bytes, n),
+          "the path holds an escape sequence that is not UTF-8 (such as an overlong form)");
+    }
+  }
+
+  private static RequestPath normalise(String rawPath, String query, boolean keepSeparators) {
     List<String> segments = new ArrayList<>();
     String[] raw = rawPath.split("/", -1);
     boolean trailingSlash = false;
     // raw[0] is the empty string before the leading '/'.
     for (int i = 1; i < raw.length; i++) {
-      String seg = normaliseSegment(raw[i]);
+      String seg = normaliseSegment(raw[i], keepSeparators);
+      checkUtf8(seg);
       int semi = seg.indexOf(';');
       String bare = semi < 0 ? seg : seg.substring(0, semi);
       boolean last = i == raw.length - 1;
@@ -159,6 +242,10 @@ public record RequestPath(String path, String query, String[] segments) {
    * same form.
    */
   static String normaliseSegment(String seg) {
+    return normaliseSegment(seg, false);
+  }
+
+  static String normaliseSegment(String seg, boolean keepSeparators) {
     StringBuilder sb = null;
     for (int i = 0; i < seg.length(); i++) {
       char c = seg.charAt(i);
@@ -170,10 +257,21 @@ public record RequestPath(String path, String query, String[] segments) {
         if (sb == null) {
           sb = new StringBuilder(seg.length()).append(seg, 0, i);
         }
-        if (b == '/' || b == '\\') {
-          throw new InvalidPathException(
-              "an encoded '/' or '\\' in the path is refused: the application could decode it into"
-                  + " a separator after the rules matched");
+        boolean separator = b == '/' || b == '\\';
+        boolean escapedEscape = b == '%' && isEscapedSeparatorOrDot(seg, i + 3);
+        if (separator || escapedEscape) {
+          if (!keepSeparators) {
+            throw new InvalidPathException(
+                separator
+                    ? "an encoded '/' or '\\' in the path is refused: the application could decode"
+                        + " it into a separator after the rules matched"
+                    : "a double-encoded '.', '/' or '\\' (%25..) in the path is refused: the"
+                        + " application could decode it twice");
+          }
+          // Kept as an escape, never decoded: rules see it as a literal, not a separator.
+          sb.append('%').append(HEX[b >> 4]).append(HEX[b & 0xf]);
+          i += 2;
+          continue;
         }
         if (b < 0x20 || b == 0x7f) {
           throw new InvalidPathException("the path holds an encoded control character");
@@ -211,6 +309,17 @@ public record RequestPath(String path, String query, String[] segments) {
   }
 
   private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+
+  /** True when {@code seg} at {@code at} reads {@code 2E}, {@code 2F} or {@code 5C}. */
+  private static boolean isEscapedSeparatorOrDot(String seg, int at) {
+    if (at + 1 >= seg.length()) {
+      return false;
+    }
+    int b = hex(seg.charAt(at)) * 16 + hex(seg.charAt(at + 1));
+    return hex(seg.charAt(at)) >= 0
+        && hex(seg.charAt(at + 1)) >= 0
+        && (b == '.' || b == '/' || b == '\\');
+  }
 
   private static int hex(char c) {
     if (c >= '0' && c <= '9') {

@@ -17,6 +17,7 @@ import java.util.List;
  * @param audiences the effective audiences: the policy's, else the issuer's (never empty)
  * @param snapshot keys from {@code <issuer-name>.jwks.json}, or null
  * @param snapshotFile the snapshot's file, or null
+ * @param requestHandling {@code spec.requestHandling}, or its secure defaults
  */
 public record SidecarConfig(
     String source,
@@ -26,7 +27,8 @@ public record SidecarConfig(
     String issuerFile,
     List<String> audiences,
     JWKSet snapshot,
-    String snapshotFile) {
+    String snapshotFile,
+    RequestHandling requestHandling) {
 
   /** {@code <namespace>/<name>} of the policy; the realm of every challenge and a metric label. */
   public String policyId() {

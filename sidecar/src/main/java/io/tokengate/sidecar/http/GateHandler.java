@@ -26,7 +26,6 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.NetSocket;
-import io.vertx.core.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
@@ -37,12 +36,6 @@ import java.util.Map;
  * changes threads (validation futures completing elsewhere are brought back).
  */
 public final class GateHandler implements Handler<HttpServerRequest> {
-  private static final CharSequence X_FORWARDED_FOR =
-      HttpHeaders.createOptimized("X-Forwarded-For");
-  private static final CharSequence X_FORWARDED_PROTO =
-      HttpHeaders.createOptimized("X-Forwarded-Proto");
-  private static final CharSequence X_FORWARDED_HOST =
-      HttpHeaders.createOptimized("X-Forwarded-Host");
   private static final String TRACEPARENT = "traceparent";
 
   private final Vertx vertx;
@@ -52,14 +45,48 @@ public final class GateHandler implements Handler<HttpServerRequest> {
   private final EventLog log;
   private final Capacity capacity;
 
-  /** Open client connections on this event loop (maintained by the verticle). */
-  private int connections;
+  private final ConnectionBudget budget;
+  private int sweeps;
 
   /**
-   * What one event loop takes on before it sheds load with 503 instead of running out of heap: open
-   * client connections, and requests forwarded but not yet answered by the application.
+   * What one event loop takes on before it sheds load with 503 instead of running out of memory:
+   * open client connections, requests forwarded but not yet answered by the application, and bytes
+   * and time of request heads in progress (see {@link ConnectionBudget}).
+   *
+   * @param connections open client connections
+   * @param inFlight requests awaiting the application's response head
+   * @param freeHeadBytes bytes of a head in progress each connection may hold
+   * @param sharedHeadBytes bytes beyond that, over all heads in progress
+   * @param headTimeoutMillis time from a head's first byte to its end (408 after)
+   * @param idleTimeoutMillis time a kept-alive connection may wait for its next request
    */
-  public record Capacity(int connections, int inFlight) {}
+  public record Capacity(
+      int connections,
+      int inFlight,
+      int freeHeadBytes,
+      long sharedHeadBytes,
+      long headTimeoutMillis,
+      long idleTimeoutMillis) {
+    public static final int FREE_HEAD_BYTES = 4096;
+    public static final long HEAD_TIMEOUT_MILLIS = 10_000;
+    public static final long IDLE_TIMEOUT_MILLIS = 60_000;
+
+    /** With the default head limits and 1 MiB of shared head bytes. */
+    public Capacity(int connections, int inFlight) {
+      this(
+          connections,
+          inFlight,
+          FREE_HEAD_BYTES,
+          1024 * 1024,
+          HEAD_TIMEOUT_MILLIS,
+          IDLE_TIMEOUT_MILLIS);
+    }
+
+    ConnectionBudget.Limits limits() {
+      return new ConnectionBudget.Limits(
+          connections, freeHeadBytes, sharedHeadBytes, headTimeoutMillis, idleTimeoutMillis);
+    }
+  }
 
   /**
    * Exchanges waiting for the application's response head: an intrusive doubly-linked list, one per
@@ -94,15 +121,28 @@ public final class GateHandler implements Handler<HttpServerRequest> {
     this.state = state;
     this.metrics = metrics;
     this.log = log;
+    this.budget =
+        new ConnectionBudget(
+            capacity.limits(),
+            reason -> {
+              ActivePolicy p = state.current();
+              metrics.decision(p == null ? "none" : p.id(), GateMetrics.DENY, reason);
+            });
+    this.budget.register(
+        ((io.vertx.core.internal.ContextInternal) Vertx.currentContext()).nettyEventLoop());
     this.sweeper = vertx.setPeriodic(SWEEP_MILLIS, id -> sweep(System.nanoTime()));
   }
 
   /** Stops the timeout sweep. */
   public void close() {
     vertx.cancelTimer(sweeper);
+    budget.unregister();
   }
 
   private void sweep(long now) {
+    if (++sweeps % 5 == 0) {
+      budget.sweep(now);
+    }
     Exchange x = waitingHead;
     while (x != null) {
       Exchange next = x.nextWaiting;
@@ -152,22 +192,15 @@ public final class GateHandler implements Handler<HttpServerRequest> {
     waitingCount--;
   }
 
-  void connectionOpened() {
-    connections++;
-  }
-
-  void connectionClosed() {
-    connections--;
+  /** Client connections open on this event loop. */
+  int openConnections() {
+    return budget.open();
   }
 
   @Override
   public void handle(HttpServerRequest req) {
-    Exchange x = new Exchange(req, state.current());
-    if (connections > capacity.connections()) {
-      x.overloaded("the sidecar has too many open connections");
-      return;
-    }
-    x.start();
+    budget.headComplete(req);
+    new Exchange(req, state.current()).start();
   }
 
   /** The state of one request, from arrival to the response head. */
@@ -176,12 +209,13 @@ public final class GateHandler implements Handler<HttpServerRequest> {
     final ActivePolicy p;
     final long started = System.nanoTime();
     final Context context = Vertx.currentContext();
-    final MultiMap out = HttpHeaders.headers();
+    MultiMap out;
     RequestPath path;
     AccessRule rule;
     boolean hasBody;
     boolean expectContinue;
-    boolean upgrade;
+    String webSocketKey;
+    String forwardedFor;
     String decision = GateMetrics.ALLOW;
     String reason;
     VerifiedToken token;
@@ -204,8 +238,17 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         refuse(GateFailure.of(503, "not_ready", "no configuration is loaded"));
         return;
       }
-      int headerBytes = copyHeaders();
-      if (headerBytes > p.maxHeaderBytes()) {
+      InboundHeaders head = InboundHeaders.read(req, p);
+      out = head.out;
+      hasBody = head.hasBody;
+      expectContinue = head.expectContinue;
+      webSocketKey = head.webSocketKey;
+      forwardedFor = head.forwardedFor;
+      if (head.refused != null) {
+        refuseHead(head.refused.failure(), head.refused.close());
+        return;
+      }
+      if (head.bytes > p.maxHeaderBytes()) {
         refuse(
             GateFailure.of(
                 431,
@@ -214,9 +257,13 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         return;
       }
       try {
-        path = RequestPath.parse(req.uri());
+        path =
+            RequestPath.parse(
+                req.uri(),
+                p.requestHandling().escapedSlashes()
+                    == io.tokengate.sidecar.config.RequestHandling.EscapedSlashes.Keep);
       } catch (RequestPath.InvalidPathException e) {
-        refuse(GateFailure.of(400, "invalid_path", e.getMessage()));
+        refuseHead(GateFailure.of(400, "invalid_path", e.getMessage()), false);
         return;
       }
       if (hasBody) {
@@ -224,6 +271,17 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         req.pause();
       }
       HttpMethod method = req.method();
+      String decidingMethod = method.name();
+      if (head.methodOverride != null) {
+        if (!InboundHeaders.isUpperToken(head.methodOverride)) {
+          refuseHead(
+              GateFailure.of(
+                  400, "invalid_method", "the method override must be an upper-case token"),
+              false);
+          return;
+        }
+        decidingMethod = head.methodOverride;
+      }
       if (p.allowCorsPreflight()
           && method == HttpMethod.OPTIONS
           && req.headers().contains(HttpHeaders.ORIGIN)
@@ -232,7 +290,7 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         forward();
         return;
       }
-      rule = p.rules().match(method.name(), path);
+      rule = p.rules().match(decidingMethod, path);
       switch (rule.action()) {
         case Allow -> {
           reason = "allow_rule";
@@ -241,70 +299,6 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         case Deny -> deny(GateFailure.of(403, "deny_rule", "the policy denies this request"));
         default -> authenticate();
       }
-    }
-
-    /**
-     * Copies the inbound headers the application may see into {@link #out} and sums the header
-     * bytes. Left out: hop-by-hop headers (and those the Connection header names), every header a
-     * claim is forwarded in (a client must not be able to spoof identity), Host (sent as the
-     * request authority) and Expect (100-continue is answered here, after the decision).
-     */
-    int copyHeaders() {
-      MultiMap in = req.headers();
-      int bytes = 0;
-      String connection = null;
-      String upgradeTo = null;
-      boolean chunked = false;
-      long contentLength = -1;
-      for (Map.Entry<String, String> e : in) {
-        String name = e.getKey();
-        String value = e.getValue();
-        bytes += name.length() + value.length() + 4;
-        if (name.isEmpty() || name.charAt(0) == ':') {
-          continue;
-        }
-        switch (HopByHop.classify(name)) {
-          case HopByHop.CONNECTION ->
-              connection = connection == null ? value : connection + "," + value;
-          case HopByHop.UPGRADE -> upgradeTo = value;
-          case HopByHop.TRANSFER_ENCODING -> chunked = true;
-          case HopByHop.EXPECT -> expectContinue = value.equalsIgnoreCase("100-continue");
-          case HopByHop.CONTENT_LENGTH -> {
-            contentLength = parseLength(value);
-            out.add(name, value);
-          }
-          case HopByHop.DROP, HopByHop.HOST -> {}
-          default -> {
-            if (!p.isClaimHeader(name)) {
-              out.add(name, value);
-            }
-          }
-        }
-      }
-      if (connection != null) {
-        for (String token : connection.split(",")) {
-          String t = token.trim();
-          if (t.equalsIgnoreCase("upgrade")) {
-            upgrade = upgradeTo != null && req.version() == HttpVersion.HTTP_1_1;
-          } else if (!t.isEmpty() && HopByHop.classify(t) == HopByHop.OTHER) {
-            // A header the client declared hop-by-hop is not forwarded, unless it is an
-            // end-to-end header the sidecar relies on being passed (then it simply stays).
-            if (!t.equalsIgnoreCase(TRACEPARENT)) {
-              out.remove(t);
-            }
-          }
-        }
-      }
-      if (upgrade) {
-        out.set(HttpHeaders.CONNECTION, HttpHeaders.UPGRADE);
-        out.set(HttpHeaders.UPGRADE, upgradeTo);
-      }
-      if (req.version() == HttpVersion.HTTP_2) {
-        hasBody = !req.isEnded();
-      } else {
-        hasBody = chunked || contentLength > 0;
-      }
-      return bytes;
     }
 
     void authenticate() {
@@ -386,6 +380,30 @@ public final class GateHandler implements Handler<HttpServerRequest> {
       refuse(f);
     }
 
+    /**
+     * Refuses a head that cannot be forwarded with one meaning. With {@code close} (framing in
+     * doubt) nothing more is read from the connection: it is closed once the answer is written.
+     */
+    void refuseHead(GateFailure f, boolean close) {
+      if (!close || req.version() == HttpVersion.HTTP_2) {
+        refuse(f);
+        return;
+      }
+      if (answered) {
+        return;
+      }
+      markAnswered();
+      decision = GateMetrics.DENY;
+      reason = f.reason();
+      HttpServerResponse res = req.response();
+      if (!res.closed() && !res.headWritten()) {
+        // Written below the HTTP codec and closed at once: a message whose framing is in doubt
+        // leaves nothing behind to parse, and "Connection: close" stays what it says.
+        ConnectionBudget.closeWith(req, Refusal.closing(f, ""));
+      }
+      finish(f.status());
+    }
+
     /** Answers {@code f} without forwarding. */
     void refuse(GateFailure f) {
       if (answered) {
@@ -432,25 +450,8 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         query = p.tokenSources().stripQuery(query);
       }
       String uri = query == null ? path.path() : path.path() + "?" + query;
-      SocketAddress remote = req.remoteAddress();
-      String ip = remote == null ? null : remote.hostAddress();
-      if (ip != null) {
-        String xff = out.get(X_FORWARDED_FOR);
-        out.set(X_FORWARDED_FOR, xff == null ? ip : xff + ", " + ip);
-      }
-      if (!out.contains(X_FORWARDED_PROTO)) {
-        out.set(X_FORWARDED_PROTO, req.isSSL() ? "https" : "http");
-      }
+      ForwardedHeaders.set(out, req, forwardedFor, p.trustedForwardedHops());
       HostAndPort authority = req.authority();
-      if (authority != null && !out.contains(X_FORWARDED_HOST)) {
-        String host = req.headers().get(HttpHeaders.HOST);
-        if (host == null) {
-          // HTTP/2: the authority pseudo-header.
-          host =
-              authority.port() >= 0 ? authority.host() + ":" + authority.port() : authority.host();
-        }
-        out.set(X_FORWARDED_HOST, host);
-      }
       RequestOptions options =
           new RequestOptions()
               .setServer(p.upstream())
@@ -468,7 +469,13 @@ public final class GateHandler implements Handler<HttpServerRequest> {
       upstreamStarted = System.nanoTime();
       deadline = upstreamStarted + p.upstreamTimeoutMillis() * 1_000_000L;
       enqueue(this);
-      client.request(options).onComplete(ar -> sendUpstream(ar.result(), ar.cause()));
+      try {
+        client.request(options).onComplete(ar -> sendUpstream(ar.result(), ar.cause()));
+      } catch (RuntimeException e) {
+        // A request the client library cannot write (it validates what we did not foresee):
+        // answered at once, never left holding its place among the waiting.
+        upstreamFailed(e);
+      }
     }
 
     /** False when a claim cannot be forwarded and the request was refused. */
@@ -511,7 +518,7 @@ public final class GateHandler implements Handler<HttpServerRequest> {
       upstreamRequest = creq;
       HttpServerResponse res = req.response();
       res.closeHandler(v -> creq.reset());
-      if (upgrade) {
+      if (webSocketKey != null) {
         creq.connect().onComplete(ar -> upgraded(ar.result(), ar.cause()));
         return;
       }
@@ -573,12 +580,26 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         cres.request().reset();
         return;
       }
+      if (!WebSocketAccept.matches(webSocketKey, cres.headers())) {
+        // Not a WebSocket handshake the client asked for: tunnelling it would let the
+        // application speak another protocol to the client behind the gate.
+        cres.netSocket().close();
+        upstreamError = "bad_upgrade";
+        refuseHead(
+            GateFailure.of(
+                502,
+                "upstream_bad_upgrade",
+                "the application answered 101 without a matching WebSocket handshake"),
+            true);
+        return;
+      }
       markAnswered();
       metrics.upstream(p.id(), System.nanoTime() - upstreamStarted);
       HttpServerResponse res = req.response();
       res.setStatusCode(101);
       res.headers().addAll(cres.headers());
       finish(101);
+      budget.tunnelled(req);
       req.toNetSocket()
           .onComplete(
               ar -> {
@@ -732,14 +753,6 @@ public final class GateHandler implements Handler<HttpServerRequest> {
           to.remove(t.trim());
         }
       }
-    }
-  }
-
-  private static long parseLength(String value) {
-    try {
-      return Long.parseLong(value.trim());
-    } catch (NumberFormatException e) {
-      return -1;
     }
   }
 

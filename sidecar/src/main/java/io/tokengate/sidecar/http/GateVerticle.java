@@ -86,11 +86,6 @@ public final class GateVerticle extends VerticleBase {
                     // response on its way out.
                     .setPerMessageWebSocketCompressionSupported(false)
                     .setPerFrameWebSocketCompressionSupported(false))
-            .connectionHandler(
-                conn -> {
-                  handler.connectionOpened();
-                  conn.closeHandler(v -> handler.connectionClosed());
-                })
             .requestHandler(handler);
     return server.listen(port, host);
   }

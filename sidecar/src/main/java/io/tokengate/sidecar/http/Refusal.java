@@ -44,6 +44,31 @@ public final class Refusal {
     res.end(Buffer.buffer(body(f)));
   }
 
+  /**
+   * The complete HTTP/1.1 response for {@code f} with {@code Connection: close}, as bytes to be
+   * written straight to a connection that is closed afterwards (the HTTP/1.x response writer would
+   * turn the header into {@code keep-alive} for an HTTP/1.0 client that asked for it).
+   */
+  public static byte[] closing(GateFailure f, String extraHeaders) {
+    String body = body(f);
+    byte[] b = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    String head =
+        "HTTP/1.1 "
+            + f.status()
+            + " "
+            + HttpResponseStatus.valueOf(f.status()).reasonPhrase()
+            + "\r\nConnection: close\r\nContent-Type: application/problem+json\r\n"
+            + "Cache-Control: no-store\r\n"
+            + extraHeaders
+            + "Content-Length: "
+            + b.length
+            + "\r\n\r\n";
+    byte[] h = head.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    byte[] out = java.util.Arrays.copyOf(h, h.length + b.length);
+    System.arraycopy(b, 0, out, h.length, b.length);
+    return out;
+  }
+
   /** The {@code WWW-Authenticate} value for {@code f}. */
   public static String challenge(String realm, GateFailure f) {
     if (f.error() == null) {

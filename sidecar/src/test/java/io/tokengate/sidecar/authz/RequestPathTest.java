@@ -50,6 +50,17 @@ class RequestPathTest {
         "/a%4",
         "/a%00b",
         "/a%0d%0aX:1",
+        "/a/%c0%ae%c0%ae/b",
+        "/a/%c0%af",
+        "/a/%e0%80%ae",
+        "/a/%ff",
+        "/a/%252e%252e/b",
+        "/a/%252F",
+        "/a/%255c",
+        "/a?x=1\u0001",
+        "/a?x= 1",
+        "/a?x=\r\nY:1",
+        "/a?x=\u00c3",
         "/a/..;/b",
         "/a/.;x/b",
         "*",
@@ -83,5 +94,27 @@ class RequestPathTest {
   @ValueSource(strings = {"/caf\u00c3\u00a9"})
   void rawNonAsciiBytesAreEscaped(String raw) {
     assertThat(RequestPath.parse(raw).path()).isEqualTo("/caf%C3%A9");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"/a%2Fb/c, /a%2Fb/c", "/a/%5c, /a/%5C", "/a/%252e, /a/%252e"})
+  void escapedSeparatorsAreKeptUnchangedWhenThePolicySaysSo(String raw, String path) {
+    RequestPath p = RequestPath.parse(raw, true);
+    assertThat(p.path()).isEqualTo(path);
+    // The escape stays inside its segment: it never splits the path.
+    assertThat(p.segments()).hasSize(path.split("/").length - 1);
+    assertThat(p.segments()).anyMatch(seg -> seg.contains("%"));
+  }
+
+  @org.junit.jupiter.api.Test
+  void nonAsciiQueryBytesAreKeptAsTheCharactersTheyEncode() {
+    // The decoder hands UTF-8 bytes over one char per byte; forwarded, the query must be written
+    // as the same bytes again, not as the UTF-8 of each byte.
+    String raw = "/a?q=caf\u00c3\u00a9&x=%C3%A9";
+    RequestPath p = RequestPath.parse(raw);
+    assertThat(p.query()).isEqualTo("q=caf\u00e9&x=%C3%A9");
+    assertThat(p.query().getBytes(java.nio.charset.StandardCharsets.UTF_8))
+        .isEqualTo(
+            "q=caf\u00c3\u00a9&x=%C3%A9".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
   }
 }

@@ -271,7 +271,7 @@ class StreamingTest {
     while (app.inFlight() < 3 && System.nanoTime() < deadline) {
       Thread.sleep(10);
     }
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 50; i++) {
       assertThat(
               http.send(request(gate, "/orders").build(), HttpResponse.BodyHandlers.discarding())
                   .statusCode())

@@ -54,7 +54,8 @@ public final class RawHttp {
     }
   }
 
-  static Response read(InputStream in) throws IOException {
+  /** Reads one response from {@code in}. */
+  public static Response read(InputStream in) throws IOException {
     String statusLine = line(in);
     if (statusLine == null) {
       throw new IOException("connection closed without a response");
