@@ -1,8 +1,5 @@
 package io.tokengate.sidecar.config;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.MappingIterator;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.nimbusds.jose.jwk.JWKSet;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.tokengate.api.v1alpha1.InvalidResourceException;
@@ -111,7 +108,6 @@ public final class ConfigLoader {
     List<Found<ApiPolicy>> policies = new ArrayList<>();
     List<Found<IssuerResource>> issuers = new ArrayList<>();
     Map<String, Path> snapshots = new LinkedHashMap<>();
-    Map<ApiPolicy, JsonNode> handling = new java.util.IdentityHashMap<>();
     for (Map.Entry<Path, String> e : files.entrySet()) {
       String name = e.getKey().getFileName().toString();
       if (name.endsWith(SNAPSHOT_SUFFIX)) {
@@ -119,23 +115,14 @@ public final class ConfigLoader {
         continue;
       }
       List<HasMetadata> docs;
-      List<JsonNode> requestHandling = new ArrayList<>();
       try {
-        String text = withoutRequestHandling(e.getValue(), requestHandling);
-        docs = ResourceReader.read(e.getKey().toString(), text);
+        docs = ResourceReader.read(e.getKey().toString(), e.getValue());
       } catch (InvalidResourceException ex) {
         throw new InvalidConfigException(
             new ConfigProblem(ex.source(), ex.resource(), null, ex.problem()));
       }
-      int policyIndex = 0;
       for (HasMetadata doc : docs) {
         if (doc instanceof ApiPolicy p) {
-          JsonNode rh =
-              policyIndex < requestHandling.size() ? requestHandling.get(policyIndex) : null;
-          policyIndex++;
-          if (rh != null && !rh.isNull()) {
-            handling.put(p, rh);
-          }
           policies.add(new Found<>(e.getKey().toString(), p));
         } else if (doc instanceof IssuerResource i) {
           issuers.add(new Found<>(e.getKey().toString(), i));
@@ -168,8 +155,11 @@ public final class ConfigLoader {
     ConfigChecks.checkIssuer(issuer.file(), issuer.resource(), problems);
     List<String> audiences = ConfigChecks.effectiveAudiences(policy, issuer, problems);
     RequestHandling requestHandling =
-        RequestHandling.parse(
-            handling.get(policy.resource()), policy.file(), ref(policy.resource()), problems);
+        RequestHandling.from(
+            policy.resource().getSpec().requestHandling,
+            policy.file(),
+            ref(policy.resource()),
+            problems);
 
     JWKSet snapshot = null;
     String snapshotFile = null;
@@ -199,37 +189,6 @@ public final class ConfigLoader {
         snapshot,
         snapshot == null ? null : snapshotFile,
         requestHandling);
-  }
-
-  /**
-   * {@code spec.requestHandling} is read by the sidecar's configuration layer: it is taken out of
-   * each ApiPolicy document before the strict resource reader sees it, and handed back in {@code
-   * found} (one entry per ApiPolicy document, in order; null where absent).
-   */
-  private static String withoutRequestHandling(String text, List<JsonNode> found) {
-    if (!text.contains(RequestHandling.FIELD)) {
-      return text;
-    }
-    StringBuilder out = new StringBuilder(text.length());
-    try (MappingIterator<JsonNode> docs =
-        ResourceReader.yaml().readerFor(JsonNode.class).readValues(text)) {
-      while (docs.hasNext()) {
-        JsonNode doc = docs.next();
-        if (doc == null || doc.isNull() || doc.isMissingNode() || doc.isEmpty()) {
-          continue;
-        }
-        if (ApiPolicy.KIND.equals(doc.path("kind").asText())
-            && doc.get("spec") instanceof ObjectNode spec) {
-          found.add(spec.remove(RequestHandling.FIELD));
-        }
-        out.append("---\n").append(ResourceReader.yaml().writeValueAsString(doc));
-      }
-    } catch (IOException | RuntimeException e) {
-      // Not valid YAML: the strict reader reports it with the same text.
-      found.clear();
-      return text;
-    }
-    return out.toString();
   }
 
   private static Found<IssuerResource> resolve(

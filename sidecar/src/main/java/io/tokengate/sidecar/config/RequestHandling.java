@@ -1,8 +1,5 @@
 package io.tokengate.sidecar.config;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 
 /**
@@ -32,61 +29,33 @@ public record RequestHandling(
   public static final RequestHandling DEFAULTS =
       new RequestHandling(EscapedSlashes.Refuse, false, 0);
 
-  static final String FIELD = "requestHandling";
-
   /**
-   * Reads {@code node} (the value of {@code spec.requestHandling}, or null), adding a problem for
-   * every unknown field or wrong value.
+   * The resolved view of {@code spec.requestHandling} (absent: the defaults), adding a problem for
+   * a value outside what the CRD admits, since a standalone sidecar reads files no API server
+   * checked.
    */
-  static RequestHandling parse(
-      JsonNode node, String file, String resource, List<ConfigProblem> out) {
-    if (node == null || node.isNull()) {
+  static RequestHandling from(
+      io.tokengate.api.v1alpha1.apipolicy.RequestHandling spec,
+      String file,
+      String resource,
+      List<ConfigProblem> out) {
+    if (spec == null) {
       return DEFAULTS;
     }
-    String at = "spec." + FIELD;
-    if (!node.isObject()) {
-      out.add(new ConfigProblem(file, resource, at, "must be an object"));
-      return DEFAULTS;
+    int hops = spec.trustedForwardedHops;
+    if (hops < 0 || hops > 10) {
+      out.add(
+          new ConfigProblem(
+              file,
+              resource,
+              "spec.requestHandling.trustedForwardedHops",
+              "must be a whole number from 0 to 10"));
+      hops = DEFAULTS.trustedForwardedHops();
     }
-    EscapedSlashes escaped = DEFAULTS.escapedSlashes();
-    boolean override = DEFAULTS.allowMethodOverride();
-    int hops = DEFAULTS.trustedForwardedHops();
-    List<String> unknown = new ArrayList<>();
-    for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
-      String name = it.next();
-      JsonNode v = node.get(name);
-      switch (name) {
-        case "escapedSlashes" -> {
-          if (v.isTextual() && v.asText().equals("Refuse")) {
-            escaped = EscapedSlashes.Refuse;
-          } else if (v.isTextual() && v.asText().equals("Keep")) {
-            escaped = EscapedSlashes.Keep;
-          } else {
-            out.add(new ConfigProblem(file, resource, at + "." + name, "must be Refuse or Keep"));
-          }
-        }
-        case "allowMethodOverride" -> {
-          if (v.isBoolean()) {
-            override = v.asBoolean();
-          } else {
-            out.add(new ConfigProblem(file, resource, at + "." + name, "must be true or false"));
-          }
-        }
-        case "trustedForwardedHops" -> {
-          if (v.isInt() && v.asInt() >= 0 && v.asInt() <= 10) {
-            hops = v.asInt();
-          } else {
-            out.add(
-                new ConfigProblem(
-                    file, resource, at + "." + name, "must be a whole number from 0 to 10"));
-          }
-        }
-        default -> unknown.add(name);
-      }
-    }
-    for (String u : unknown) {
-      out.add(new ConfigProblem(file, resource, at, "unknown field '" + u + "'"));
-    }
-    return new RequestHandling(escaped, override, hops);
+    EscapedSlashes escaped =
+        spec.escapedSlashes == null
+            ? DEFAULTS.escapedSlashes()
+            : EscapedSlashes.valueOf(spec.escapedSlashes.name());
+    return new RequestHandling(escaped, spec.allowMethodOverride, hops);
   }
 }

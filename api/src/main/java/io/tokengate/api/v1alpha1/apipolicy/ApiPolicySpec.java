@@ -121,4 +121,9 @@ public class ApiPolicySpec {
 
   @JsonPropertyDescription("Size limits on tokens and request headers.")
   public Limits limits = new Limits();
+
+  @JsonPropertyDescription(
+      "How strictly the request path and the headers that steer routing are read (escaped"
+          + " slashes, method overrides, forwarding headers). Every default is the secure one.")
+  public RequestHandling requestHandling = new RequestHandling();
 }
