@@ -15,19 +15,25 @@ import java.util.Optional;
  *       sidecar's classes), code cache {@value #CODE_CACHE_MIB} MiB, {@value #STACK_KIB} KiB per
  *       thread stack, and {@value #NATIVE_RESERVE_MIB} MiB for the rest of the JVM's native memory
  *       (GC structures, threads, symbol tables, libc);
- *   <li>what remains is split 5:3 between the heap and direct memory (Netty's buffers), after
- *       holding back a tenth of what exceeds 128 MiB for native growth.
+ *   <li>what remains goes five eighths to the heap and a quarter to direct memory (Netty's
+ *       buffers); the last eighth is headroom for the JDK's own direct buffers, which Netty does
+ *       not count, and a tenth of what exceeds 128 MiB is held back for native growth.
  * </ul>
  *
- * <p>At 128 MiB: heap 40 MiB, direct 24 MiB, metaspace 40 MiB, code cache 16 MiB. Below {@value
+ * <p>Netty's pooled allocator gets one heap and one direct arena with 1 MiB chunks ({@code
+ * maxOrder=7}): its default of two arenas per core with 4 MiB chunks reserves more direct memory
+ * than a small limit holds, before a single connection is open.
+ *
+ * <p>At 128 MiB: heap 40 MiB, direct 16 MiB, metaspace 40 MiB, code cache 16 MiB; measured by
+ * {@code bench/memory-burst.sh} at 75 MiB peak under 10,000 connections. Below {@value
  * #TIERED_C1_ONLY_BELOW_MIB} MiB the JIT stops at C1 ({@code -XX:TieredStopAtLevel=1}): C2's
  * compiler arenas take tens of MiB of native memory in bursts, which a small container cannot
- * absorb, and C1 alone fills a fraction of the code cache; the proxy's hot path loses some peak
- * throughput, which the larger limits get back. Netty's own limit ({@code
- * -Dio.netty.maxDirectMemory}) equals {@code -XX:MaxDirectMemorySize}: Netty then counts its
- * buffers itself (the sidecar can read that count to shed load before the limit) and the JDK's own
- * direct buffers, which Netty's transports hardly use, stay under the JDK's limit; the reserve
- * above absorbs those.
+ * absorb (the same burst with C2 was OOM-killed at 128 MiB), and C1 alone, on one compiler thread,
+ * fills a fraction of the code cache; the proxy's hot path loses some peak throughput, which the
+ * larger limits get back. Netty's own limit ({@code -Dio.netty.maxDirectMemory}) equals {@code
+ * -XX:MaxDirectMemorySize}: Netty then counts its buffers itself (the sidecar can read that count
+ * to shed load before the limit) and the JDK's own direct buffers, which Netty's transports hardly
+ * use, stay under the JDK's limit; the reserve above absorbs those.
  */
 public final class SidecarJvmOptions {
   static final long MIB = 1024L * 1024;
@@ -43,6 +49,13 @@ public final class SidecarJvmOptions {
   /** Flags every sidecar JVM gets, whatever its limit. */
   static final List<String> ALWAYS =
       List.of("-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError", "-Djava.io.tmpdir=/tmp");
+
+  /** Netty's pooled allocator at sidecar sizes: one arena of each kind, 1 MiB chunks. */
+  static final List<String> NETTY_ALLOCATOR =
+      List.of(
+          "-Dio.netty.allocator.numDirectArenas=1",
+          "-Dio.netty.allocator.numHeapArenas=1",
+          "-Dio.netty.allocator.maxOrder=7");
 
   private SidecarJvmOptions() {}
 
@@ -63,11 +76,13 @@ public final class SidecarJvmOptions {
     flags.add("-Xmx" + sizes.heapMib() + "m");
     flags.add("-XX:MaxDirectMemorySize=" + sizes.directMib() + "m");
     flags.add("-Dio.netty.maxDirectMemory=" + sizes.directMib() * MIB);
+    flags.addAll(NETTY_ALLOCATOR);
     flags.add("-XX:MaxMetaspaceSize=" + METASPACE_MIB + "m");
     flags.add("-XX:ReservedCodeCacheSize=" + CODE_CACHE_MIB + "m");
     flags.add("-Xss" + STACK_KIB + "k");
     if (limitBytes.get() < TIERED_C1_ONLY_BELOW_MIB * MIB) {
       flags.add("-XX:TieredStopAtLevel=1");
+      flags.add("-XX:CICompilerCount=1");
     }
     return String.join(" ", flags);
   }
@@ -87,8 +102,7 @@ public final class SidecarJvmOptions {
     if (limitMib > 128) {
       rest -= (limitMib - 128) / 10;
     }
-    long heap = rest * 5 / 8;
-    return new Sizes(heap, rest - heap);
+    return new Sizes(rest * 5 / 8, rest / 4);
   }
 
   record Sizes(long heapMib, long directMib) {}

@@ -23,12 +23,16 @@ class SidecarJvmOptionsTest {
             "-XX:+ExitOnOutOfMemoryError",
             "-Djava.io.tmpdir=/tmp",
             "-Xmx40m",
-            "-XX:MaxDirectMemorySize=24m",
-            "-Dio.netty.maxDirectMemory=" + 24 * MIB,
+            "-XX:MaxDirectMemorySize=16m",
+            "-Dio.netty.maxDirectMemory=" + 16 * MIB,
+            "-Dio.netty.allocator.numDirectArenas=1",
+            "-Dio.netty.allocator.numHeapArenas=1",
+            "-Dio.netty.allocator.maxOrder=7",
             "-XX:MaxMetaspaceSize=40m",
             "-XX:ReservedCodeCacheSize=16m",
             "-Xss256k",
-            "-XX:TieredStopAtLevel=1");
+            "-XX:TieredStopAtLevel=1",
+            "-XX:CICompilerCount=1");
   }
 
   @Test
@@ -48,9 +52,9 @@ class SidecarJvmOptionsTest {
 
   @Test
   void largerLimitsGrowHeapAndDirectMemoryAndKeepC2() {
-    assertThat(flags(256)).contains("-Xmx112m", "-XX:MaxDirectMemorySize=68m");
+    assertThat(flags(256)).contains("-Xmx112m", "-XX:MaxDirectMemorySize=45m");
     assertThat(flags(256)).contains("-XX:TieredStopAtLevel=1");
-    assertThat(flags(512)).doesNotContain("-XX:TieredStopAtLevel=1");
+    assertThat(flags(512)).doesNotContain("-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1");
     assertThat(flags(1024)).contains("-XX:MaxMetaspaceSize=40m", "-XX:ReservedCodeCacheSize=16m");
   }
 
