@@ -7,7 +7,8 @@ import java.util.List;
  * A rule's path pattern: segments separated by {@code /}; {@code *} matches any characters within
  * one segment, {@code **} as a whole segment matches any number of segments, including none (so
  * {@code /admin/**} also covers {@code /admin} itself). A trailing slash is not significant on
- * either side: {@code /healthz} matches {@code /healthz/}.
+ * either side: {@code /healthz} matches {@code /healthz/}. A pattern compiled to fold case matches
+ * letters whatever their case, for applications whose router does the same.
  */
 public final class PathPattern {
   private static final String GLOBSTAR = "**";
@@ -15,10 +16,12 @@ public final class PathPattern {
   private final String text;
   private final String[] segments;
   private final boolean hasGlobstar;
+  private final boolean foldCase;
 
-  private PathPattern(String text, String[] segments) {
+  private PathPattern(String text, String[] segments, boolean foldCase) {
     this.text = text;
     this.segments = segments;
+    this.foldCase = foldCase;
     boolean g = false;
     for (String s : segments) {
       g |= s.equals(GLOBSTAR);
@@ -32,6 +35,16 @@ public final class PathPattern {
    * @throws IllegalArgumentException with a message saying what is wrong with it
    */
   public static PathPattern parse(String text) {
+    return parse(text, false);
+  }
+
+  /**
+   * Compiles a pattern that matches letters case-sensitively, or whatever their case when {@code
+   * foldCase} is set.
+   *
+   * @throws IllegalArgumentException with a message saying what is wrong with it
+   */
+  public static PathPattern parse(String text, boolean foldCase) {
     if (text == null || text.isEmpty() || text.charAt(0) != '/') {
       throw new IllegalArgumentException("must start with '/'");
     }
@@ -76,7 +89,7 @@ public final class PathPattern {
         }
       }
     }
-    return new PathPattern(text, out.toArray(String[]::new));
+    return new PathPattern(text, out.toArray(String[]::new), foldCase);
   }
 
   public boolean matches(RequestPath path) {
@@ -90,7 +103,7 @@ public final class PathPattern {
         return false;
       }
       for (int i = 0; i < segments.length; i++) {
-        if (!segmentMatches(segments[i], path[i])) {
+        if (!segmentMatches(segments[i], path[i], foldCase)) {
           return false;
         }
       }
@@ -111,7 +124,7 @@ public final class PathPattern {
       } else {
         next[0] = false;
         for (int i = 0; i < path.length; i++) {
-          next[i + 1] = cur[i] && segmentMatches(p, path[i]);
+          next[i + 1] = cur[i] && segmentMatches(p, path[i], foldCase);
         }
       }
       boolean[] t = cur;
@@ -123,8 +136,12 @@ public final class PathPattern {
 
   /** Glob within one segment: {@code *} matches any run of characters, including none. */
   static boolean segmentMatches(String pattern, String s) {
+    return segmentMatches(pattern, s, false);
+  }
+
+  static boolean segmentMatches(String pattern, String s, boolean foldCase) {
     if (pattern.indexOf('*') < 0) {
-      return pattern.equals(s);
+      return foldCase ? pattern.equalsIgnoreCase(s) : pattern.equals(s);
     }
     int p = 0;
     int i = 0;
@@ -134,7 +151,7 @@ public final class PathPattern {
       if (p < pattern.length() && pattern.charAt(p) == '*') {
         star = p++;
         mark = i;
-      } else if (p < pattern.length() && pattern.charAt(p) == s.charAt(i)) {
+      } else if (p < pattern.length() && sameChar(pattern.charAt(p), s.charAt(i), foldCase)) {
         p++;
         i++;
       } else if (star >= 0) {
@@ -148,6 +165,19 @@ public final class PathPattern {
       p++;
     }
     return p == pattern.length();
+  }
+
+  /** The comparison {@link String#equalsIgnoreCase} makes, one character at a time. */
+  private static boolean sameChar(char a, char b, boolean foldCase) {
+    if (a == b) {
+      return true;
+    }
+    if (!foldCase) {
+      return false;
+    }
+    char ua = Character.toUpperCase(a);
+    char ub = Character.toUpperCase(b);
+    return ua == ub || Character.toLowerCase(ua) == Character.toLowerCase(ub);
   }
 
   @Override

@@ -28,12 +28,13 @@ public final class RuleMatcher {
    */
   public static RuleMatcher of(ApiPolicySpec spec) {
     List<AccessRule> out = new ArrayList<>();
+    boolean foldCase = spec.requestHandling != null && spec.requestHandling.caseInsensitivePaths;
     if (spec.rules != null) {
       for (int i = 0; i < spec.rules.size(); i++) {
         Rule r = spec.rules.get(i);
         List<PathPattern> patterns = new ArrayList<>();
         for (String p : r.paths) {
-          patterns.add(PathPattern.parse(p));
+          patterns.add(PathPattern.parse(p, foldCase));
         }
         RuleAction action = r.action == null ? RuleAction.Authenticated : r.action;
         out.add(

@@ -40,6 +40,21 @@ class RuleMatcherTest {
     assertThat(PathPattern.parse(pattern).matches(RequestPath.parse(path))).isEqualTo(matches);
   }
 
+  @ParameterizedTest(name = "{0} ~ {1}: case-sensitive {2}, folding case {3}")
+  @CsvSource({
+    "/admin/**, /Admin/users, false, true",
+    "/admin/**, /ADMIN, false, true",
+    "/admin/**, /admin/x, true, true",
+    "/files/*.JSON, /FILES/a.json, false, true",
+    "/v*/orders, /V2/Orders, false, true",
+    "/admin/**, /admins, false, false",
+  })
+  void foldingCaseMatchesLettersWhateverTheirCase(
+      String pattern, String path, boolean sensitive, boolean folded) {
+    assertThat(PathPattern.parse(pattern).matches(RequestPath.parse(path))).isEqualTo(sensitive);
+    assertThat(PathPattern.parse(pattern, true).matches(RequestPath.parse(path))).isEqualTo(folded);
+  }
+
   @ParameterizedTest
   @ValueSource(
       strings = {
@@ -60,6 +75,35 @@ class RuleMatcherTest {
     long t0 = System.nanoTime();
     assertThat(p.matches(segments)).isFalse();
     assertThat(System.nanoTime() - t0).isLessThan(500_000_000L);
+  }
+
+  @Test
+  void requestHandlingCaseInsensitivePathsFoldsCaseForEveryRule() {
+    String yaml =
+        """
+        apiVersion: tokengate.io/v1alpha1
+        kind: ApiPolicy
+        metadata: {name: p, namespace: ns}
+        spec:
+          selector: {matchLabels: {app: x}}
+          issuerRef: {name: idp}
+          upstream: {port: 8080}
+          requestHandling: {caseInsensitivePaths: %s}
+          rules:
+            - paths: ["/admin/**"]
+              require: {scopes: [admin]}
+            - paths: ["/**"]
+              action: Allow
+        """;
+    RuleMatcher sensitive =
+        RuleMatcher.of(
+            ((ApiPolicy) ResourceReader.read("t", yaml.formatted("false")).get(0)).getSpec());
+    RuleMatcher folding =
+        RuleMatcher.of(
+            ((ApiPolicy) ResourceReader.read("t", yaml.formatted("true")).get(0)).getSpec());
+    assertThat(sensitive.match("GET", RequestPath.parse("/ADMIN/users")).index()).isEqualTo(1);
+    assertThat(folding.match("GET", RequestPath.parse("/ADMIN/users")).index()).isEqualTo(0);
+    assertThat(folding.match("GET", RequestPath.parse("/Admin")).index()).isEqualTo(0);
   }
 
   @Test

@@ -43,4 +43,11 @@ public class RequestHandling {
           + " saw. N: they are kept, the peer is appended, and X-Real-IP is the X-Forwarded-For"
           + " entry N from the right.")
   public int trustedForwardedHops = 0;
+
+  @Default("false")
+  @JsonPropertyDescription(
+      "Match rule paths whatever the case of their letters (default false: case-sensitive), for"
+          + " applications whose router folds case, so /Admin cannot reach what /admin/** guards."
+          + " The path is forwarded as sent.")
+  public boolean caseInsensitivePaths = false;
 }
