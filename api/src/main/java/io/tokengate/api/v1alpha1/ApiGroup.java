@@ -6,6 +6,9 @@ public final class ApiGroup {
   public static final String VERSION = "v1alpha1";
   public static final String API_VERSION = GROUP + "/" + VERSION;
 
+  /** CRD category of every tokengate kind: {@code kubectl get tokengate} lists them all. */
+  public static final String CATEGORY = "tokengate";
+
   /** Namespace label that turns sidecar injection on for the namespace's new pods. */
   public static final String INJECTION_LABEL = "tokengate.io/injection";
 

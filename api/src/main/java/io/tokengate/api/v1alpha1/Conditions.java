@@ -2,7 +2,8 @@ package io.tokengate.api.v1alpha1;
 
 /**
  * Condition types and reasons written to the status of tokengate resources. Reasons are CamelCase
- * and are also the reasons of the Events the operator emits.
+ * and are also the reasons of the Events the operator emits. The README's conditions table lists
+ * exactly these (a test in operator/ compares them).
  */
 public final class Conditions {
   // Types
@@ -37,13 +38,15 @@ public final class Conditions {
     public static final String ISSUER_FOUND = "IssuerFound";
     public static final String ISSUER_NOT_FOUND = "IssuerNotFound";
     public static final String ISSUER_NOT_READY = "IssuerNotReady";
-    public static final String CONFIG_RENDERED = "ConfigRendered";
     public static final String NO_CONFLICT = "NoConflict";
     public static final String OVERLAPPING_POLICY = "OverlappingPolicy";
     public static final String NO_BYPASS = "NoBypass";
     public static final String SERVICE_TARGETS_PORT_NUMBER = "ServiceTargetsPortNumber";
     public static final String SERVICE_TARGETS_RENAMED_PORT = "ServiceTargetsRenamedPort";
     public static final String NETWORK_POLICY_ADMITS_APP_PORT = "NetworkPolicyAdmitsAppPort";
+
+    /** Protected=True: the policy's NetworkPolicy closes the application port. */
+    public static final String NETWORK_POLICY = "NetworkPolicy";
 
     /** Protected=False: the interception mode is accepted but not implemented yet. */
     public static final String MODE_NOT_IMPLEMENTED = "InterceptionNotImplemented";

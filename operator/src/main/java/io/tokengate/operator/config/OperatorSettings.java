@@ -43,7 +43,7 @@ public interface OperatorSettings {
   /** The injected sidecar container. */
   interface Sidecar {
     /** Sidecar image reference. */
-    @WithDefault("ghcr.io/tokengate/sidecar:0.1.0")
+    @WithDefault("tokengate/sidecar:0.1.0")
     String image();
 
     /** Image pull policy of the sidecar container. */

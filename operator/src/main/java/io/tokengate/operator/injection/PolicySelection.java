@@ -1,16 +1,16 @@
 package io.tokengate.operator.injection;
 
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
-import io.tokengate.operator.policy.PodSelection;
 import io.tokengate.operator.policy.PolicyPrecedence;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Which ApiPolicy applies to a pod: those whose selector matches the pod's labels, in {@link
- * PolicyPrecedence} order (the oldest first), the same selector semantics and order the reconciler
- * uses for its Conflict condition, so the webhook and the policy's status always name the same
- * winner. Policies being deleted select no new pod.
+ * PolicyPrecedence} order (a policy with a selector before the namespace's default, then the oldest
+ * first), the same selector semantics and order the reconciler uses for its Conflict condition, so
+ * the webhook and the policy's status always name the same winner. Policies being deleted select no
+ * new pod.
  */
 final class PolicySelection {
   private PolicySelection() {}
@@ -27,10 +27,10 @@ final class PolicySelection {
 
   private static List<ApiPolicy> select(
       List<ApiPolicy> policies, Map<String, String> labels, boolean deleting) {
-    return policies.stream()
-        .filter(p -> (p.getMetadata().getDeletionTimestamp() != null) == deleting)
-        .filter(p -> p.getSpec() != null && PodSelection.matches(p.getSpec().selector, labels))
-        .sorted(PolicyPrecedence.ORDER)
-        .toList();
+    return PolicyPrecedence.selecting(
+        policies.stream()
+            .filter(p -> (p.getMetadata().getDeletionTimestamp() != null) == deleting)
+            .toList(),
+        labels);
   }
 }

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.admission.v1.AdmissionRequest;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
 import io.tokengate.api.v1alpha1.ApiGroup;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
+import io.tokengate.operator.policy.PolicyPrecedence;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -157,6 +158,7 @@ public final class SidecarInjector {
     }
     matching.stream()
         .skip(1)
+        .filter(other -> PolicyPrecedence.compete(policy, other))
         .forEach(
             other ->
                 warnings.add(

@@ -91,7 +91,7 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
     List<ApiPolicy> policies = secondary.policies(namespace);
     List<Pod> pods = secondary.pods(namespace);
     PodCensus census = PodCensus.take(policy, pods, policies);
-    Interception interception = interception(policy, context, pods, census);
+    Interception interception = interception(policy, context, pods, policies, census);
     BypassRisk.Findings bypass =
         BypassRisk.find(policy, secondary.services(namespace), census.matchedLabels());
     var composed =
@@ -150,7 +150,11 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
    * that re-admit the application port.
    */
   private Interception interception(
-      ApiPolicy policy, Context<ApiPolicy> context, List<Pod> pods, PodCensus census) {
+      ApiPolicy policy,
+      Context<ApiPolicy> context,
+      List<Pod> pods,
+      List<ApiPolicy> policies,
+      PodCensus census) {
     String namespace = policy.getMetadata().getNamespace();
     String name = policy.getMetadata().getName();
     var current = secondary.networkPolicy(namespace, InterceptionNetworkPolicy.name(name));
@@ -164,7 +168,8 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
                     policy,
                     listenPort,
                     adminPort,
-                    pods.stream().filter(p -> injectedBy(p, name)).toList()))
+                    pods.stream().filter(p -> injectedBy(p, name)).toList(),
+                    InterceptionNetworkPolicy.narrowerAppPorts(policy, policies)))
             : Optional.empty();
     NetworkPolicyDependent.reconcile(context.getClient(), desired, current);
     return new Interception(
@@ -210,11 +215,19 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
     return null;
   }
 
-  /** Policies whose Conflict may change when this one appears, changes or goes. */
+  /**
+   * Policies whose status may change when this one appears, changes or goes: those it competes
+   * with, those in Conflict, and, for a policy with a selector, the namespace defaults (their pods
+   * and their NetworkPolicy's closed ports depend on it).
+   */
   private static Set<String> rivalsToRecheck(
       ApiPolicy policy, PodCensus census, List<ApiPolicy> policies) {
     Set<String> names = new TreeSet<>(census.overlapping());
+    boolean narrower = !PolicyPrecedence.isNamespaceDefault(policy);
     for (ApiPolicy p : policies) {
+      if (narrower && PolicyPrecedence.isNamespaceDefault(p)) {
+        names.add(p.getMetadata().getName());
+      }
       if (p.getStatus() != null
           && StatusConditions.isTrue(p.getStatus().conditions, Conditions.CONFLICT)) {
         names.add(p.getMetadata().getName());

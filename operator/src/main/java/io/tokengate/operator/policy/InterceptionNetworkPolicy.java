@@ -36,6 +36,24 @@ public final class InterceptionNetworkPolicy {
   /** What should exist for {@code policy}, given the pods it injected. */
   public static NetworkPolicy desired(
       ApiPolicy policy, int listenPort, int adminPort, Collection<Pod> injectedPods) {
+    return desired(policy, listenPort, adminPort, injectedPods, List.of());
+  }
+
+  /**
+   * What should exist for {@code policy}, given the pods it injected and the application ports of
+   * the policies that win over it for some of the pods its NetworkPolicy selects. A namespace
+   * default's NetworkPolicy ({@code podSelector: {}}) also selects the pods of every narrower
+   * policy, and NetworkPolicies add up: were it to admit one of their application ports (because
+   * one of the default's own pods declares that port, or allowedPorts lists it), it would re-open
+   * the bypass the narrower policy closes. So those ports stay closed here too; a default pod that
+   * really serves such a port needs it in a NetworkPolicy of its own.
+   */
+  public static NetworkPolicy desired(
+      ApiPolicy policy,
+      int listenPort,
+      int adminPort,
+      Collection<Pod> injectedPods,
+      Collection<Integer> narrowerAppPorts) {
     int appPort = policy.getSpec().upstream.port;
     // port -> protocols, sorted, so the rendering is stable.
     Map<Integer, TreeSet<String>> open = new TreeMap<>();
@@ -68,6 +86,7 @@ public final class InterceptionNetworkPolicy {
       }
     }
     open.remove(appPort); // whatever asked for it, the application port stays closed
+    narrowerAppPorts.forEach(open::remove);
     List<NetworkPolicyPort> ports =
         open.entrySet().stream()
             .flatMap(
@@ -103,6 +122,21 @@ public final class InterceptionNetworkPolicy {
         .endIngress()
         .endSpec()
         .build();
+  }
+
+  /** For a namespace default: the application ports of the live policies with a selector. */
+  public static List<Integer> narrowerAppPorts(ApiPolicy policy, List<ApiPolicy> policies) {
+    if (!PolicyPrecedence.isNamespaceDefault(policy)) {
+      return List.of();
+    }
+    return policies.stream()
+        .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
+        .filter(p -> p.getSpec() != null && p.getSpec().upstream != null)
+        .filter(p -> !PolicyPrecedence.isNamespaceDefault(p))
+        .map(p -> p.getSpec().upstream.port)
+        .distinct()
+        .sorted()
+        .toList();
   }
 
   private static io.fabric8.kubernetes.api.model.OwnerReference owner(HasMetadata policy) {

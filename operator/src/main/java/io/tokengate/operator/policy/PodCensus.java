@@ -13,13 +13,15 @@ import java.util.TreeSet;
 /**
  * What a policy's pods look like now, from pod metadata only.
  *
- * @param matched pods the selector matches
+ * @param matched pods the selector matches (for a namespace default: those no policy with a
+ *     selector selects)
  * @param injected of those, pods annotated with this policy and a config hash (running its sidecar)
  * @param uninjected matched pods without any tokengate sidecar: they need a restart
  * @param injectedAnywhere pods in the namespace annotated with this policy, matched or not (what
  *     deletion waits for)
  * @param lostTo winner policy name to the pods it protects instead of this policy
- * @param overlapping other policies selecting at least one of this policy's pods
+ * @param overlapping other policies of the same kind (both defaults, or both with a selector)
+ *     selecting at least one of this policy's pods
  * @param matchedLabels the label sets of the matched pods (for Service matching)
  */
 public record PodCensus(
@@ -57,6 +59,12 @@ public record PodCensus(
       if (!PodSelection.matches(policy.getSpec().selector, pod.getMetadata().getLabels())) {
         continue;
       }
+      List<ApiPolicy> selecting = PolicyPrecedence.selecting(rivals, pod.getMetadata().getLabels());
+      if (PolicyPrecedence.isNamespaceDefault(policy)
+          && selecting.stream().anyMatch(r -> !PolicyPrecedence.isNamespaceDefault(r))) {
+        // A policy with a selector covers this pod: it is not the default's to count.
+        continue;
+      }
       matched++;
       labels.add(pod.getMetadata().getLabels());
       if (runsThisPolicy) {
@@ -65,8 +73,8 @@ public record PodCensus(
         uninjected++;
       }
       ApiPolicy winner = policy;
-      for (ApiPolicy rival : rivals) {
-        if (PodSelection.matches(rival.getSpec().selector, pod.getMetadata().getLabels())) {
+      for (ApiPolicy rival : selecting) {
+        if (PolicyPrecedence.compete(rival, policy)) {
           overlapping.add(rival.getMetadata().getName());
           if (PolicyPrecedence.ORDER.compare(rival, winner) < 0) {
             winner = rival;

@@ -9,7 +9,10 @@ import java.util.Map;
 public final class PodSelection {
   private PodSelection() {}
 
-  /** An empty or missing selector matches nothing here: the CRD refuses such a policy anyway. */
+  /**
+   * An empty selector ({@code {}}) matches every pod, as in Kubernetes (a namespace's default
+   * policy); a missing one matches nothing.
+   */
   public static boolean matches(LabelSelector selector, Map<String, String> labels) {
     if (selector == null) {
       return false;
@@ -17,11 +20,6 @@ public final class PodSelection {
     Map<String, String> actual = labels == null ? Map.of() : labels;
     Map<String, String> required = selector.getMatchLabels();
     List<LabelSelectorRequirement> expressions = selector.getMatchExpressions();
-    boolean empty =
-        (required == null || required.isEmpty()) && (expressions == null || expressions.isEmpty());
-    if (empty) {
-      return false;
-    }
     if (required != null) {
       for (var e : required.entrySet()) {
         if (!e.getValue().equals(actual.get(e.getKey()))) {

@@ -108,7 +108,9 @@ final class PolicySecondaryResources {
   }
 
   List<Pod> pods(String namespace) {
-    return pods.list(namespace, p -> true).toList();
+    // With several watched namespaces JOSDK runs one informer per namespace, all on the one item
+    // store given above, so the store holds the pods of every watched namespace.
+    return pods.list(namespace, p -> namespace.equals(p.getMetadata().getNamespace())).toList();
   }
 
   List<Service> services(String namespace) {

@@ -177,7 +177,7 @@ final class PolicyStatusComposer {
           conditions.set(
               Conditions.PROTECTED,
               true,
-              io.tokengate.api.v1alpha1.apipolicy.Interception.NetworkPolicy.name(),
+              Reasons.NETWORK_POLICY,
               "NetworkPolicy "
                   + InterceptionNetworkPolicy.name(policy.getMetadata().getName())
                   + " admits ingress to the sidecar's ports and never to port "

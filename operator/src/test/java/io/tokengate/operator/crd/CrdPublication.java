@@ -1,5 +1,6 @@
 package io.tokengate.operator.crd;
 
+import com.fasterxml.jackson.annotation.JsonClassDescription;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -21,8 +22,10 @@ import java.util.Map;
 
 /**
  * Turns the crd-generator output ({@code target/generated-crds}, written by the build) into the
- * files published in {@code crds/}. One step on top of the generator: printer columns in the order
- * the model declares them (the generator sorts them by name, which would print AGE first).
+ * files published in {@code crds/}. Two steps on top of the generator: printer columns in the order
+ * the model declares them (the generator sorts them by name, which would print AGE first), and the
+ * schema's root description (what {@code kubectl explain <kind>} prints) from the kind's {@link
+ * JsonClassDescription}, which the generator 7.5 does not read.
  */
 public final class CrdPublication {
   static final List<Class<? extends CustomResource<?, ?>>> KINDS =
@@ -51,10 +54,33 @@ public final class CrdPublication {
       ObjectNode crd = (ObjectNode) ResourceReader.yaml().readTree(Files.readString(generated));
       for (JsonNode version : crd.path("spec").path("versions")) {
         orderColumns((ObjectNode) version, kind);
+        describeRoot((ObjectNode) version, kind);
       }
       out.put(file, HEADER + ResourceReader.yaml().writeValueAsString(crd));
     }
     return out;
+  }
+
+  private static void describeRoot(ObjectNode version, Class<?> kind) {
+    JsonClassDescription description = kind.getAnnotation(JsonClassDescription.class);
+    if (description == null) {
+      throw new IllegalStateException(
+          kind.getSimpleName() + " needs @JsonClassDescription: kubectl explain prints it");
+    }
+    ObjectNode schema = (ObjectNode) version.path("schema").path("openAPIV3Schema");
+    // Keep "description" first, as the generator places it on every other object.
+    ObjectNode described = ResourceReader.yaml().createObjectNode();
+    described.put("description", description.value());
+    schema
+        .fields()
+        .forEachRemaining(
+            e -> {
+              if (!e.getKey().equals("description")) {
+                described.set(e.getKey(), e.getValue());
+              }
+            });
+    schema.removeAll();
+    schema.setAll(described);
   }
 
   private static void orderColumns(ObjectNode version, Class<?> kind) {

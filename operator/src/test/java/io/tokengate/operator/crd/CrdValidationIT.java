@@ -4,9 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
+import com.fasterxml.jackson.annotation.JsonClassDescription;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.tokengate.api.v1alpha1.ApiGroup;
+import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
+import io.tokengate.api.v1alpha1.tokenissuer.ClusterTokenIssuer;
+import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuer;
 import io.tokengate.operator.testing.TestApiServer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,6 +20,7 @@ import java.nio.file.Paths;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -66,6 +72,31 @@ class CrdValidationIT {
   void acceptsValidResources(Path file) throws IOException {
     List<HasMetadata> created = create(Files.readString(file));
     assertThat(created).isNotEmpty();
+  }
+
+  @Test
+  void everyKindIsInTheTokengateCategory() {
+    // What kubectl get tokengate resolves through: the API server's discovery.
+    var resources = client.getApiResources(ApiGroup.API_VERSION).getResources();
+    assertThat(resources)
+        .filteredOn(r -> !r.getName().contains("/"))
+        .extracting(r -> r.getKind())
+        .containsExactlyInAnyOrder("ApiPolicy", "TokenIssuer", "ClusterTokenIssuer");
+    assertThat(resources)
+        .filteredOn(r -> !r.getName().contains("/"))
+        .allSatisfy(r -> assertThat(r.getCategories()).as(r.getKind()).contains(ApiGroup.CATEGORY));
+  }
+
+  @Test
+  void kubectlExplainHasARootDescriptionForEveryKind() {
+    // kubectl explain reads the API server's OpenAPI v3 document for the group version.
+    String openApi = client.raw("/openapi/v3/apis/tokengate.io/v1alpha1");
+    assertThat(openApi).isNotNull();
+    for (var kind : List.of(ApiPolicy.class, TokenIssuer.class, ClusterTokenIssuer.class)) {
+      String description = kind.getAnnotation(JsonClassDescription.class).value();
+      assertThat(description).as(kind.getSimpleName()).isNotBlank();
+      assertThat(openApi).as(kind.getSimpleName()).contains(description);
+    }
   }
 
   private static List<HasMetadata> create(String yaml) {

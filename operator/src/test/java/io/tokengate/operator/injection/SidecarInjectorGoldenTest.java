@@ -47,7 +47,7 @@ class SidecarInjectorGoldenTest {
 
   static final SidecarSettings SETTINGS =
       new SidecarSettings(
-          "ghcr.io/tokengate/sidecar:0.1.0",
+          "tokengate/sidecar:0.1.0",
           "IfNotPresent",
           SidecarSettings.DEFAULT_LISTEN_PORT,
           SidecarSettings.DEFAULT_ADMIN_PORT,

@@ -46,6 +46,8 @@ class ApiPolicyReconcilerIT {
   private static TestApiServer api;
   private static KubernetesClient client;
   private static String namespace;
+  // A namespace of its own: a default policy there covers every pod of its namespace.
+  private static String defaults;
   private static RunningOperator operator;
   private static TestIdentityProvider idp;
 
@@ -59,14 +61,18 @@ class ApiPolicyReconcilerIT {
         .isTrue();
     client = api.client();
     namespace = api.newNamespace("policies");
+    defaults = api.newNamespace("defaults");
     idp = TestIdentityProvider.start();
     operator =
         RunningOperator.start(
             client,
             Map.of(
-                "tokengate.watched-namespaces", namespace,
-                "tokengate.operator-namespace", namespace,
-                "tokengate.issuers.max-retry-interval", "2s"));
+                "tokengate.watched-namespaces",
+                namespace + "," + defaults,
+                "tokengate.operator-namespace",
+                namespace,
+                "tokengate.issuers.max-retry-interval",
+                "2s"));
   }
 
   @AfterAll
@@ -209,6 +215,93 @@ class ApiPolicyReconcilerIT {
     client.resources(ApiPolicy.class).inNamespace(namespace).withName("older").delete();
     eventually(
         () -> assertThat(condition("newer", Conditions.CONFLICT).getStatus()).isEqualTo("False"));
+  }
+
+  @Test
+  void aNamespaceDefaultCoversThePodsNoNarrowerPolicySelects() {
+    TokenIssuer issuer = issuer("defaults-idp", "10m");
+    issuer.getMetadata().setNamespace(defaults);
+    client.resource(issuer).create();
+    ApiPolicy fallback = policy("shop-default", "defaults-idp", Map.of());
+    fallback.getMetadata().setNamespace(defaults);
+    fallback.getSpec().allowedPorts = List.of(9100);
+    create(fallback);
+    eventually(() -> assertThat(in(defaults, "shop-default").getStatus()).isNotNull());
+    sleepASecond(); // the narrower policy is the newer one, and still wins
+    ApiPolicy orders = policy("orders", "defaults-idp", Map.of("app", "orders"));
+    orders.getMetadata().setNamespace(defaults);
+    orders.getSpec().upstream = new Upstream(9090);
+    create(orders);
+    createPodIn(defaults, "orders-1", Map.of("app", "orders"), Map.of());
+    createPodIn(
+        defaults,
+        "cart-1",
+        Map.of("app", "cart"),
+        Map.of(
+            ApiGroup.POLICY_ANNOTATION, "shop-default",
+            ApiGroup.CONFIG_HASH_ANNOTATION, "sha256:0",
+            ApiGroup.OPEN_PORTS_ANNOTATION, "9090/TCP,8081/TCP"));
+    createPodIn(defaults, "unlabelled", Map.of(), Map.of());
+
+    eventually(
+        () -> {
+          var s = in(defaults, "shop-default").getStatus();
+          assertThat(s.matchedPods).as("every pod but orders-1").isEqualTo(2);
+          assertThat(s.injectedPods).isEqualTo(1);
+          assertThat(s.uninjectedPods).isEqualTo(1);
+          Condition conflict = conditionIn(defaults, "shop-default", Conditions.CONFLICT);
+          assertThat(conflict.getStatus()).isEqualTo("False");
+          assertThat(conflict.getReason()).isEqualTo(Reasons.NO_CONFLICT);
+        });
+    eventually(
+        () -> {
+          var s = in(defaults, "orders").getStatus();
+          assertThat(s.matchedPods).isEqualTo(1);
+          Condition conflict = conditionIn(defaults, "orders", Conditions.CONFLICT);
+          assertThat(conflict.getStatus())
+              .as("a narrower policy wins over the older default: no conflict")
+              .isEqualTo("False");
+          assertThat(conflict.getReason()).isEqualTo(Reasons.NO_CONFLICT);
+        });
+    // The default's NetworkPolicy selects every pod, orders-1 too: it never admits orders' app
+    // port, although cart-1 declares 9090.
+    eventually(
+        () -> {
+          NetworkPolicy np =
+              client
+                  .network()
+                  .v1()
+                  .networkPolicies()
+                  .inNamespace(defaults)
+                  .withName("tokengate-shop-default")
+                  .get();
+          assertThat(np).isNotNull();
+          assertThat(np.getSpec().getPodSelector().getMatchLabels()).isNullOrEmpty();
+          assertThat(np.getSpec().getIngress().get(0).getPorts())
+              .extracting(p -> p.getPort().getIntVal())
+              .containsExactly(7450, 7451, 8081, 9100);
+          assertThat(conditionIn(defaults, "orders", Conditions.BYPASS_RISK).getStatus())
+              .isEqualTo("False");
+        });
+
+    // A second default competes with the first: the newer one reports Conflict, as two
+    // narrower policies would; the narrower policy is still nobody's rival.
+    sleepASecond();
+    ApiPolicy late = policy("late-default", "defaults-idp", Map.of());
+    late.getMetadata().setNamespace(defaults);
+    create(late);
+    eventually(
+        () -> {
+          Condition conflict = conditionIn(defaults, "late-default", Conditions.CONFLICT);
+          assertThat(conflict.getStatus()).isEqualTo("True");
+          assertThat(conflict.getReason()).isEqualTo(Reasons.OVERLAPPING_POLICY);
+          assertThat(conflict.getMessage())
+              .contains("ApiPolicy shop-default protects cart-1, unlabelled");
+          assertThat(conditionIn(defaults, "shop-default", Conditions.CONFLICT).getStatus())
+              .isEqualTo("False");
+          assertThat(conditionIn(defaults, "orders", Conditions.CONFLICT).getStatus())
+              .isEqualTo("False");
+        });
   }
 
   @Test
@@ -454,6 +547,40 @@ class ApiPolicyReconcilerIT {
                 .endSpec()
                 .build())
         .create();
+  }
+
+  private static void createPodIn(
+      String ns, String name, Map<String, String> labels, Map<String, String> annotations) {
+    client
+        .resource(
+            new PodBuilder()
+                .withMetadata(
+                    new ObjectMetaBuilder()
+                        .withName(name)
+                        .withNamespace(ns)
+                        .withLabels(labels)
+                        .withAnnotations(annotations)
+                        .build())
+                .withNewSpec()
+                .addNewContainer()
+                .withName("app")
+                .withImage("example/app:1")
+                .endContainer()
+                .endSpec()
+                .build())
+        .create();
+  }
+
+  private static ApiPolicy in(String ns, String name) {
+    ApiPolicy p = client.resources(ApiPolicy.class).inNamespace(ns).withName(name).get();
+    assertThat(p).as("ApiPolicy %s/%s", ns, name).isNotNull();
+    return p;
+  }
+
+  private static Condition conditionIn(String ns, String policy, String type) {
+    ApiPolicy p = in(ns, policy);
+    assertThat(p.getStatus()).as("status of %s", policy).isNotNull();
+    return StatusConditions.find(p.getStatus().conditions, type).orElseThrow();
   }
 
   private static void create(ApiPolicy policy) {

@@ -24,9 +24,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Golden files: every {@code networkpolicy/X.yaml} (an ApiPolicy, then the pods it injected)
- * renders to exactly {@code X.yaml.rendered} with the default sidecar ports. Regenerate with {@code
- * -Dtokengate.golden.update=true}. Whatever the input, the application port is never admitted.
+ * Golden files: every {@code networkpolicy/X.yaml} (an ApiPolicy, then the pods it injected and the
+ * namespace's other ApiPolicies) renders to exactly {@code X.yaml.rendered} with the default
+ * sidecar ports. Regenerate with {@code -Dtokengate.golden.update=true}. Whatever the input, the
+ * application port is never admitted.
  */
 class InterceptionNetworkPolicyTest {
   private static final Path DIR = Paths.get("src/test/resources/networkpolicy");
@@ -42,14 +43,25 @@ class InterceptionNetworkPolicyTest {
     String[] documents = Files.readString(input).split("(?m)^---\\s*$");
     ApiPolicy policy = (ApiPolicy) ResourceReader.read(input.toString(), documents[0]).get(0);
     List<Pod> pods = new ArrayList<>();
+    List<ApiPolicy> policies = new ArrayList<>(List.of(policy));
     for (int i = 1; i < documents.length; i++) {
-      if (!documents[i].isBlank()) {
+      if (documents[i].isBlank()) {
+        continue;
+      }
+      if (documents[i].contains("kind: ApiPolicy")) {
+        policies.add((ApiPolicy) ResourceReader.read(input.toString(), documents[i]).get(0));
+      } else {
         pods.add(SERIALIZATION.unmarshal(documents[i], Pod.class));
       }
     }
+    List<Integer> narrowerPorts = InterceptionNetworkPolicy.narrowerAppPorts(policy, policies);
     NetworkPolicy rendered =
         InterceptionNetworkPolicy.desired(
-            policy, SidecarSettings.DEFAULT_LISTEN_PORT, SidecarSettings.DEFAULT_ADMIN_PORT, pods);
+            policy,
+            SidecarSettings.DEFAULT_LISTEN_PORT,
+            SidecarSettings.DEFAULT_ADMIN_PORT,
+            pods,
+            narrowerPorts);
     String actual = SERIALIZATION.asYaml(rendered);
     Path golden = Paths.get(input + ".rendered");
     if (Golden.updating() || !Files.exists(golden)) {
@@ -68,6 +80,9 @@ class InterceptionNetworkPolicyTest {
     List<NetworkPolicyPort> ports = rendered.getSpec().getIngress().get(0).getPorts();
     assertThat(ports).isNotEmpty().allSatisfy(p -> assertThat(p.getEndPort()).isNull());
     assertThat(ports).noneSatisfy(p -> assertThat(p.getPort().getIntVal()).isEqualTo(appPort));
+    assertThat(ports)
+        .as("a namespace default never re-opens a narrower policy's application port")
+        .noneSatisfy(p -> assertThat(narrowerPorts).contains(p.getPort().getIntVal()));
     assertThat(ports)
         .extracting(p -> p.getPort().getIntVal())
         .contains(SidecarSettings.DEFAULT_LISTEN_PORT, SidecarSettings.DEFAULT_ADMIN_PORT);

@@ -111,7 +111,59 @@ class PodCensusTest {
     assertThat(PodSelection.matches(selector, Map.of("app", "a", "tier", "web", "canary", "1")))
         .isFalse();
     assertThat(PodSelection.matches(new LabelSelectorBuilder().build(), Map.of("app", "a")))
-        .isFalse();
+        .as("an empty selector selects every pod")
+        .isTrue();
+    assertThat(PodSelection.matches(new LabelSelectorBuilder().build(), null)).isTrue();
+    assertThat(PodSelection.matches(null, Map.of("app", "a"))).isFalse();
+  }
+
+  @Test
+  void aNarrowerPolicyWinsOverTheOlderNamespaceDefaultWithoutConflict() {
+    ApiPolicy fallback = policy("default", "2026-01-01T00:00:00Z", Map.of());
+    ApiPolicy orders = policy("orders", "2026-02-01T00:00:00Z", Map.of("app", "orders"));
+    List<Pod> pods =
+        List.of(
+            pod("orders-1", Map.of("app", "orders"), Map.of()),
+            pod("cart-1", Map.of("app", "cart"), Map.of()),
+            pod("unlabelled", Map.of(), Map.of()));
+    List<ApiPolicy> all = List.of(fallback, orders);
+
+    PodCensus narrow = PodCensus.take(orders, pods, all);
+    assertThat(narrow.matched()).isEqualTo(1);
+    assertThat(narrow.lostTo()).as("the default never wins over a selector").isEmpty();
+    assertThat(narrow.overlapping()).as("a default is no rival").isEmpty();
+
+    PodCensus wide = PodCensus.take(fallback, pods, all);
+    assertThat(wide.matched()).as("every pod but the one orders selects").isEqualTo(2);
+    assertThat(wide.uninjected()).isEqualTo(2);
+    assertThat(wide.lostTo()).isEmpty();
+    assertThat(wide.overlapping()).isEmpty();
+    assertThat(PolicyPrecedence.selecting(all, Map.of("app", "orders")))
+        .extracting(p -> p.getMetadata().getName())
+        .containsExactly("orders", "default");
+    assertThat(PolicyPrecedence.selecting(all, Map.of("app", "cart")))
+        .extracting(p -> p.getMetadata().getName())
+        .containsExactly("default");
+  }
+
+  @Test
+  void twoNamespaceDefaultsConflictAndTheOlderWins() {
+    ApiPolicy older = policy("b-default", "2026-01-01T00:00:00Z", Map.of());
+    ApiPolicy newer = policy("a-default", "2026-02-01T00:00:00Z", Map.of());
+    ApiPolicy orders = policy("orders", "2026-03-01T00:00:00Z", Map.of("app", "orders"));
+    List<Pod> pods =
+        List.of(
+            pod("cart-1", Map.of("app", "cart"), Map.of()),
+            pod("orders-1", Map.of("app", "orders"), Map.of()));
+    List<ApiPolicy> all = List.of(older, newer, orders);
+
+    PodCensus lost = PodCensus.take(newer, pods, all);
+    assertThat(lost.lostTo()).containsExactly(Map.entry("b-default", List.of("cart-1")));
+    assertThat(lost.overlapping()).containsExactly("b-default");
+    PodCensus won = PodCensus.take(older, pods, all);
+    assertThat(won.lostTo()).isEmpty();
+    assertThat(won.overlapping()).containsExactly("a-default");
+    assertThat(PodCensus.take(orders, pods, all).lostTo()).isEmpty();
   }
 
   private static ApiPolicy policy(String name, String created, Map<String, String> labels) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -182,7 +183,11 @@ class SidecarInjectionApiServerIT {
     policy.setStatus(null);
     policy.getMetadata().setCreationTimestamp(null);
     ApiPolicy created =
-        client.resources(ApiPolicy.class).inNamespace(namespace).resource(policy).create();
+        client
+            .resources(ApiPolicy.class)
+            .inNamespace(policy.getMetadata().getNamespace())
+            .resource(policy)
+            .create();
     policy.setStatus(status);
     policy.setMetadata(created.getMetadata());
   }
@@ -190,14 +195,15 @@ class SidecarInjectionApiServerIT {
   static void createRenderedPolicy(ApiPolicy policy) {
     var status = policy.getStatus();
     createPolicy(policy);
+    String ns = policy.getMetadata().getNamespace();
     ApiPolicy stored =
         client
             .resources(ApiPolicy.class)
-            .inNamespace(namespace)
+            .inNamespace(ns)
             .withName(policy.getMetadata().getName())
             .get();
     stored.setStatus(status);
-    client.resources(ApiPolicy.class).inNamespace(namespace).resource(stored).updateStatus();
+    client.resources(ApiPolicy.class).inNamespace(ns).resource(stored).updateStatus();
   }
 
   static Pod pod(String app) {
@@ -228,10 +234,14 @@ class SidecarInjectionApiServerIT {
 
   /** The webhook's index follows the API server: retry until the policy's status arrived. */
   static Pod createUntilInjected(Pod pod) throws InterruptedException {
+    return createUntilInjected(namespace, pod);
+  }
+
+  static Pod createUntilInjected(String ns, Pod pod) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (true) {
       try {
-        Pod stored = client.pods().inNamespace(namespace).resource(pod).create();
+        Pod stored = client.pods().inNamespace(ns).resource(pod).create();
         if (SidecarInjector.CONTAINER_NAME.equals(
                 stored.getSpec().getInitContainers().stream()
                     .map(Container::getName)
@@ -274,6 +284,56 @@ class SidecarInjectionApiServerIT {
         .containsKey(ApiGroup.CONFIG_HASH_ANNOTATION);
     assertThat(stored.getSpec().getVolumes())
         .anySatisfy(v -> assertThat(v.getConfigMap().getName()).isEqualTo("tokengate-orders-api"));
+  }
+
+  @Test
+  void aNamespaceDefaultInjectsThePodsNoNarrowerPolicySelects() throws Exception {
+    // A namespace of its own: the default covers every pod of its namespace.
+    String ns = api.newNamespace("defaults");
+    client
+        .namespaces()
+        .withName(ns)
+        .edit(
+            n ->
+                new NamespaceBuilder(n)
+                    .editMetadata()
+                    .addToLabels(ApiGroup.INJECTION_LABEL, "enabled")
+                    .endMetadata()
+                    .build());
+    client
+        .serviceAccounts()
+        .inNamespace(ns)
+        .resource(
+            new ServiceAccountBuilder().withNewMetadata().withName("default").endMetadata().build())
+        .create();
+    ApiPolicy fallback = WebhookTestKit.policy(ns, "shop-default", "unused", 8080);
+    fallback.getSpec().selector = new LabelSelector();
+    createRenderedPolicy(fallback);
+    Thread.sleep(1100); // the narrower policy is newer (second resolution) and still wins
+    createRenderedPolicy(WebhookTestKit.policy(ns, "orders-api", "orders", 8080));
+
+    Pod orders = pod("orders");
+    orders.getMetadata().setNamespace(ns);
+    Pod cart = pod("cart");
+    cart.getMetadata().setNamespace(ns);
+    // Both policies must be in the webhook's index before the answer says anything.
+    Pod storedCart = createUntilInjected(ns, cart);
+    Pod storedOrders = createUntilInjected(ns, orders);
+    // Until the index has seen orders-api the pod gets the default (protected either way).
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!"orders-api"
+            .equals(storedOrders.getMetadata().getAnnotations().get(ApiGroup.POLICY_ANNOTATION))
+        && System.nanoTime() < deadline) {
+      Thread.sleep(200);
+      orders = pod("orders");
+      orders.getMetadata().setNamespace(ns);
+      storedOrders = createUntilInjected(ns, orders);
+    }
+    assertThat(storedCart.getMetadata().getAnnotations())
+        .containsEntry(ApiGroup.POLICY_ANNOTATION, "shop-default");
+    assertThat(storedOrders.getMetadata().getAnnotations())
+        .as("the narrower policy wins over the older namespace default")
+        .containsEntry(ApiGroup.POLICY_ANNOTATION, "orders-api");
   }
 
   @Test

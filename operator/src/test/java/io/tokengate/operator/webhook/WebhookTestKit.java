@@ -21,7 +21,7 @@ import javax.net.ssl.TrustManagerFactory;
 public final class WebhookTestKit {
   public static final SidecarSettings SIDECAR =
       new SidecarSettings(
-          "ghcr.io/tokengate/sidecar:0.1.0",
+          "tokengate/sidecar:0.1.0",
           "IfNotPresent",
           SidecarSettings.DEFAULT_LISTEN_PORT,
           SidecarSettings.DEFAULT_ADMIN_PORT,

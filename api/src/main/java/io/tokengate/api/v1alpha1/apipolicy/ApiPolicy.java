@@ -1,11 +1,13 @@
 package io.tokengate.api.v1alpha1.apipolicy;
 
+import com.fasterxml.jackson.annotation.JsonClassDescription;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Categories;
 import io.fabric8.kubernetes.model.annotation.Group;
 import io.fabric8.kubernetes.model.annotation.ShortNames;
 import io.fabric8.kubernetes.model.annotation.Version;
@@ -14,7 +16,14 @@ import io.tokengate.api.v1alpha1.ApiGroup;
 /** Token validation and authorization for the pods a selector picks. */
 // Bind directly: HasMetadata's polymorphic deserializer would yield a generic resource.
 @JsonDeserialize(using = JsonDeserializer.None.class)
+// The root description of the CRD schema (kubectl explain); see CrdPublication in operator/.
+@JsonClassDescription(
+    "An ApiPolicy protects the pods its selector picks in its namespace: the operator injects a"
+        + " sidecar that validates each request's OAuth bearer token (issuer, signature, audience,"
+        + " lifetime, scopes, claims) before forwarding it to the application on localhost. An"
+        + " empty selector makes it the namespace's default policy.")
 @Group(ApiGroup.GROUP)
+@Categories(ApiGroup.CATEGORY)
 @Version(ApiGroup.VERSION)
 @ShortNames({"ap", "apipol"})
 @AdditionalPrinterColumn(name = "Issuer", jsonPath = ".spec.issuerRef.name")
@@ -26,6 +35,14 @@ import io.tokengate.api.v1alpha1.ApiGroup;
 @AdditionalPrinterColumn(
     name = "Protected",
     jsonPath = ".status.conditions[?(@.type==\"Protected\")].status")
+@AdditionalPrinterColumn(
+    name = "Conflict",
+    jsonPath = ".status.conditions[?(@.type==\"Conflict\")].status",
+    priority = 1)
+@AdditionalPrinterColumn(
+    name = "BypassRisk",
+    jsonPath = ".status.conditions[?(@.type==\"BypassRisk\")].status",
+    priority = 1)
 @AdditionalPrinterColumn(name = "Interception", jsonPath = ".spec.interception", priority = 1)
 @AdditionalPrinterColumn(
     name = "Age",

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.SchemaFrom;
 import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
@@ -16,11 +17,12 @@ import java.util.Map;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(
     value =
-        "(has(self.selector.matchLabels) && size(self.selector.matchLabels) > 0) ||"
-            + " (has(self.selector.matchExpressions) && size(self.selector.matchExpressions) > 0)",
+        "!has(self.rules) || self.rules.all(r, !has(r.methods) || r.methods.all(m,"
+            + " m in ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE',"
+            + " 'PATCH'] || (has(self.extensionMethods) && m in self.extensionMethods)))",
     message =
-        "spec.selector must set matchLabels or matchExpressions: an empty selector would select"
-            + " every pod in the namespace")
+        "spec.rules[].methods: standard HTTP methods only (GET, HEAD, POST, PUT, DELETE, CONNECT,"
+            + " OPTIONS, TRACE, PATCH); list any other method in spec.extensionMethods first")
 @ValidationRule(
     value = "!has(self.allowedPorts) || !(self.upstream.port in self.allowedPorts)",
     message =
@@ -31,8 +33,9 @@ public class ApiPolicySpec {
   @Required
   @SchemaFrom(type = LabelSelectorSchema.class)
   @JsonPropertyDescription(
-      "Pods this policy protects (a label selector over pods in the policy's namespace). Must"
-          + " not be empty.")
+      "Pods this policy protects (a label selector over pods in the policy's namespace). An"
+          + " empty selector ({}) makes the policy the namespace's default: it covers every pod"
+          + " of the namespace that no policy with a non-empty selector selects.")
   public LabelSelector selector;
 
   @Required
@@ -83,6 +86,18 @@ public class ApiPolicySpec {
       "Where the token is read from, in order; the first source present is used. Default: the"
           + " Authorization header with the Bearer scheme.")
   public List<TokenSource> tokenSources;
+
+  @Size(min = 1, max = 8)
+  @ValidationRule(
+      value =
+          "self.all(m, !(m in ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS',"
+              + " 'TRACE', 'PATCH']))",
+      message = "spec.extensionMethods: list only methods that are not standard HTTP methods")
+  @JsonPropertyDescription(
+      "Non-standard HTTP methods (e.g. PURGE, PROPFIND) that rules[].methods may name. Any method"
+          + " not standard and not listed here is refused, so a typo (PSOT) cannot make a rule"
+          + " silently never match.")
+  public List<@Size(max = 16) @Pattern("^[A-Z]{1,16}$") String> extensionMethods;
 
   @Size(max = 64)
   @JsonPropertyDescription(

@@ -34,7 +34,10 @@ public class Rule {
   @ValidationRule(
       value = "self.all(m, m.matches('^[A-Z]{1,16}$'))",
       message = "spec.rules[].methods: HTTP methods in upper case, e.g. GET, POST")
-  @JsonPropertyDescription("HTTP methods the rule matches (upper case). Default: every method.")
+  @JsonPropertyDescription(
+      "HTTP methods the rule matches (upper case): GET, HEAD, POST, PUT, DELETE, CONNECT,"
+          + " OPTIONS, TRACE, PATCH, or one listed in spec.extensionMethods. Default: every"
+          + " method.")
   public List<@Size(max = 16) String> methods;
 
   @Default("Authenticated")

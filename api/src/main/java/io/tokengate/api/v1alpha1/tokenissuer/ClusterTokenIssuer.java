@@ -1,10 +1,12 @@
 package io.tokengate.api.v1alpha1.tokenissuer;
 
+import com.fasterxml.jackson.annotation.JsonClassDescription;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Categories;
 import io.fabric8.kubernetes.model.annotation.Group;
 import io.fabric8.kubernetes.model.annotation.ShortNames;
 import io.fabric8.kubernetes.model.annotation.Version;
@@ -13,7 +15,13 @@ import io.tokengate.api.v1alpha1.ApiGroup;
 /** A cluster-scoped identity provider that policies in every namespace may reference. */
 // Bind directly: HasMetadata's polymorphic deserializer would yield a generic resource.
 @JsonDeserialize(using = JsonDeserializer.None.class)
+// The root description of the CRD schema (kubectl explain); see CrdPublication in operator/.
+@JsonClassDescription(
+    "A ClusterTokenIssuer is a cluster-scoped OpenID Connect / OAuth identity provider whose"
+        + " tokens ApiPolicies in every namespace may accept. The operator discovers and refreshes"
+        + " its signing keys and lists them in status.")
 @Group(ApiGroup.GROUP)
+@Categories(ApiGroup.CATEGORY)
 @Version(ApiGroup.VERSION)
 @ShortNames({"cti"})
 @AdditionalPrinterColumn(name = "Issuer", jsonPath = ".spec.issuer")
