@@ -4,6 +4,7 @@ import io.tokengate.api.v1alpha1.Durations;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicySpec;
 import io.tokengate.api.v1alpha1.apipolicy.ClaimSources;
+import io.tokengate.api.v1alpha1.apipolicy.HttpMethods;
 import io.tokengate.api.v1alpha1.apipolicy.Limits;
 import io.tokengate.api.v1alpha1.apipolicy.Requirement;
 import io.tokengate.api.v1alpha1.apipolicy.Rule;
@@ -88,7 +89,7 @@ final class ConfigChecks {
       checkDuration(p, "spec.upstream.timeout", s.upstream.timeout);
     }
     checkTokenSources(p, s.tokenSources);
-    checkRules(p, s.rules);
+    checkRules(p, s.rules, s.extensionMethods);
     checkClaimSources(p, s.claimSources);
     checkForwardClaims(p, s);
     checkLimits(p, s.limits);
@@ -141,7 +142,7 @@ final class ConfigChecks {
     }
   }
 
-  private static void checkRules(Problems p, List<Rule> rules) {
+  private static void checkRules(Problems p, List<Rule> rules, List<String> extensionMethods) {
     if (rules == null) {
       return;
     }
@@ -178,6 +179,12 @@ final class ConfigChecks {
           String m = r.methods.get(j);
           if (m == null || !METHOD.matcher(m).matches()) {
             p.add(f + ".methods[" + j + "]", "'" + m + "' is not an upper-case HTTP method");
+          } else if (!HttpMethods.admitted(m, extensionMethods)) {
+            p.add(
+                f + ".methods[" + j + "]",
+                "'"
+                    + m
+                    + "' is not a standard HTTP method; list it in spec.extensionMethods first");
           }
         }
       }

@@ -162,6 +162,7 @@ class ConfigLoaderTest {
         "rules: [{paths: [\"/a/../b\"]}]|spec.rules[0].paths[0]|'..'",
         "rules: [{paths: []}]|spec.rules[0].paths|1 to 64",
         "rules: [{paths: [\"/x\"], methods: [get]}]|spec.rules[0].methods[0]|upper-case",
+        "rules: [{paths: [\"/x\"], methods: [PSOT]}]|spec.rules[0].methods[0]|spec.extensionMethods",
         "rules: [{paths: [\"/x\"], action: Allow, require: {scopes: [a]}}]|spec.rules[0].require|only applies to action Authenticated",
         "rules: [{paths: [\"/x\"], require: {claims: {tid: []}}}]|spec.rules[0].require.claims.tid|at least one allowed value",
         "forwardClaims: {sub: \"X Subject\"}|spec.forwardClaims.sub|not a header name",
