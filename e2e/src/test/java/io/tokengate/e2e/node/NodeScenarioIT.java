@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
@@ -207,12 +208,21 @@ class NodeScenarioIT {
   @Order(3)
   void theInjectedPodsRunWithTheSidecarStartedFirst() {
     kubectl.run("label", "namespace", NS, ApiGroup.INJECTION_LABEL + "=enabled");
-    kubectl.runWithInput(
-        ScenarioResources.deployment(
-            NS, 2, APP_PORT, NodeImages.TESTAPP, List.of("--port=" + APP_PORT)),
-        "apply",
-        "-f",
-        "-");
+    // Like any app behind a Service, it keeps serving a few seconds after deletion starts
+    // (until kube-proxy drops its endpoint): the test app exits at once on SIGTERM, and no
+    // sidecar drain can answer for an app that is gone.
+    String deployment =
+        ScenarioResources.edited(
+            ScenarioResources.deployment(
+                NS, 2, APP_PORT, NodeImages.TESTAPP, List.of("--port=" + APP_PORT)),
+            d ->
+                ((ObjectNode)
+                        d.path("spec").path("template").path("spec").path("containers").get(0))
+                    .putObject("lifecycle")
+                    .putObject("preStop")
+                    .putObject("sleep")
+                    .put("seconds", 5));
+    kubectl.runWithInput(deployment, "apply", "-f", "-");
     // Readiness through the rewritten probe on the named port: the kubelet reaches the app.
     kubectl.run("rollout", "status", "deployment/orders", "-n", NS, "--timeout=300s");
     List<Pod> pods = orders();
@@ -360,6 +370,136 @@ class NodeScenarioIT {
     }
   }
 
+  @Test
+  @Order(8)
+  void deletingAPodUnderSteadyLoadFailsNoNewConnection() {
+    String token = keycloak.clientCredentialsToken("orders.read", "orders.admin");
+    ClientPod.Running load =
+        clients.start(
+            List.of(
+                "load",
+                "--rate",
+                "20",
+                "--duration",
+                "45s",
+                "--expect",
+                "200",
+                "--timeout",
+                "5s",
+                "-H",
+                "Authorization: Bearer " + token,
+                // A new connection per request: kube-proxy sends each to a serving endpoint.
+                // Kept-alive connections to the deleted pod get 502 once its app has exited
+                // (the sidecar outlives the app and learns of the termination too late).
+                "-H",
+                "Connection: close",
+                serviceUrl));
+    Await.until("the load to start", Duration.ofMinutes(1), load::running);
+    sleep(Duration.ofSeconds(8));
+    String victim = orders().get(0).getMetadata().getName();
+    kubectl.run("delete", "pod", victim, "-n", NS, "--wait=false");
+    JsonNode result = load.await(Duration.ofMinutes(3));
+    System.out.println("[node-e2e] load while deleting " + victim + ": " + result);
+    assertThat(result.path("sent").asInt()).isGreaterThan(500);
+    assertThat(result.path("failures").asInt()).as(result.toString()).isZero();
+    kubectl.run("rollout", "status", "deployment/orders", "-n", NS, "--timeout=180s");
+    Await.until("two Ready pods again", Duration.ofMinutes(2), () -> orders().size() == 2);
+  }
+
+  @Test
+  @Order(9)
+  void deletingTheLeaderOperatorPodLeavesTheOtherInjecting() {
+    String holder =
+        cluster
+            .client()
+            .leases()
+            .inNamespace(SYSTEM_NS)
+            .withName("tokengate-operator")
+            .get()
+            .getSpec()
+            .getHolderIdentity();
+    Pod leader =
+        operatorPods().stream()
+            .filter(p -> holder.contains(p.getMetadata().getName()))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no operator pod holds the lease: " + holder));
+    String leaderName = leader.getMetadata().getName();
+    kubectl.run("delete", "pod", leaderName, "-n", SYSTEM_NS, "--wait=false");
+    Await.until(
+        "another replica to take the lease",
+        Duration.ofMinutes(2),
+        () -> {
+          String now =
+              cluster
+                  .client()
+                  .leases()
+                  .inNamespace(SYSTEM_NS)
+                  .withName("tokengate-operator")
+                  .get()
+                  .getSpec()
+                  .getHolderIdentity();
+          return now != null && !now.contains(leaderName);
+        });
+    kubectl.run("scale", "deployment/orders", "-n", NS, "--replicas=3");
+    kubectl.run("rollout", "status", "deployment/orders", "-n", NS, "--timeout=300s");
+    List<Pod> pods = orders();
+    assertThat(pods).hasSize(3);
+    pods.forEach(NodeScenarioIT::assertInjectedAndHealthy);
+    Await.until(
+        "the new leader to count three pods",
+        Duration.ofSeconds(90),
+        () -> "3/3".equals(policy().getStatus().pods));
+    printPods();
+  }
+
+  @Test
+  @Order(10)
+  void deletingThePolicyDeniesEverythingUntilThePodsAreGone() {
+    String admin = keycloak.clientCredentialsToken("orders.read", "orders.admin");
+    kubectl.run("delete", "apipolicy", POLICY, "-n", NS, "--wait=false");
+    // Documented: the finalizer keeps the policy while injected pods run; their config turns
+    // deny-all, so the sidecars refuse everything rather than let traffic through unchecked.
+    for (Pod pod : orders()) {
+      String url = "http://" + pod.getStatus().getPodIP() + ":" + SIDECAR_PORT + "/orders";
+      Await.until(
+          "deny-all to reach " + pod.getMetadata().getName(),
+          Duration.ofMinutes(3),
+          () -> hostGet(url, admin) == 403);
+    }
+    JsonNode refused = clients.get(serviceUrl, admin);
+    assertThat(refused.path("status").asInt()).as(refused.toString()).isEqualTo(403);
+    assertThat(policy()).isNotNull();
+    kubectl.run("delete", "deployment", "orders", "-n", NS, "--timeout=120s");
+    Await.until(
+        "the Deployment's pods to go",
+        Duration.ofMinutes(2),
+        () ->
+            orders().isEmpty()
+                && cluster
+                    .client()
+                    .pods()
+                    .inNamespace(NS)
+                    .withLabel("app", "orders")
+                    .list()
+                    .getItems()
+                    .isEmpty());
+    Await.until("the policy to be deleted", Duration.ofMinutes(2), () -> policy() == null);
+    Await.until(
+        "the policy's ConfigMap and NetworkPolicy to go",
+        Duration.ofMinutes(1),
+        () ->
+            cluster.client().configMaps().inNamespace(NS).withName("tokengate-" + POLICY).get()
+                    == null
+                && cluster
+                    .client()
+                    .network()
+                    .networkPolicies()
+                    .inNamespace(NS)
+                    .list()
+                    .getItems()
+                    .isEmpty());
+  }
+
   // ---- helpers ---------------------------------------------------------------------------
 
   static void assertInjectedAndHealthy(Pod pod) {
@@ -446,6 +586,15 @@ class NodeScenarioIT {
       return HOST_HTTP.send(request.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException("GET " + url + " from the node", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static void sleep(Duration duration) {
+    try {
+      Thread.sleep(duration.toMillis());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
