@@ -500,6 +500,48 @@ class NodeScenarioIT {
                     .isEmpty());
   }
 
+  @Test
+  @Order(11)
+  void helmUninstallLeavesNothing() {
+    kubectl.run("delete", "tokenissuer", ISSUER, "-n", NS, "--timeout=60s");
+    cluster.helm().run("uninstall", RELEASE, "-n", SYSTEM_NS, "--wait", "--timeout", "3m");
+    // The Deployment is deleted in the background: its pods take their grace period to go.
+    Await.until(
+        "the operator pods to go",
+        Duration.ofMinutes(2),
+        () -> cluster.client().pods().inNamespace(SYSTEM_NS).list().getItems().isEmpty());
+    String selector = "app.kubernetes.io/instance=" + RELEASE;
+    assertThat(
+            kubectl
+                .run(
+                    "get",
+                    "clusterroles,clusterrolebindings,mutatingwebhookconfigurations",
+                    "-l",
+                    selector,
+                    "-o",
+                    "name")
+                .trim())
+        .isEmpty();
+    assertThat(
+            kubectl
+                .run(
+                    "get",
+                    "all,configmaps,secrets,serviceaccounts,roles,rolebindings,poddisruptionbudgets",
+                    "-n",
+                    SYSTEM_NS,
+                    "-o",
+                    "name")
+                .lines()
+                .filter(
+                    l ->
+                        !l.equals("configmap/kube-root-ca.crt")
+                            && !l.equals("serviceaccount/default"))
+                .toList())
+        .isEmpty();
+    printPods();
+    System.out.println(kubectl.run("get", "leases", "-n", SYSTEM_NS));
+  }
+
   // ---- helpers ---------------------------------------------------------------------------
 
   static void assertInjectedAndHealthy(Pod pod) {
