@@ -76,6 +76,12 @@ public final class ScenarioResources {
    * orders} with its port named {@code http} on {@code port} and a readiness probe on that name.
    */
   public static String deployment(String namespace, int port, String image, List<String> args) {
+    return deployment(namespace, 1, port, image, args);
+  }
+
+  /** The same workload with {@code replicas} pods. */
+  public static String deployment(
+      String namespace, int replicas, int port, String image, List<String> args) {
     Deployment deployment =
         new DeploymentBuilder()
             .withNewMetadata()
@@ -83,7 +89,7 @@ public final class ScenarioResources {
             .withNamespace(namespace)
             .endMetadata()
             .withNewSpec()
-            .withReplicas(1)
+            .withReplicas(replicas)
             .withNewSelector()
             .addToMatchLabels("app", "orders")
             .endSelector()

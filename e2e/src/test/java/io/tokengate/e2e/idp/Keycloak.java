@@ -56,6 +56,7 @@ public final class Keycloak implements AutoCloseable {
 
   private final Path log;
   private final int port;
+  private final String localBase;
   private final String publicBase;
   private final String adminPassword;
   private final LoopbackCa ca;
@@ -65,9 +66,16 @@ public final class Keycloak implements AutoCloseable {
   private Duration startup;
 
   private Keycloak(
-      Path log, int port, String publicBase, String adminPassword, LoopbackCa ca, Process p) {
+      Path log,
+      int port,
+      String localBase,
+      String publicBase,
+      String adminPassword,
+      LoopbackCa ca,
+      Process p) {
     this.log = log;
     this.port = port;
+    this.localBase = localBase;
     this.publicBase = publicBase;
     this.adminPassword = adminPassword;
     this.ca = ca;
@@ -90,6 +98,19 @@ public final class Keycloak implements AutoCloseable {
    * (pods in a K3s container). The test itself still talks to 127.0.0.1.
    */
   public static Keycloak start(Path workDir, String advertisedHost) {
+    return start(workDir, "127.0.0.1", advertisedHost);
+  }
+
+  /**
+   * Keycloak listening only on {@code address}, a local address of this machine that pods reach too
+   * (the real node's bridge gateway): its tokens' {@code iss}, discovery and JWKS are {@code
+   * https://<address>:<port>} for the test, the operator and the sidecars alike.
+   */
+  public static Keycloak startOn(Path workDir, String address) {
+    return start(workDir, address, address);
+  }
+
+  private static Keycloak start(Path workDir, String bindHost, String advertisedHost) {
     try {
       Path distribution = distribution();
       Path home = workDir.resolve("keycloak-home");
@@ -122,7 +143,7 @@ public final class Keycloak implements AutoCloseable {
                   // `kc.sh build`; --optimized skips re-augmenting on every start.
                   "--optimized",
                   "--http-enabled=false",
-                  "--http-host=127.0.0.1",
+                  "--http-host=" + bindHost,
                   "--https-port=" + port,
                   "--https-key-store-file=" + keyStore,
                   "--https-key-store-password=" + storePassword,
@@ -145,12 +166,16 @@ public final class Keycloak implements AutoCloseable {
       // e2e never loads Keycloak enough to miss C2.
       env.put(
           "JAVA_OPTS_APPEND",
-          System.getProperty("tokengate.keycloak.jvmOptions", "-XX:TieredStopAtLevel=1"));
+          System.getProperty("tokengate.keycloak.jvmOptions", "-XX:TieredStopAtLevel=1")
+              // The cache is local (fetch.sh builds with --cache=local); should anything still
+              // open a JGroups channel, it stays on loopback, never on the node's bridge.
+              + " -Djgroups.bind_addr=127.0.0.1");
       Path log = workDir.resolve("keycloak.log");
       Process process = Processes.start(command, env, home, log);
       String publicBase =
           "https://" + (advertisedHost == null ? "127.0.0.1" : advertisedHost) + ":" + port;
-      return new Keycloak(log, port, publicBase, adminPassword, ca, process);
+      return new Keycloak(
+          log, port, "https://" + bindHost + ":" + port, publicBase, adminPassword, ca, process);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare Keycloak under " + workDir, e);
     }
@@ -336,7 +361,7 @@ public final class Keycloak implements AutoCloseable {
   }
 
   private String baseUrl() {
-    return "https://127.0.0.1:" + port;
+    return localBase;
   }
 
   private String localRealm() {
