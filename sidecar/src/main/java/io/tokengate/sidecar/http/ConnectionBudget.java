@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.util.ByteProcessor;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.impl.ConnectionBase;
 import java.nio.charset.StandardCharsets;
@@ -67,6 +68,14 @@ final class ConnectionBudget {
           "Request Timeout",
           408,
           "the request head was not complete in time");
+
+  private static final byte[] FRAMING_CONFLICT =
+      canned(
+          "400 Bad Request",
+          "invalid_framing",
+          "Bad Request",
+          400,
+          "the request has both Transfer-Encoding and Content-Length");
 
   private final Limits limits;
   private final java.util.function.Consumer<String> shed;
@@ -286,7 +295,7 @@ final class ConnectionBudget {
   }
 
   /** Counts the bytes of one connection's head in progress, ahead of the HTTP decoder. */
-  private static final class Guard extends ChannelInboundHandlerAdapter {
+  private static final class Guard extends ChannelInboundHandlerAdapter implements ByteProcessor {
     ConnectionBudget budget;
     Guard prev;
     Guard next;
@@ -353,6 +362,15 @@ final class ConnectionBudget {
           budget.sharedInUse += more;
           sharedBytes = over;
         }
+        if (!headScanned && buf.isReadable()) {
+          buf.forEachByte(this);
+          if (framingConflict) {
+            budget.shed.accept("invalid_framing");
+            buf.release();
+            refuse(FRAMING_CONFLICT);
+            return;
+          }
+        }
       }
       if (!protocolKnown) {
         feedUntilProtocolKnown(ctx, buf);
@@ -388,6 +406,84 @@ final class ConnectionBudget {
 
     private boolean refused;
 
+    // The framing scan of the head in progress. Netty's decoder drops a Content-Length that comes
+    // with Transfer-Encoding before any handler sees the request, so the conflict is only visible
+    // in the raw head: such a request is answered 400 and the connection closed (RFC 9112 section
+    // 6.3), before the decoder reads it. The scan stops at the head's blank line, so body bytes are
+    // never read as header names.
+    private static final byte[] CONTENT_LENGTH =
+        "content-length".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] TRANSFER_ENCODING =
+        "transfer-encoding".getBytes(StandardCharsets.US_ASCII);
+    private final byte[] name = new byte[TRANSFER_ENCODING.length + 1];
+    private int nameLength;
+    private int column;
+    private boolean inName = true;
+    private boolean headScanned;
+    private boolean sawContentLength;
+    private boolean sawTransferEncoding;
+    private boolean framingConflict;
+
+    /** One byte of the raw head; false once the head's blank line has been read. */
+    @Override
+    public boolean process(byte b) {
+      if (b == '\n') {
+        if (column == 0 || (column == 1 && name[0] == '\r')) {
+          headScanned = true;
+          framingConflict = sawContentLength && sawTransferEncoding;
+          return false;
+        }
+        column = 0;
+        nameLength = 0;
+        inName = true;
+        return true;
+      }
+      if (column++ == 0 && b == '\r') {
+        name[0] = '\r';
+        nameLength = 0;
+        return true;
+      }
+      if (inName) {
+        if (b == ':') {
+          inName = false;
+          int end = nameLength;
+          while (end > 0 && (name[end - 1] == ' ' || name[end - 1] == '\t')) {
+            end--;
+          }
+          sawContentLength |= nameIs(CONTENT_LENGTH, end);
+          sawTransferEncoding |= nameIs(TRANSFER_ENCODING, end);
+        } else if (nameLength < name.length) {
+          name[nameLength++] = (byte) (b >= 'A' && b <= 'Z' ? b + 32 : b);
+        } else {
+          inName = false;
+        }
+      }
+      return true;
+    }
+
+    private boolean nameIs(byte[] expected, int length) {
+      if (length != expected.length) {
+        return false;
+      }
+      for (int i = 0; i < length; i++) {
+        if (name[i] != expected[i]) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    private void rearmScan() {
+      nameLength = 0;
+      column = 0;
+      inName = true;
+      headScanned = false;
+      sawContentLength = false;
+      sawTransferEncoding = false;
+      framingConflict = false;
+      name[0] = 0;
+    }
+
     void endHead() {
       inHead = false;
       firstByte = 0;
@@ -400,6 +496,7 @@ final class ConnectionBudget {
 
     void awaitHead(long now) {
       if (!tunnel) {
+        rearmScan();
         inHead = true;
         served = true;
         idleSince = now;
