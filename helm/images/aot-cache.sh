@@ -50,12 +50,10 @@ done
 
 # Flags that must be identical when the cache is written and when it is used.
 TRAIN_FLAGS=(-XX:+UseCompactObjectHeaders)
-# The operator's injected JAVA_TOOL_OPTIONS at the chart's default 128Mi limit
-# (operator/src/main/java/io/tokengate/operator/injection/SidecarJvmOptions.java).
-INJECTED=(-XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Xmx40m -XX:MaxDirectMemorySize=16m
-  -Dio.netty.maxDirectMemory=16777216 -Dio.netty.allocator.numDirectArenas=1
-  -Dio.netty.allocator.numHeapArenas=1 -Dio.netty.allocator.maxOrder=7 -XX:MaxMetaspaceSize=40m
-  -XX:ReservedCodeCacheSize=16m -Xss256k -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1)
+# The GC the operator injects (SidecarJvmOptions), without its explicit size caps: training with
+# the 128Mi set (-XX:MaxMetaspaceSize=40m and the rest) made the dump fail with "Unable to
+# allocate from 'ro' region". The caps do not change what the cache holds.
+INJECTED=(-XX:+UseSerialGC -XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError -Xss512k)
 # Netty's native transport and Unsafe use, allowed explicitly instead of warned about on stderr.
 QUIET=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow)
 

@@ -467,12 +467,17 @@ class TokengateE2EIT {
     String out = kubectl.runExpectingFailure(YAML.writeValueAsString(badMode), "apply", "-f", "-");
     assertThat(out).contains("spec.mode").contains("Block");
 
-    ObjectNode emptySelector =
+    // A misspelt method would make a rule silently never match: refused, naming the field.
+    ObjectNode misspeltMethod =
         (ObjectNode) YAML.readTree(ScenarioResources.policy(NS, UPSTREAM_PORT, "orders.read"));
-    ((ObjectNode) emptySelector.path("metadata")).put("name", "selects-everything");
-    ((ObjectNode) emptySelector.path("spec")).putObject("selector");
-    out = kubectl.runExpectingFailure(YAML.writeValueAsString(emptySelector), "apply", "-f", "-");
-    assertThat(out).contains("spec.selector");
+    ((ObjectNode) misspeltMethod.path("metadata")).put("name", "misspelt-method");
+    ((ObjectNode) misspeltMethod.path("spec"))
+        .putArray("rules")
+        .addObject()
+        .<ObjectNode>set("paths", YAML.createArrayNode().add("/orders/**"))
+        .set("methods", YAML.createArrayNode().add("PSOT"));
+    out = kubectl.runExpectingFailure(YAML.writeValueAsString(misspeltMethod), "apply", "-f", "-");
+    assertThat(out).contains("spec.rules[].methods").contains("spec.extensionMethods");
 
     assertThat(client.resources(ApiPolicy.class).inNamespace(NS).list().getItems())
         .extracting(p -> p.getMetadata().getName())
