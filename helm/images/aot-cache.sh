@@ -52,7 +52,7 @@ done
 TRAIN_FLAGS=(-XX:+UseCompactObjectHeaders)
 # The GC the operator injects (SidecarJvmOptions), without its explicit size caps: training with
 # the 128Mi set (-XX:MaxMetaspaceSize=40m and the rest) made the dump fail with "Unable to
-# allocate from 'ro' region". The caps do not change what the cache holds.
+# allocate from 'ro' region".
 INJECTED=(-XX:+UseSerialGC -XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError -Xss512k)
 # Netty's native transport and Unsafe use, allowed explicitly instead of warned about on stderr.
 QUIET=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow)
