@@ -1,5 +1,6 @@
 package io.tokengate.sidecar.config;
 
+import io.tokengate.api.v1alpha1.apipolicy.RequestHandling.EscapedSlashes;
 import java.util.List;
 
 /**
@@ -19,12 +20,6 @@ import java.util.List;
  */
 public record RequestHandling(
     EscapedSlashes escapedSlashes, boolean allowMethodOverride, int trustedForwardedHops) {
-
-  /** What happens to a path with an encoded separator or an encoded escape of one. */
-  public enum EscapedSlashes {
-    Refuse,
-    Keep
-  }
 
   public static final RequestHandling DEFAULTS =
       new RequestHandling(EscapedSlashes.Refuse, false, 0);
@@ -53,9 +48,7 @@ public record RequestHandling(
       hops = DEFAULTS.trustedForwardedHops();
     }
     EscapedSlashes escaped =
-        spec.escapedSlashes == null
-            ? DEFAULTS.escapedSlashes()
-            : EscapedSlashes.valueOf(spec.escapedSlashes.name());
+        spec.escapedSlashes == null ? DEFAULTS.escapedSlashes() : spec.escapedSlashes;
     return new RequestHandling(escaped, spec.allowMethodOverride, hops);
   }
 }

@@ -261,7 +261,7 @@ public final class GateHandler implements Handler<HttpServerRequest> {
             RequestPath.parse(
                 req.uri(),
                 p.requestHandling().escapedSlashes()
-                    == io.tokengate.sidecar.config.RequestHandling.EscapedSlashes.Keep);
+                    == io.tokengate.api.v1alpha1.apipolicy.RequestHandling.EscapedSlashes.Keep);
       } catch (RequestPath.InvalidPathException e) {
         refuseHead(GateFailure.of(400, "invalid_path", e.getMessage()), false);
         return;

@@ -61,7 +61,9 @@ class RequestHandlingTest {
   @Test
   void theOptionsAreReadFromThePolicy() {
     assertThat(ConfigLoader.load(dir).requestHandling())
-        .isEqualTo(new RequestHandling(RequestHandling.EscapedSlashes.Keep, true, 1));
+        .isEqualTo(
+            new RequestHandling(
+                io.tokengate.api.v1alpha1.apipolicy.RequestHandling.EscapedSlashes.Keep, true, 1));
   }
 
   @Test
