@@ -47,6 +47,7 @@ public record LaunchOptions(
                                                                       [TOKENGATE_DRAIN_SECONDS]
         --listen-host H        proxy bind address (default 0.0.0.0)     [TOKENGATE_LISTEN_HOST]
         --admin-host H         admin bind address (default 0.0.0.0)      [TOKENGATE_ADMIN_HOST]
+        --version              print the version and the Java runtime, and exit
         -h, --help             this text
 
       Exit status: 0 after a drained shutdown, 1 for a configuration that cannot be served or a
@@ -58,6 +59,11 @@ public record LaunchOptions(
     public UsageException(String message) {
       super(message, null, false, false);
     }
+  }
+
+  /** {@code --version} anywhere on the command line: print the version and exit 0. */
+  public static boolean wantsVersion(String[] args) {
+    return java.util.Arrays.asList(args).contains("--version");
   }
 
   public static LaunchOptions parse(String[] args, Map<String, String> env) {
