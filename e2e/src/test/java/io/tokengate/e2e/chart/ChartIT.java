@@ -278,32 +278,27 @@ class ChartIT {
     assertThat(result.exitCode()).as("helm template with global values:%n%s", result).isZero();
   }
 
-  /** NOTES.txt points only at what the chart ships: no repository paths, a real helm test. */
-  @ParameterizedTest(name = "{0}")
-  @MethodSource("cases")
-  void notesPointOnlyAtWhatTheChartShips(String name) {
-    Helm.Result result =
-        HELM.run(
-            "install",
-            RELEASE,
-            CHART.toString(),
-            "-n",
-            NAMESPACE,
-            "--dry-run=client",
-            "-f",
-            values(name));
-    assertThat(result.exitCode()).as("helm install --dry-run=client:%n%s", result).isZero();
-    String notes = result.stdout().substring(result.stdout().indexOf("NOTES:"));
+  /**
+   * NOTES.txt points only at what the chart ships: no repository paths (a chart user has none),
+   * every file to apply is the user's own placeholder, and the webhook check is {@code helm test}.
+   * (Read from the template: rendering NOTES needs {@code helm install}, which needs a cluster.)
+   */
+  @Test
+  void notesPointOnlyAtWhatTheChartShips() throws IOException {
+    String notes = Files.readString(CHART.resolve("templates/NOTES.txt"));
     var files = java.util.regex.Pattern.compile("-f (\\S+)").matcher(notes);
+    int applied = 0;
     while (files.find()) {
+      applied++;
       assertThat(files.group(1))
           .as("a file NOTES.txt tells the user to apply")
           .matches("<[a-z-]+>\\.yaml");
     }
-    assertThat(notes).doesNotContain("examples/").contains("kubectl explain apipolicy.spec");
-    if (!notes.contains("OUTSIDE the cluster")) {
-      assertThat(notes).contains("helm test " + RELEASE + " -n " + NAMESPACE);
-    }
+    assertThat(applied).isPositive();
+    assertThat(notes)
+        .doesNotContain("examples/")
+        .contains("kubectl explain apipolicy.spec")
+        .contains("helm test {{ .Release.Name }} -n {{ .Release.Namespace }}");
   }
 
   /** A wrong value is refused before anything reaches the cluster, naming the value. */
