@@ -249,6 +249,25 @@ class ChartIT {
         .asText();
   }
 
+  /**
+   * The sidecars' PodMonitor scrapes the admin port by the name the injected sidecar declares
+   * (operator/src/main/resources/sidecar-template.yaml), so it finds every injected pod and no
+   * other.
+   */
+  @Test
+  void podMonitorScrapesTheInjectedSidecarsAdminPort() throws IOException {
+    JsonNode monitor = only(documents(template("servicemonitor")), "PodMonitor");
+    JsonNode endpoint = monitor.path("spec").path("podMetricsEndpoints").get(0);
+    String template =
+        Files.readString(ROOT.resolve("operator/src/main/resources/sidecar-template.yaml"));
+    assertThat(template).contains("- name: " + endpoint.path("port").asText() + "\n");
+    assertThat(endpoint.path("path").asText()).isEqualTo("/metrics");
+    assertThat(monitor.path("spec").path("namespaceSelector").path("any").asBoolean()).isTrue();
+    assertThat(monitor.path("metadata").path("labels").path("release").asText())
+        .isEqualTo("prometheus");
+    assertThat(ofKind(documents(template("default")), "PodMonitor")).isEmpty();
+  }
+
   /** Chart metadata that Artifact Hub, umbrella charts and `helm show chart` users rely on. */
   @Test
   void chartNamesItsHomeSourcesAndMaintainers() throws IOException {
