@@ -138,20 +138,26 @@ public final class WebhookCheck {
       throw new CheckFailed("cannot read the CA certificate " + caFile + ": " + e.getMessage(), e);
     }
     try {
-      KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
-      store.load(null, null);
-      for (int i = 0; i < cas.size(); i++) {
-        store.setCertificateEntry("ca-" + i, cas.get(i));
-      }
-      TrustManagerFactory trust =
-          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-      trust.init(store);
-      SSLContext context = SSLContext.getInstance("TLS");
-      context.init(null, trust.getTrustManagers(), null);
-      return context;
+      return trusting(cas);
     } catch (IOException | GeneralSecurityException e) {
       throw new CheckFailed("cannot trust the CA certificate " + caFile + ": " + e, e);
     }
+  }
+
+  /** A client-side TLS context that trusts exactly {@code cas}. */
+  public static SSLContext trusting(List<X509Certificate> cas)
+      throws IOException, GeneralSecurityException {
+    KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+    store.load(null, null);
+    for (int i = 0; i < cas.size(); i++) {
+      store.setCertificateEntry("ca-" + i, cas.get(i));
+    }
+    TrustManagerFactory trust =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    trust.init(store);
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(null, trust.getTrustManagers(), null);
+    return context;
   }
 
   static final class CheckFailed extends Exception {
