@@ -146,8 +146,8 @@ for tool in java kubectl python3 openssl curl setsid go; do
   command -v "$tool" >/dev/null 2>&1 || { echo "demo.sh: '$tool' is required (see ./demo.sh --help)" >&2; exit 1; }
 done
 
-# Short: the node's containerd sockets live under it (a unix socket path has at most 108 bytes).
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/tgdemo.XXXXXX")
+# The node keeps its containerd sockets in a short directory of its own under /run (node.sh).
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tokengate-demo.XXXXXX")
 touch "$WORK/.tokengate-demo"
 LOGS=$WORK/logs
 mkdir -p "$LOGS"
@@ -401,7 +401,7 @@ request "2. Keycloak client-credentials token of orders-client, without scope or
 request "3. Keycloak client-credentials token of orders-client with scope orders.read" 200 "$GOOD_TOKEN"
 echo
 echo "   the sidecar's decision log (one JSON line per request, never the token):"
-k logs -n "$NS" -l app=orders -c tokengate-sidecar --tail=50 --prefix=false 2>/dev/null | grep '"decision"' | tail -n 3 | cut -c1-400 | detail || true
+k logs -n "$NS" -l app=orders -c tokengate-sidecar --tail=50 --prefix=false 2>/dev/null | grep '"decision"' | sort | tail -n 3 | cut -c1-400 | detail || true
 [[ ${#FAILED[@]} -eq 0 ]] || die "unexpected answers: ${FAILED[*]}"
 
 step "kubectl get apipolicy -A -o wide; kubectl get tokenissuer -A" ""

@@ -54,11 +54,20 @@ run() {
 }
 
 # build_step LOG CMD...: runs one of the e2e's scripts; its stdout is the result (exports, a
-# path), its progress (stderr, with the time of every step) is shown indented and kept in LOG
+# path), its progress (stderr, with the time of every step) is shown indented as it comes and
+# kept in LOG. No pipe reaches the script: start.sh leaves daemons behind, and a daemon holding
+# a pipe of ours would keep the demo waiting for its end.
 build_step() {
-  local log=$1
+  local log=$1 out=$WORK/.build-step.out pid rc=0 from
   shift
-  "$@" 2> >(tee -a "$log" | detail >&2)
+  touch "$log"
+  from=$(($(stat -c %s "$log") + 1))
+  "$@" >"$out" 2>>"$log" </dev/null &
+  pid=$!
+  tail -c "+$from" -f --pid="$pid" "$log" | detail >&2
+  wait "$pid" || rc=$?
+  cat "$out"
+  return "$rc"
 }
 
 free_port() {
