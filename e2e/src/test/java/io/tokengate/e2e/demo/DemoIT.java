@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code ./demo.sh} end to end on the real node, as a user runs it: it must show the injected pods
  * {@code 2/2 Running} and the client pod's three answers (401, 403, 200), then clean up. The demo
- * starts its own node, so it runs after the other node ITs of the same Maven run (ITs run one after
- * another); outside Maven, hold {@code /work/node.lock} or equivalent.
+ * starts its own node (one per machine), so it runs after the other node ITs of the same Maven run
+ * (ITs run one after another), never beside another user of the node.
  */
 class DemoIT {
   @Test

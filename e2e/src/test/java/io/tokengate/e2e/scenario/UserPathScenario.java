@@ -42,6 +42,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
+import org.opentest4j.TestAbortedException;
 
 /**
  * The user path, written once and run on every {@link ScenarioCluster}: the chart installs the
@@ -73,9 +74,13 @@ public abstract class UserPathScenario {
   private ClientPod clients;
   private String serviceUrl;
   private String failedStep;
+  private String unavailable;
   private long startedNanos;
 
-  /** Starts the cluster and Keycloak; skips the whole scenario (with the reason) where it can't. */
+  /**
+   * Starts the cluster and Keycloak. Where it cannot run here (K3s without Docker) it throws a
+   * failed assumption, and every step is skipped with that reason.
+   */
   protected abstract ScenarioCluster startCluster() throws Exception;
 
   @RegisterExtension
@@ -105,7 +110,13 @@ public abstract class UserPathScenario {
   @BeforeAll
   void start() throws Exception {
     startedNanos = System.nanoTime();
-    cluster = startCluster();
+    try {
+      cluster = startCluster();
+    } catch (TestAbortedException e) {
+      // Each step is then skipped with the reason, so the report counts and names them.
+      unavailable = e.getMessage();
+      return;
+    }
     client = cluster.client();
     kubectl = cluster.kubectl();
     keycloak = cluster.keycloak();
@@ -122,6 +133,7 @@ public abstract class UserPathScenario {
 
   @BeforeEach
   void previousStepsPassed() {
+    assumeTrue(unavailable == null, () -> unavailable);
     assumeTrue(failedStep == null, () -> "skipped: the earlier step " + failedStep + " failed");
   }
 
