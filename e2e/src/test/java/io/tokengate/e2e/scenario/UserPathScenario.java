@@ -464,23 +464,16 @@ public abstract class UserPathScenario {
   @Test
   @Order(10)
   void invalidPoliciesAreRefusedAndAMissingIssuerIsReported() {
-    String badMode =
-        ScenarioResources.edited(
-            ScenarioResources.policy(NS, APP_PORT, "orders.read"),
-            p -> {
-              ((ObjectNode) p.path("metadata")).put("name", "bad-mode");
-              ((ObjectNode) p.path("spec")).put("mode", "Block");
-            });
+    String badMode = policyVariant("bad-mode", spec -> spec.put("mode", "Block"));
     assertThat(kubectl.runExpectingFailure(badMode, "apply", "-f", "-"))
         .contains("spec.mode")
         .contains("Block");
     // A misspelt method would make a rule silently never match: refused, naming the field.
     String misspelt =
-        ScenarioResources.edited(
-            ScenarioResources.policy(NS, APP_PORT, "orders.read"),
-            p -> {
-              ((ObjectNode) p.path("metadata")).put("name", "misspelt-method");
-              ObjectNode rule = ((ObjectNode) p.path("spec")).putArray("rules").addObject();
+        policyVariant(
+            "misspelt-method",
+            spec -> {
+              ObjectNode rule = spec.putArray("rules").addObject();
               rule.putArray("paths").add("/orders/**");
               rule.putArray("methods").add("PSOT");
             });
@@ -489,13 +482,11 @@ public abstract class UserPathScenario {
         .contains("spec.extensionMethods");
 
     String orphan =
-        ScenarioResources.edited(
-            ScenarioResources.policy(NS, APP_PORT, "orders.read"),
-            p -> {
-              ((ObjectNode) p.path("metadata")).put("name", "orphan");
-              ((ObjectNode) p.path("spec").path("issuerRef")).put("name", "no-such-idp");
-              ((ObjectNode) p.path("spec").path("selector").path("matchLabels"))
-                  .put("app", "reports");
+        policyVariant(
+            "orphan",
+            spec -> {
+              ((ObjectNode) spec.path("issuerRef")).put("name", "no-such-idp");
+              ((ObjectNode) spec.path("selector").path("matchLabels")).put("app", "reports");
             });
     kubectl.runWithInput(orphan, "apply", "-f", "-");
     kubectl.run(
@@ -763,6 +754,16 @@ public abstract class UserPathScenario {
         .map(Condition::getStatus)
         .findFirst()
         .orElse(null);
+  }
+
+  /** The scenario's policy named {@code name}, its spec changed by {@code edit}. */
+  static String policyVariant(String name, java.util.function.Consumer<ObjectNode> edit) {
+    return ScenarioResources.edited(
+        ScenarioResources.policy(NS, APP_PORT, "orders.read"),
+        p -> {
+          ((ObjectNode) p.path("metadata")).put("name", name);
+          edit.accept((ObjectNode) p.path("spec"));
+        });
   }
 
   JsonNode delete(String url, String bearer) {
