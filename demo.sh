@@ -26,7 +26,7 @@ Keycloak client-credentials token -> 200 through the Service, and the demo print
 `kubectl get apipolicy -A -o wide` and `kubectl get tokenissuer -A`. Everything is removed on
 exit. The node needs root and the cgroup v1 memory controller (start.sh says what is missing).
 
-First run on a new machine: the cluster's binaries build from their Go modules (about 30-50
+First run on a new machine: the cluster's binaries build from their Go modules (about 20-30
 minutes on 2 cores), Keycloak is fetched (2 minutes), the images build (a few minutes); every
 step says what it builds and roughly how long it takes. Afterwards about 2-3 minutes, mostly
 Keycloak's startup.
@@ -187,7 +187,7 @@ if [[ $MODE == local ]] || ! command -v helm >/dev/null 2>&1; then
   if "$ROOT/e2e/controlplane/build.sh" --check >/dev/null 2>&1; then
     step "build: the cluster's binaries and helm are cached (e2e/controlplane/build.sh)" "$LOGS/controlplane-build.log"
   else
-    step "build: the cluster's binaries and helm from their Go modules (e2e/controlplane/build.sh; once, about 30-50 minutes on 2 cores)" "$LOGS/controlplane-build.log"
+    step "build: the cluster's binaries and helm from their Go modules (e2e/controlplane/build.sh; once, about 20-30 minutes on 2 cores)" "$LOGS/controlplane-build.log"
   fi
   exports=$(build_step "$LOGS/controlplane-build.log" "$ROOT/e2e/controlplane/build.sh") || die "e2e/controlplane/build.sh failed"
   eval "$exports"
