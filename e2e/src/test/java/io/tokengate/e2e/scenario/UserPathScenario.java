@@ -7,8 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMap;
-import io.fabric8.kubernetes.api.model.Container;
-import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
@@ -26,7 +24,6 @@ import io.tokengate.e2e.support.Await;
 import io.tokengate.e2e.support.Cli;
 import io.tokengate.e2e.support.Repo;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -271,9 +268,9 @@ public abstract class UserPathScenario {
     List<Pod> pods = orders();
     assertThat(pods).hasSize(2);
     for (Pod pod : pods) {
-      assertInjectedAndHealthy(pod);
+      InjectedPods.assertInjectedAndHealthy(pod);
     }
-    assertTheInjectedSpec(pods.get(0));
+    InjectedPods.assertTheInjectedSpec(pods.get(0));
     String hash = pods.get(0).getMetadata().getAnnotations().get(ApiGroup.CONFIG_HASH_ANNOTATION);
     Await.until(
         "the policy to count both injected pods",
@@ -373,7 +370,7 @@ public abstract class UserPathScenario {
   void aBurstOfAThousandConnectionsDoesNotKillTheSidecar() {
     Pod pod = orders().get(0);
     String name = pod.getMetadata().getName();
-    String containerId = sidecarStatus(pod).getContainerID();
+    String containerId = InjectedPods.sidecarStatus(pod).getContainerID();
     String token = keycloak.clientCredentialsToken("orders.read");
     String url = "http://" + pod.getStatus().getPodIP() + ":" + SIDECAR_PORT + "/orders";
     JsonNode burst =
@@ -390,7 +387,8 @@ public abstract class UserPathScenario {
             Duration.ofMinutes(3));
     log("burst of 1000 connections at " + name + ": " + burst);
     assertThat(burst.path("connections").asInt()).isEqualTo(1000);
-    ContainerStatus sidecar = sidecarStatus(client.pods().inNamespace(NS).withName(name).get());
+    ContainerStatus sidecar =
+        InjectedPods.sidecarStatus(client.pods().inNamespace(NS).withName(name).get());
     assertThat(sidecar.getLastState().getTerminated())
         .as("the sidecar's last termination (OOMKilled?)")
         .isNull();
@@ -407,7 +405,8 @@ public abstract class UserPathScenario {
         pods.stream()
             .collect(
                 Collectors.toMap(
-                    p -> p.getMetadata().getName(), p -> sidecarStatus(p).getContainerID()));
+                    p -> p.getMetadata().getName(),
+                    p -> InjectedPods.sidecarStatus(p).getContainerID()));
     String readOnly = keycloak.clientCredentialsToken("orders.read");
     long applied = System.nanoTime();
     kubectl.runWithInput(
@@ -428,7 +427,7 @@ public abstract class UserPathScenario {
         clients.get(serviceUrl, keycloak.clientCredentialsToken("orders.read", "orders.admin")),
         200);
     for (Pod pod : orders()) {
-      ContainerStatus sidecar = sidecarStatus(pod);
+      ContainerStatus sidecar = InjectedPods.sidecarStatus(pod);
       assertThat(sidecar.getRestartCount()).isZero();
       assertThat(sidecar.getContainerID())
           .as("the same sidecar container reloaded")
@@ -570,7 +569,7 @@ public abstract class UserPathScenario {
     kubectl.run("rollout", "status", "deployment/orders", "-n", NS, "--timeout=300s");
     List<Pod> pods = orders();
     assertThat(pods).hasSize(3);
-    pods.forEach(UserPathScenario::assertInjectedAndHealthy);
+    pods.forEach(InjectedPods::assertInjectedAndHealthy);
     Await.until(
         "the new leader to count three pods",
         Duration.ofSeconds(90),
@@ -660,85 +659,6 @@ public abstract class UserPathScenario {
   }
 
   // ---- helpers ---------------------------------------------------------------------------
-
-  static void assertInjectedAndHealthy(Pod pod) {
-    String name = pod.getMetadata().getName();
-    assertThat(pod.getStatus().getPhase()).as(name).isEqualTo("Running");
-    assertThat(pod.getMetadata().getAnnotations())
-        .containsEntry(ApiGroup.POLICY_ANNOTATION, POLICY)
-        .containsKey(ApiGroup.CONFIG_HASH_ANNOTATION);
-    ContainerStatus sidecar = sidecarStatus(pod);
-    ContainerStatus app =
-        pod.getStatus().getContainerStatuses().stream()
-            .filter(s -> s.getName().equals("orders"))
-            .findFirst()
-            .orElseThrow();
-    // READY 2/2: the native sidecar and the app.
-    assertThat(sidecar.getReady()).as(name + " sidecar ready").isTrue();
-    assertThat(app.getReady()).as(name + " app ready").isTrue();
-    assertThat(sidecar.getRestartCount()).as(name + " sidecar restarts").isZero();
-    assertThat(app.getRestartCount()).as(name + " app restarts").isZero();
-    Instant sidecarStarted = Instant.parse(sidecar.getState().getRunning().getStartedAt());
-    Instant appStarted = Instant.parse(app.getState().getRunning().getStartedAt());
-    assertThat(sidecarStarted)
-        .as(name + ": sidecar started before the app")
-        .isBeforeOrEqualTo(appStarted);
-  }
-
-  /** The pod as the webhook admitted it: the sidecar contract, the mount, the port takeover. */
-  static void assertTheInjectedSpec(Pod pod) {
-    Container sidecar =
-        Optional.ofNullable(pod.getSpec().getInitContainers()).orElse(List.of()).stream()
-            .filter(c -> c.getName().equals(SIDECAR))
-            .findFirst()
-            .orElseThrow(() -> new AssertionError("no native sidecar in " + pod.getSpec()));
-    assertThat(sidecar.getRestartPolicy()).isEqualTo("Always");
-    assertThat(sidecar.getArgs())
-        .containsExactly(
-            "--config",
-            "/etc/tokengate",
-            "--listen-port",
-            Integer.toString(SIDECAR_PORT),
-            "--admin-port",
-            "7451");
-    assertThat(sidecar.getVolumeMounts())
-        .anySatisfy(m -> assertThat(m.getMountPath()).isEqualTo("/etc/tokengate"));
-    assertThat(sidecar.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
-    // The sidecar takes over the app port's name; the app's port is renamed.
-    assertThat(sidecar.getPorts())
-        .anySatisfy(
-            p -> {
-              assertThat(p.getName()).isEqualTo("http");
-              assertThat(p.getContainerPort()).isEqualTo(SIDECAR_PORT);
-            });
-    Container app =
-        pod.getSpec().getContainers().stream()
-            .filter(c -> c.getName().equals("orders"))
-            .findFirst()
-            .orElseThrow();
-    ContainerPort appPort =
-        app.getPorts().stream()
-            .filter(p -> p.getContainerPort() == APP_PORT)
-            .findFirst()
-            .orElseThrow();
-    assertThat(appPort.getName()).isNotEqualTo("http");
-    // The app's readiness probe named "http", now the sidecar's: it is re-pointed at the app,
-    // and the pod being Ready shows the kubelet reaches it.
-    var probePort = app.getReadinessProbe().getHttpGet().getPort();
-    assertThat(
-            probePort.getIntVal() != null
-                ? probePort.getIntVal().toString()
-                : probePort.getStrVal())
-        .isIn(Integer.toString(APP_PORT), appPort.getName());
-  }
-
-  static ContainerStatus sidecarStatus(Pod pod) {
-    return pod.getStatus().getInitContainerStatuses().stream()
-        .filter(s -> s.getName().equals(SIDECAR))
-        .findFirst()
-        .orElseThrow(
-            () -> new AssertionError(pod.getMetadata().getName() + " has no native sidecar"));
-  }
 
   static String challenge(JsonNode response) {
     return response.path("headers").path("Www-Authenticate").path(0).asText("");
