@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tokengate demo: one command from a clean clone to a protected workload on Kubernetes.
+# tokengate demo: one command from a clean clone to protected pods on Kubernetes.
 # Run ./demo.sh --help for what it does and its flags.
 set -Eeuo pipefail
 
@@ -8,68 +8,69 @@ T0=$(date +%s)
 
 usage() {
   cat <<'EOF'
-Usage: ./demo.sh [--use-current-context] [--keep] [--skip-build] [--namespace NS]
+Usage: ./demo.sh [--use-current-context] [--keep] [--namespace NS]
        ./demo.sh --standalone [ARGS...]
        ./demo.sh --stop DIR
        ./demo.sh --help
 
-Shows tokengate end to end on Kubernetes: builds what it needs, starts a local control plane
-(etcd, kube-apiserver, kube-controller-manager; no Docker, no kubelet) and Keycloak with the
-tokengate realm, runs the operator as the chart's ServiceAccount, `helm install`s the chart,
-applies a TokenIssuer for Keycloak and examples/apipolicy.yaml, labels the namespace, applies a
-Deployment whose pod the webhook injects, runs that pod's sidecar like a kubelet would (with a
-stand-in app), and shows no token -> 401, a token without the needed scope -> 403, a good
-Keycloak client-credentials token -> 200, then `kubectl get apipolicy -A` and
-`kubectl get tokenissuer -A`. Everything is removed on exit. A few minutes once the binaries
-are cached (Keycloak's startup dominates); the first run builds the control plane from its Go
-modules (about 20 minutes).
+Shows tokengate end to end on a real one-node Kubernetes cluster built on this machine
+(e2e/controlplane/start.sh --node: etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+kubelet, kube-proxy, containerd + runc, CNI bridge, kube-router; no Docker, no registry):
+builds the images (operator and sidecar with Jib, a test app and an HTTP client) and imports them
+into the node's containerd, starts Keycloak with the tokengate realm on the node's bridge address,
+`helm install`s the chart (the operator runs in the cluster, 2 replicas), applies a TokenIssuer
+for Keycloak and examples/apipolicy.yaml, labels the namespace and applies a Deployment of the
+test app. The webhook injects the sidecar; `kubectl get pods -A` shows the pods 2/2 Running.
+A client pod then sends no token -> 401, a token without the needed scope -> 403, a good
+Keycloak client-credentials token -> 200 through the Service, and the demo prints
+`kubectl get apipolicy -A -o wide` and `kubectl get tokenissuer -A`. Everything is removed on
+exit. The node needs root and the cgroup v1 memory controller (start.sh says what is missing).
+
+First run on a new machine: the cluster's binaries build from their Go modules (about 20-30
+minutes on 2 cores), Keycloak is fetched (2 minutes), the images build (a few minutes); every
+step says what it builds and roughly how long it takes. Afterwards about 2-3 minutes, mostly
+Keycloak's startup.
 
 Options:
   --use-current-context  Use the cluster of the current kube context instead of starting one.
-                         Installs the chart normally (operator Deployment, in-cluster webhook),
-                         Keycloak as a Deployment (image quay.io/keycloak/keycloak), and the app
-                         (image python:3.13-alpine); the pod runs for real and the demo reaches
-                         its sidecar and Keycloak through `kubectl port-forward`. The operator and
-                         sidecar images must be usable by the cluster's nodes: the demo builds the
-                         Jib tarballs (./mvnw -Pimages) and loads them into kind, k3d or minikube
-                         clusters itself; anywhere else load/push them first and say where with
-                         --image-registry. Removes what it created on exit (CRDs stay).
-  --image-registry REG   (with --use-current-context) registry prefix of both images.
-  --image-tag TAG        (with --use-current-context) tag of both images (default: the
-                         project version, e.g. 0.1.0-SNAPSHOT).
+                         Installs the chart normally, Keycloak as a Deployment (image
+                         quay.io/keycloak/keycloak), the test app and the client pod. The images
+                         (e2e/images/build.sh) must be usable by the cluster's nodes: the demo
+                         loads the tarballs into kind, k3d or minikube clusters itself; anywhere
+                         else load/push them first and say where with --image-registry. Tokens come
+                         through a `kubectl port-forward` to Keycloak. Removes what it created on
+                         exit (CRDs stay).
+  --image-registry REG   (with --use-current-context) registry prefix of the operator and sidecar.
+  --image-tag TAG        (with --use-current-context) their tag (default: the chart's appVersion).
   --keep                 Leave everything running at the end (also after a failure), print how
                          to reach it and how to stop it (./demo.sh --stop DIR).
-  --skip-build           Use sidecar/target and operator/target as they are, even when older
-                         than the sources (they must exist).
   --namespace NS         Namespace of the example TokenIssuer, ApiPolicy and app (default shop).
   --standalone           Run demo/standalone.sh instead: the sidecar in front of a local app
                          with a local issuer, no Kubernetes at all.
   --stop DIR             Stop a demo left running by --keep (DIR is printed at its end).
   -h, --help             This text.
 
-Environment: TOKENGATE_CACHE (cache of built binaries and Keycloak, default ~/.cache/tokengate),
-TOKENGATE_KEYCLOAK_JAVA_HOME (a Java 21+ JDK for Keycloak, default
+Environment: TOKENGATE_CACHE (cache of built binaries, images and Keycloak, default
+~/.cache/tokengate), TOKENGATE_KEYCLOAK_JAVA_HOME (a Java 21+ JDK for Keycloak, default
 /usr/lib/jvm/temurin-25-jdk-amd64), TMPDIR (where the demo's work directory goes).
-Needs: a JDK 17 (java on PATH), kubectl, python3, openssl, curl; Go >= 1.26 for the first build
-of the control plane binaries.
+Needs: a JDK 17, kubectl, python3, openssl, curl, Go >= 1.26 (the images and the first build of
+the cluster's binaries). One node per machine: a second local demo waits for nothing and fails
+naming the running node.
 EOF
 }
 
 MODE=local
 KEEP=0
-SKIP_BUILD=0
 NS=shop
 STOP_DIR=""
 IMAGE_REGISTRY=""
 IMAGE_TAG=""
 KEYCLOAK_IMAGE=quay.io/keycloak/keycloak:26.7.3
-APP_IMAGE=python:3.13-alpine
 while [[ $# -gt 0 ]]; do
   case "$1" in
   --standalone) shift; exec "$ROOT/demo/standalone.sh" "$@" ;;
   --use-current-context) MODE=cluster; shift ;;
   --keep) KEEP=1; shift ;;
-  --skip-build) SKIP_BUILD=1; shift ;;
   --namespace) NS=${2:?--namespace needs a name}; shift 2 ;;
   --image-registry) IMAGE_REGISTRY=${2:?--image-registry needs a value}; shift 2 ;;
   --image-tag) IMAGE_TAG=${2:?--image-tag needs a value}; shift 2 ;;
@@ -85,6 +86,10 @@ SYSTEM_NS=tokengate-system
 IDP_NS=tokengate-demo-idp
 POLICY=orders-api
 ISSUER_NAME=corp-idp
+APP_PORT=8080
+NODE_IP=10.244.0.1 # the node's bridge address (e2e/controlplane/README.md): pods reach Keycloak here
+TESTAPP_IMAGE=tokengate.local/testapp:0.1.0
+CLIENT_IMAGE=tokengate.local/client:0.1.0
 
 # shellcheck source=demo/cluster/lib.sh
 . "$ROOT/demo/cluster/lib.sh"
@@ -115,13 +120,11 @@ stop_all() {
     } >>"$WORK/logs/cleanup.log" 2>&1 || true
   fi
   # Keycloak holds nothing worth a long shutdown (in-memory database): 10 s, then it is killed.
-  stop_all_of 10 keycloak pf-keycloak &
-  local quick=$!
-  stop_all_of 30 podrunner pf-app operator
-  wait "$quick"
+  stop_all_of 10 keycloak pf-keycloak
   if [[ -d $WORK/cp ]]; then
+    # Removes the node too: pods, containerd, the bridge, rules, mounts, cgroups, sysctls.
     "$ROOT/e2e/controlplane/stop.sh" "$WORK/cp" --purge >>"$WORK/logs/cleanup.log" 2>&1 ||
-      echo "warning: stopping the control plane failed; see $WORK/logs/cleanup.log" >&2
+      echo "warning: stopping the cluster failed; see $WORK/logs/cleanup.log" >&2
   fi
   if [[ $(pid_of watchdog) != "$$" ]]; then stop_one watchdog 1; fi
   if [[ -f $WORK/.tokengate-demo && ! -d $WORK/cp ]]; then
@@ -138,10 +141,12 @@ if [[ -n $STOP_DIR ]]; then
   exit 0
 fi
 
-for tool in java kubectl python3 openssl curl setsid; do
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then PATH=/usr/local/go/bin:$PATH; fi
+for tool in java kubectl python3 openssl curl setsid go; do
   command -v "$tool" >/dev/null 2>&1 || { echo "demo.sh: '$tool' is required (see ./demo.sh --help)" >&2; exit 1; }
 done
 
+# The node keeps its containerd sockets in a short directory of its own under /run (node.sh).
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tokengate-demo.XXXXXX")
 touch "$WORK/.tokengate-demo"
 LOGS=$WORK/logs
@@ -159,7 +164,7 @@ on_exit() {
     fi
     exit "$rc"
   fi
-  say "cleaning up (processes, control plane, $WORK)"
+  say "cleaning up (Keycloak, the cluster and its node, $WORK)"
   stop_all
   say "done in $(($(date +%s) - T0)) s"
   exit "$rc"
@@ -174,131 +179,43 @@ if [[ $KEEP == 0 ]]; then
   launch watchdog /dev/null bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done
     TOKENGATE_DEMO_QUIET=1 exec "$2" --stop "$3"' demo-watchdog "$$" "$ROOT/demo.sh" "$WORK"
 fi
-echo "tokengate demo ($([[ $MODE == local ]] && echo "local control plane" || echo "current kube context")); work directory $WORK"
+echo "tokengate demo ($([[ $MODE == local ]] && echo "a real node on this machine" || echo "current kube context")); work directory $WORK"
 
-# ---- 1. build ----------------------------------------------------------------------------
-# stale_reason ARTIFACT PATH...: prints why ARTIFACT must be (re)built, or fails if it is fresh
-stale_reason() {
-  local artifact=$1 newer
-  shift
-  [[ -f $artifact ]] || { echo "missing"; return 0; }
-  newer=$(cd "$ROOT" && find "$@" -type f -newer "$artifact" -print -quit 2>/dev/null)
-  [[ -n $newer ]] || return 1
-  echo "older than $newer"
-}
-
-build_jars() {
-  step "build: sidecar and operator $([[ $MODE == local ]] && echo jars || echo "images (Jib tarballs)")" "$LOGS/build.log"
-  SIDECAR_JAR=$ROOT/sidecar/target/tokengate-sidecar.jar
-  OPERATOR_JAR=$ROOT/operator/target/quarkus-app/quarkus-run.jar
-  COMMON_SRC=(pom.xml api/pom.xml api/src/main)
-  if [[ $MODE == local ]]; then
-    ARTIFACTS=("sidecar:$SIDECAR_JAR" "operator:$OPERATOR_JAR")
-    BUILD=(./mvnw -B -q -Dmaven.test.skip=true package)
-  else
-    ARTIFACTS=("sidecar:$ROOT/sidecar/target/jib-image.tar" "operator:$ROOT/operator/target/jib-image.tar")
-    BUILD=(./mvnw -B -q -Pimages -Dmaven.test.skip=true package)
-  fi
-  MODULES=()
-  for a in "${ARTIFACTS[@]}"; do
-    module=${a%%:*} artifact=${a#*:}
-    if why=$(stale_reason "$artifact" "${COMMON_SRC[@]}" "$module/pom.xml" "$module/src/main"); then
-      if [[ $SKIP_BUILD == 1 && $why != missing ]]; then
-        echo "$module: ${artifact#"$ROOT"/} is $why; using it anyway (--skip-build)" | detail
-      else
-        echo "$module: ${artifact#"$ROOT"/} is $why: rebuilding" | detail
-        MODULES+=("$module")
-      fi
-    else
-      echo "$module: ${artifact#"$ROOT"/} is up to date" | detail
-    fi
-  done
-  if [[ ${#MODULES[@]} -gt 0 ]]; then
-    [[ $SKIP_BUILD == 0 ]] || die "--skip-build, but ${MODULES[*]} is not built: run without --skip-build"
-    echo "${BUILD[*]} -pl $(IFS=,; echo "${MODULES[*]}") -am   (log: $LOGS/build.log)" | detail
-    run "$LOGS/build.log" "${BUILD[@]}" -pl "$(IFS=,; echo "${MODULES[*]}")" -am
-  fi
-}
-
+# ---- 1. build (each script prints what it builds, with times, on stderr) ------------------
 HELM=""
 if [[ $MODE == local ]] || ! command -v helm >/dev/null 2>&1; then
-  step "build: control plane binaries and helm (e2e/controlplane/build.sh)" "$LOGS/controlplane-build.log"
-  if ! "$ROOT/e2e/controlplane/build.sh" --check >/dev/null 2>&1; then
-    echo "not cached yet: building etcd, kube-apiserver, kube-controller-manager and helm from their Go modules (about 20 minutes, once)" | detail
-    exports=$("$ROOT/e2e/controlplane/build.sh" 2> >(tee -a "$LOGS/controlplane-build.log" | detail >&2)) ||
-      die "e2e/controlplane/build.sh failed"
+  if "$ROOT/e2e/controlplane/build.sh" --check >/dev/null 2>&1; then
+    step "build: the cluster's binaries and helm are cached (e2e/controlplane/build.sh)" "$LOGS/controlplane-build.log"
   else
-    exports=$("$ROOT/e2e/controlplane/build.sh" 2>>"$LOGS/controlplane-build.log") || die "e2e/controlplane/build.sh failed"
+    step "build: the cluster's binaries and helm from their Go modules (e2e/controlplane/build.sh; once, about 20-30 minutes on 2 cores)" "$LOGS/controlplane-build.log"
   fi
+  exports=$(build_step "$LOGS/controlplane-build.log" "$ROOT/e2e/controlplane/build.sh") || die "e2e/controlplane/build.sh failed"
   eval "$exports"
   HELM=$TOKENGATE_HELM
-  echo "cached in $TOKENGATE_BIN_DIR" | detail
 else
   HELM=$(command -v helm)
 fi
 
+step "build: the images: operator and sidecar (Jib, ./mvnw -Pimages when stale: a few minutes), test app and client (Go, under a minute) (e2e/images/build.sh)" "$LOGS/images-build.log"
+exports=$(build_step "$LOGS/images-build.log" "$ROOT/e2e/images/build.sh") || die "e2e/images/build.sh failed"
+eval "$exports"
+
 if [[ $MODE == local ]]; then
-  step "build: Keycloak distribution (e2e/keycloak/fetch.sh)" "$LOGS/keycloak-fetch.log"
-  KC_DIST=$("$ROOT/e2e/keycloak/fetch.sh" 2> >(tee -a "$LOGS/keycloak-fetch.log" | grep -v '^\[keycloak-fetch\] cached' | detail >&2)) ||
-    die "e2e/keycloak/fetch.sh failed"
-  echo "$KC_DIST" | detail
+  step "build: Keycloak 26.7.3 distribution (e2e/keycloak/fetch.sh; once, about 2 minutes)" "$LOGS/keycloak-fetch.log"
+  KC_DIST=$(build_step "$LOGS/keycloak-fetch.log" "$ROOT/e2e/keycloak/fetch.sh") || die "e2e/keycloak/fetch.sh failed"
 fi
 
-# ---- 2. Keycloak (local mode: a process; it boots while the jars build and the cluster is set up)
-KC_JAVA_HOME=${TOKENGATE_KEYCLOAK_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
-start_local_keycloak() {
-  local kc=$WORK/keycloak home=$WORK/keycloak/home pw
-  [[ -x $KC_JAVA_HOME/bin/java ]] || die "Keycloak needs Java 21+: no JDK at $KC_JAVA_HOME (set TOKENGATE_KEYCLOAK_JAVA_HOME)"
-  mkdir -p "$home/data/import"
-  cp -R "$KC_DIST/bin" "$KC_DIST/conf" "$home/"
-  for shared in lib providers themes; do ln -s "$KC_DIST/$shared" "$home/$shared"; done
-  cp "$ROOT/e2e/keycloak/tokengate-realm.json" "$home/data/import/"
-  # TLS from a throwaway CA: the TokenIssuer trusts it through spec.caBundle.
-  printf '[req]\ndistinguished_name=dn\nprompt=no\n[dn]\n' >"$kc/openssl.cnf"
-  local req=(openssl req -config "$kc/openssl.cnf" -x509 -nodes -sha256 -days 7 -newkey rsa:2048)
-  run "$LOGS/keycloak-tls.log" "${req[@]}" -keyout "$kc/ca.key" -out "$kc/ca.pem" -subj "/CN=tokengate-demo-idp-ca" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
-  run "$LOGS/keycloak-tls.log" "${req[@]}" -keyout "$kc/tls.key" -out "$kc/tls.crt" -subj "/CN=127.0.0.1" \
-    -CA "$kc/ca.pem" -CAkey "$kc/ca.key" -addext "basicConstraints=critical,CA:FALSE" \
-    -addext "extendedKeyUsage=serverAuth" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost"
-  pw=$(openssl rand -hex 16)
-  run "$LOGS/keycloak-tls.log" openssl pkcs12 -export -in "$kc/tls.crt" -inkey "$kc/tls.key" -certfile "$kc/ca.pem" \
-    -out "$kc/tls.p12" -passout "pass:$pw"
-  KC_ADMIN_PASSWORD=$(openssl rand -hex 12)
-  KC_PORT=$(free_port)
-  KC_CA=$kc/ca.pem
-  KC_URL=https://127.0.0.1:$KC_PORT
-  KC_ISSUER=$KC_URL/realms/tokengate
-  KC_CURL=(--cacert "$KC_CA")
-  # The same options as the e2e's Keycloak (e2e/src/test/java/io/tokengate/e2e/idp/Keycloak.java):
-  # fetch.sh pre-built it for an in-memory database and a local cache, so this is --optimized.
-  (cd "$home" && launch keycloak "$LOGS/keycloak.log" env JAVA_HOME="$KC_JAVA_HOME" \
-    KC_BOOTSTRAP_ADMIN_USERNAME=admin KC_BOOTSTRAP_ADMIN_PASSWORD="$KC_ADMIN_PASSWORD" \
-    JAVA_OPTS_KC_HEAP="-Xms256m -Xmx1g" JAVA_OPTS_APPEND="-XX:TieredStopAtLevel=1" \
-    "$home/bin/kc.sh" start --optimized --http-enabled=false --http-host=127.0.0.1 \
-    --https-port="$KC_PORT" --https-key-store-file="$kc/tls.p12" --https-key-store-password="$pw" \
-    --https-key-store-type=PKCS12 --hostname-strict=false --import-realm)
-}
-
+# ---- 2. the cluster ------------------------------------------------------------------------
 if [[ $MODE == local ]]; then
-  step "starting Keycloak 26.7.3 with the tokengate realm (boots in the background)" "$LOGS/keycloak.log"
-  start_local_keycloak
-  echo "https://127.0.0.1:$KC_PORT (log: $LOGS/keycloak.log)" | detail
-fi
-
-# Keycloak boots while the jars build (both take a while on a small machine).
-build_jars
-
-# ---- 3. the cluster ------------------------------------------------------------------------
-if [[ $MODE == local ]]; then
-  step "starting the local control plane: etcd, kube-apiserver, kube-controller-manager v1.37.2" "$LOGS/controlplane.log"
-  KUBECONFIG=$("$ROOT/e2e/controlplane/start.sh" "$WORK/cp" 2>>"$LOGS/controlplane.log") ||
-    die "e2e/controlplane/start.sh failed" "$LOGS/controlplane.log"
+  step "starting the cluster with its node: control plane v1.37.2, containerd, kubelet, kube-proxy, kube-router; importing the images (e2e/controlplane/start.sh --node, about 20-30 s)" "$LOGS/controlplane.log"
+  KUBECONFIG=$(build_step "$LOGS/controlplane.log" "$ROOT/e2e/controlplane/start.sh" "$WORK/cp" --node) ||
+    die "e2e/controlplane/start.sh --node failed" "$LOGS/controlplane.log"
   # shellcheck disable=SC1091
   . "$WORK/cp/cluster.env"
   export KUBECONFIG
-  echo "$APISERVER_URL   export KUBECONFIG=$KUBECONFIG" | detail
-  else
+  echo "$APISERVER_URL, node $NODE_NAME ($NODE_IP)   export KUBECONFIG=$KUBECONFIG" | detail
+  k get nodes -o wide | detail
+else
   step "using the current kube context" "$LOGS/cluster.log"
   DEMO_CONTEXT=$(kubectl config current-context 2>>"$LOGS/cluster.log") || die "no current kube context (kubectl config current-context)"
   KCTX=(--context "$DEMO_CONTEXT")
@@ -313,9 +230,10 @@ if [[ $MODE == local ]]; then
     fi
   done
   nodes=$(k get nodes -o name 2>>"$LOGS/cluster.log" | wc -l)
-  [[ $nodes -gt 0 ]] || die "the cluster of context $DEMO_CONTEXT has no nodes, so no pod can run: run ./demo.sh without --use-current-context (a local control plane with a kubelet-like pod runner)"
+  [[ $nodes -gt 0 ]] || die "the cluster of context $DEMO_CONTEXT has no nodes, so no pod can run: run ./demo.sh without --use-current-context (a real node on this machine)"
   echo "$nodes node(s)" | detail
   k get namespace "$SYSTEM_NS" >/dev/null 2>&1 || CREATED_SYSTEM_NS=1
+  load_images_into_context
 fi
 cat >"$WORK/demo.env" <<EOF
 DEMO_MODE=$MODE
@@ -324,10 +242,13 @@ DEMO_NS=$NS
 DEMO_HELM=$HELM
 DEMO_CREATED_SYSTEM_NS=${CREATED_SYSTEM_NS:-}
 EOF
-KUBECTL_ENV=""
-[[ $MODE == local ]] && KUBECTL_ENV="export KUBECONFIG=$KUBECONFIG"
 
-if [[ $MODE == cluster ]]; then
+# ---- 3. Keycloak (boots while the chart installs) -----------------------------------------
+if [[ $MODE == local ]]; then
+  step "starting Keycloak 26.7.3 with the tokengate realm on the node's address $NODE_IP (boots in the background, about a minute)" "$LOGS/keycloak.log"
+  start_local_keycloak "$NODE_IP"
+  echo "$KC_ISSUER (log: $LOGS/keycloak.log)" | detail
+else
   step "starting Keycloak in namespace $IDP_NS ($KEYCLOAK_IMAGE)" "$LOGS/keycloak.log"
   KC_ADMIN_PASSWORD=$(openssl rand -hex 12)
   run "$LOGS/keycloak.log" k create namespace "$IDP_NS"
@@ -340,80 +261,28 @@ if [[ $MODE == cluster ]]; then
   KC_CURL=()
 fi
 
-# ---- 4. the chart and the operator ---------------------------------------------------------
+# ---- 4. the chart: the operator in the cluster ---------------------------------------------
+image_values=(--set replicaCount=2)
 if [[ $MODE == local ]]; then
-  WEBHOOK_PORT=$(free_port)
-  OPERATOR_HTTP_PORT=$(free_port)
-  step "helm install $RELEASE helm/tokengate -n $SYSTEM_NS --set webhook.url=https://127.0.0.1:$WEBHOOK_PORT/mutate-pods" "$LOGS/helm.log"
-  run "$LOGS/helm.log" "$HELM" install "$RELEASE" "$ROOT/helm/tokengate" --namespace "$SYSTEM_NS" --create-namespace \
-    --set "webhook.url=https://127.0.0.1:$WEBHOOK_PORT/mutate-pods" \
-    --set "ports.webhook=$WEBHOOK_PORT" --set "ports.http=$OPERATOR_HTTP_PORT" --wait --timeout 2m
+  # Imported into containerd, never pulled.
+  image_values+=(--set image.pullPolicy=Never --set sidecar.image.pullPolicy=IfNotPresent)
 else
-  tag=${IMAGE_TAG:-$(sed -n 's:.*<version>\(.*\)</version>.*:\1:p' "$ROOT/pom.xml" | head -n 1)}
-  step "loading the operator and sidecar images (tokengate/*:$tag) into the cluster" "$LOGS/images.log"
-  if [[ -n $IMAGE_REGISTRY ]]; then
-    echo "using $IMAGE_REGISTRY/tokengate/{operator,sidecar}:$tag (pushed by you)" | detail
-  elif [[ $DEMO_CONTEXT == kind-* ]] && command -v kind >/dev/null 2>&1; then
-    for m in operator sidecar; do run "$LOGS/images.log" kind load image-archive "$ROOT/$m/target/jib-image.tar" --name "${DEMO_CONTEXT#kind-}"; done
-    echo "loaded into kind cluster ${DEMO_CONTEXT#kind-}" | detail
-  elif [[ $DEMO_CONTEXT == k3d-* ]] && command -v k3d >/dev/null 2>&1; then
-    run "$LOGS/images.log" k3d image import "$ROOT/operator/target/jib-image.tar" "$ROOT/sidecar/target/jib-image.tar" -c "${DEMO_CONTEXT#k3d-}"
-    echo "imported into k3d cluster ${DEMO_CONTEXT#k3d-}" | detail
-  elif [[ $DEMO_CONTEXT == minikube ]] && command -v minikube >/dev/null 2>&1; then
-    for m in operator sidecar; do run "$LOGS/images.log" minikube image load "$ROOT/$m/target/jib-image.tar"; done
-    echo "loaded into minikube" | detail
-  else
-    {
-      echo "not a kind, k3d or minikube context: the nodes must already have the images, e.g."
-      echo "  k3s ctr images import operator/target/jib-image.tar; k3s ctr images import sidecar/target/jib-image.tar   (on each node)"
-      echo "  crane push operator/target/jib-image.tar REGISTRY/tokengate/operator:$tag   (then --image-registry REGISTRY)"
-    } | detail
-  fi
-  image_values=(--set "image.tag=$tag" --set "sidecar.image.tag=$tag")
+  [[ -z $IMAGE_TAG ]] || image_values+=(--set "image.tag=$IMAGE_TAG" --set "sidecar.image.tag=$IMAGE_TAG")
   [[ -z $IMAGE_REGISTRY ]] || image_values+=(--set "image.registry=$IMAGE_REGISTRY" --set "sidecar.image.registry=$IMAGE_REGISTRY")
-  step "helm install $RELEASE helm/tokengate -n $SYSTEM_NS (operator Deployment, in-cluster webhook)" "$LOGS/helm.log"
-  if ! h install "$RELEASE" "$ROOT/helm/tokengate" --namespace "$SYSTEM_NS" \
-    --create-namespace "${image_values[@]}" --wait --timeout 5m >>"$LOGS/helm.log" 2>&1; then
-    k get pods -n "$SYSTEM_NS" -o wide >>"$LOGS/helm.log" 2>&1 || true
-    k get events -n "$SYSTEM_NS" --sort-by=.lastTimestamp >>"$LOGS/helm.log" 2>&1 || true
-    die "helm install failed or the operator did not become ready (ImagePullBackOff means the images are not on the nodes: see --help)"
-  fi
+fi
+step "helm install $RELEASE helm/tokengate -n $SYSTEM_NS ${image_values[*]} (operator Deployment, webhook behind its Service; about a minute)" "$LOGS/helm.log"
+if ! h install "$RELEASE" "$ROOT/helm/tokengate" --namespace "$SYSTEM_NS" \
+  --create-namespace "${image_values[@]}" --wait --timeout 5m >>"$LOGS/helm.log" 2>&1; then
+  k get pods -n "$SYSTEM_NS" -o wide >>"$LOGS/helm.log" 2>&1 || true
+  k get events -n "$SYSTEM_NS" --sort-by=.lastTimestamp >>"$LOGS/helm.log" 2>&1 || true
+  die "helm install failed or the operator did not become ready (ImagePullBackOff means the images are not on the nodes: see --help)"
 fi
 h status "$RELEASE" -n "$SYSTEM_NS" 2>/dev/null | grep -E '^(NAME|NAMESPACE|STATUS|REVISION):' | paste -sd' ' | detail || true
 for crd in apipolicies tokenissuers clustertokenissuers; do
   run "$LOGS/helm.log" k wait --for=condition=Established "crd/$crd.tokengate.io" --timeout=60s
 done
-
-if [[ $MODE == local ]]; then
-  step "starting the operator as a local process, as the chart's ServiceAccount" "$LOGS/operator.log"
-  SA=$(k get serviceaccount -n "$SYSTEM_NS" -l "app.kubernetes.io/instance=$RELEASE" -o jsonpath='{.items[0].metadata.name}')
-  [[ -n $SA ]] || die "the chart installed no ServiceAccount in $SYSTEM_NS"
-  SA_TOKEN=$(k create token "$SA" -n "$SYSTEM_NS" --duration=24h)
-  OP_KUBECONFIG=$WORK/operator.kubeconfig
-  run "$LOGS/operator-setup.log" kubectl --kubeconfig="$OP_KUBECONFIG" config set-cluster demo --server="$APISERVER_URL" \
-    --certificate-authority="$CA_CERT" --embed-certs=true
-  run "$LOGS/operator-setup.log" kubectl --kubeconfig="$OP_KUBECONFIG" config set-credentials "$SA" --token="$SA_TOKEN"
-  run "$LOGS/operator-setup.log" kubectl --kubeconfig="$OP_KUBECONFIG" config set-context demo --cluster=demo --user="$SA"
-  run "$LOGS/operator-setup.log" kubectl --kubeconfig="$OP_KUBECONFIG" config use-context demo
-  can=$(kubectl --kubeconfig="$OP_KUBECONFIG" auth can-i create clusterroles 2>/dev/null || true)
-  echo "identity system:serviceaccount:$SYSTEM_NS:$SA (can it create clusterroles? $can)" | detail
-  # The operator's environment is the chart's settings ConfigMap, exactly as the Deployment gets it.
-  SETTINGS_CM=$(k get configmap -n "$SYSTEM_NS" -l "app.kubernetes.io/instance=$RELEASE" -o name | grep -- '-settings$' | head -n 1 || true)
-  [[ -n $SETTINGS_CM ]] || die "the chart installed no <fullname>-settings ConfigMap in $SYSTEM_NS"
-  SETTINGS=$(k get "$SETTINGS_CM" -n "$SYSTEM_NS" -o go-template='{{range $k, $v := .data}}{{$k}}={{$v}}{{"\n"}}{{end}}')
-  mapfile -t SETTINGS_ENV <<<"$SETTINGS"
-  printf '%s\n' "${SETTINGS_ENV[@]}" >"$WORK/operator.env"
-  echo "environment from the chart's settings ConfigMap ($WORK/operator.env): ${#SETTINGS_ENV[@]} variables" | detail
-  launch operator "$LOGS/operator.log" env "${SETTINGS_ENV[@]}" KUBECONFIG="$OP_KUBECONFIG" \
-    POD_NAME=demo-operator-0 HOSTNAME=demo-operator-0 \
-    java -Xmx384m -XX:TieredStopAtLevel=1 -jar "$OPERATOR_JAR"
-  wait_until 180 "the operator's readiness (/q/health/ready)" operator "$LOGS/operator.log" \
-    curl -fsS --max-time 3 "http://127.0.0.1:$OPERATOR_HTTP_PORT/q/health/ready"
-  WEBHOOK_CONFIG=$(grep '^TOKENGATE_WEBHOOK_CONFIGURATION_NAME=' "$WORK/operator.env" | cut -d= -f2-)
-  wait_until 60 "the operator to patch its CA into MutatingWebhookConfiguration $WEBHOOK_CONFIG" operator "$LOGS/operator.log" \
-    bash -c '[[ -n $(kubectl get mutatingwebhookconfiguration "$1" -o jsonpath="{.webhooks[0].clientConfig.caBundle}") ]]' _ "$WEBHOOK_CONFIG"
-  echo "ready: webhook https://127.0.0.1:$WEBHOOK_PORT/mutate-pods, health http://127.0.0.1:$OPERATOR_HTTP_PORT/q/health (log: $LOGS/operator.log)" | detail
-fi
+run "$LOGS/helm.log" k wait --for=condition=Ready pod -n "$SYSTEM_NS" -l app.kubernetes.io/component=operator --timeout=180s
+k get pods -n "$SYSTEM_NS" -o wide | detail
 
 # ---- 5. issuer and policy ------------------------------------------------------------------
 if [[ $MODE == local ]]; then
@@ -437,10 +306,8 @@ fi
 
 run "$LOGS/apply.log" k create namespace "$NS"
 if [[ $MODE == local ]]; then
-  APP_PORT=$(free_port)
   tokenissuer_yaml "$KC_ISSUER" "$NS" "$KC_CA" >"$WORK/tokenissuer.yaml"
 else
-  APP_PORT=8080
   tokenissuer_yaml "$KC_ISSUER" "$NS" "" "allowInsecureHttp: true   # in-cluster Keycloak on plain HTTP: demo only" >"$WORK/tokenissuer.yaml"
 fi
 apipolicy_yaml "$APP_PORT" "$NS" >"$WORK/apipolicy.yaml"
@@ -451,7 +318,8 @@ if ! k apply -f "$WORK/tokenissuer.yaml" -f "$WORK/apipolicy.yaml" 2>&1 | tee -a
 fi
 explain_not_ready() { # KIND NAME
   k get "$1" "$2" -n "$NS" -o go-template='{{range .status.conditions}}{{.type}}={{.status}} {{.reason}}: {{.message}}{{"\n"}}{{end}}' >>"$LOGS/apply.log" 2>&1 || true
-  die "$1/$2 did not become Ready; its conditions are at the end of $LOGS/apply.log" "$LOGS/apply.log" "$LOGS/operator.log"
+  k logs -n "$SYSTEM_NS" -l app.kubernetes.io/component=operator --tail=40 >>"$LOGS/apply.log" 2>&1 || true
+  die "$1/$2 did not become Ready; its conditions and the operator's log are at the end of $LOGS/apply.log" "$LOGS/apply.log"
 }
 if ! k wait --for=condition=Ready "tokenissuer/$ISSUER_NAME" -n "$NS" --timeout=180s 2>&1 | tee -a "$LOGS/apply.log" | detail; then
   explain_not_ready tokenissuer "$ISSUER_NAME"
@@ -462,63 +330,35 @@ fi
 k get tokenissuer "$ISSUER_NAME" -n "$NS" -o go-template='keys in status: {{range .status.keys}}{{.kid}} ({{.alg}}) {{end}}{{"\n"}}' | detail
 
 # ---- 6. the workload -----------------------------------------------------------------------
-step "kubectl label namespace $NS tokengate.io/injection=enabled; kubectl apply the orders Deployment (app port $APP_PORT)" "$LOGS/apply.log"
+step "kubectl label namespace $NS tokengate.io/injection=enabled; kubectl apply a 2-replica Deployment of the test app ($TESTAPP_IMAGE, port $APP_PORT) and its Service" "$LOGS/apply.log"
 if ! k label namespace "$NS" tokengate.io/injection=enabled 2>&1 | tee -a "$LOGS/apply.log" | detail; then
   die "kubectl label namespace $NS failed"
 fi
-awk -v ns="$NS" -v port="$APP_PORT" -v image="$APP_IMAGE" -v py="$ROOT/demo/upstream.py" -v probes="$MODE" '
-  /__UPSTREAM_PY__/ { while ((getline line < py) > 0) print "    " line; next }
-  probes == "cluster" && /#probe$/ { next }
-  { gsub(/__NS__/, ns); gsub(/__PORT__/, port); gsub(/__APP_IMAGE__/, image); print }
-' "$ROOT/demo/cluster/manifests/orders.yaml" >"$WORK/orders.yaml"
+sed -e "s#__NS__#$NS#g" -e "s#__PORT__#$APP_PORT#g" -e "s#__IMAGE__#$TESTAPP_IMAGE#g" \
+  "$ROOT/demo/cluster/manifests/orders.yaml" >"$WORK/orders.yaml"
 if ! k apply -f "$WORK/orders.yaml" 2>&1 | tee -a "$LOGS/apply.log" | detail; then
   die "kubectl apply of the Deployment failed"
 fi
-
-pod_name() { k get pods -n "$NS" -l app=orders -o jsonpath='{.items[0].metadata.name}' 2>/dev/null; }
-wait_until 90 "the controller-manager to create the Deployment's pod" "" "$LOGS/apply.log" \
-  bash -c '[[ -n $(kubectl "$@" get pods -n "'"$NS"'" -l app=orders -o name) ]]' _ "${KCTX[@]}"
-POD=$(pod_name)
-if [[ -z $(k get pod "$POD" -n "$NS" -o jsonpath='{.metadata.annotations.tokengate\.io/policy}') ]]; then
-  die "pod $POD was admitted without the sidecar (no tokengate.io/policy annotation)" "$LOGS/operator.log"
+if ! k rollout status deployment/orders -n "$NS" --timeout=5m >>"$LOGS/apply.log" 2>&1; then
+  k describe pods -n "$NS" -l app=orders >>"$LOGS/apply.log" 2>&1 || true
+  die "the orders pods did not become Ready (their description is at the end of the log)"
 fi
-step "the webhook injected the sidecar into pod $NS/$POD" "$LOGS/apply.log"
+POD=$(k get pods -n "$NS" -l app=orders -o jsonpath='{.items[0].metadata.name}')
+step "the webhook injected the sidecar into pod $NS/$POD (a native sidecar: an init container that keeps running)" "$LOGS/apply.log"
 k get pod "$POD" -n "$NS" -o go-template='{{range .spec.initContainers}}initContainer {{.name}}  restartPolicy={{.restartPolicy}}  image={{.image}}  ports={{range .ports}}{{.name}}:{{.containerPort}} {{end}}
   args: {{range .args}}{{.}} {{end}}
 {{end}}{{range .spec.containers}}container     {{.name}}  image={{.image}}  ports={{range .ports}}{{.name}}:{{.containerPort}} {{end}}{{with .readinessProbe}}{{with .httpGet}} readinessProbe.httpGet.port={{.port}}{{end}}{{end}}
 {{end}}annotations:
 {{range $k, $v := .metadata.annotations}}  {{$k}}: {{$v}}
 {{end}}' | detail
-wait_until 60 "the ApiPolicy to count the injected pod" "" "$LOGS/apply.log" \
-  bash -c '[[ $(kubectl "$@" get apipolicy "'"$POLICY"'" -n "'"$NS"'" -o jsonpath="{.status.injectedPods}") == 1 ]]' _ "${KCTX[@]}"
+wait_until 60 "the ApiPolicy to count both injected pods" "" "$LOGS/apply.log" \
+  bash -c '[[ $(kubectl "$@" get apipolicy "'"$POLICY"'" -n "'"$NS"'" -o jsonpath="{.status.pods}") == 2/2 ]]' _ "${KCTX[@]}"
 
-if [[ $MODE == local ]]; then
-  step "running the pod like a kubelet: its sidecar's args with the ConfigMap volume laid out, plus the stand-in app" "$WORK/pod/runner.log"
-  mkdir -p "$WORK/pod"
-  launch podrunner "$WORK/pod/runner.log" python3 "$ROOT/demo/cluster/podrunner.py" --namespace "$NS" --selector app=orders \
-    --jar "$SIDECAR_JAR" --app "$ROOT/demo/upstream.py" --dir "$WORK/pod"
-  wait_until 150 "the pod's sidecar to be ready" podrunner "$WORK/pod/runner.log" test -f "$WORK/pod/ready.env"
-  # shellcheck disable=SC1091
-  . "$WORK/pod/ready.env"
-  grep -E 'laid out|container:' "$WORK/pod/runner.log" | sed 's/^\[podrunner [0-9:]*\] //' | detail
-  SIDECAR_URL=http://127.0.0.1:$LISTEN_PORT
-  SIDECAR_LOG=$WORK/pod/sidecar.log
-else
-  step "waiting for pod $POD to run (sidecar ready once Keycloak's keys are loaded)" "$LOGS/apply.log"
-  if ! k wait --for=condition=Ready "pod/$POD" -n "$NS" --timeout=5m >>"$LOGS/apply.log" 2>&1; then
-    k describe pod "$POD" -n "$NS" >>"$LOGS/apply.log" 2>&1 || true
-    die "pod $POD did not become Ready (see its description at the end of the log)"
-  fi
-  LISTEN=$(k get pod "$POD" -n "$NS" -o jsonpath='{range .spec.initContainers[?(@.name=="tokengate-sidecar")]}{.ports[?(@.name=="http")].containerPort}{end}{range .spec.containers[?(@.name=="tokengate-sidecar")]}{.ports[?(@.name=="http")].containerPort}{end}')
-  PF_APP_PORT=$(free_port)
-  launch pf-app "$LOGS/pf-app.log" kubectl "${KCTX[@]}" port-forward -n "$NS" "pod/$POD" "$PF_APP_PORT:${LISTEN:-7450}"
-  SIDECAR_URL=http://127.0.0.1:$PF_APP_PORT
-  wait_until 60 "the port-forward to the pod's sidecar" pf-app "$LOGS/pf-app.log" \
-    bash -c 'curl -s -o /dev/null --max-time 3 "$1/healthz"' _ "$SIDECAR_URL"
-  SIDECAR_LOG=""
-fi
+step "kubectl get pods -A -o wide (READY 2/2: the sidecar and the app)" ""
+echo
+k get pods -A -o wide | detail
 
-# ---- 7. requests ---------------------------------------------------------------------------
+# ---- 7. requests from a client pod ---------------------------------------------------------
 token() { # token [SCOPE...]: a client-credentials access token of orders-client
   local args=(-sS --max-time 30 "${KC_CURL[@]}" -d grant_type=client_credentials -d client_id=orders-client
     -d client_secret=orders-client-secret) resp
@@ -527,69 +367,67 @@ token() { # token [SCOPE...]: a client-credentials access token of orders-client
   python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])' <<<"$resp" 2>/dev/null ||
     die "no access_token from Keycloak: $resp"
 }
+SERVICE_URL=http://$(k get service orders -n "$NS" -o jsonpath='{.spec.clusterIP}')/orders/42
 FAILED=()
+# What the client pod printed (JSON: status, headers, the echo app's JSON), for people.
+SHOW_ANSWER='
+import json, sys
+r = json.loads(sys.argv[1][sys.argv[1].find("{"):])
+print("HTTP %s" % r.get("status", "(no answer: %s)" % r.get("error", "")))
+for v in (r.get("headers") or {}).get("Www-Authenticate", []):
+    print("WWW-Authenticate: " + v)
+if r.get("status") == 200 and r.get("json"):
+    seen = r["json"]["headers"]
+    print("the app saw: " + ", ".join("%s: %s" % (h, seen[h][0]) for h in ("x-auth-subject", "x-auth-client") if h in seen))
+elif r.get("body"):
+    print("body: " + r["body"][:300])
+'
 request() { # request TITLE EXPECTED_STATUS [TOKEN]
-  local title=$1 expected=$2 bearer=${3:-} code
-  local args=(-sS --max-time 30 -o "$WORK/body" -D "$WORK/headers" -w '%{http_code}')
-  [[ -z $bearer ]] || args+=(-H "Authorization: Bearer $bearer")
-  code=$(curl "${args[@]}" "$SIDECAR_URL/orders/42") || die "the request to the sidecar failed" "$SIDECAR_LOG"
+  local title=$1 expected=$2 bearer=${3:-} out code
   printf '\n   %s\n' "$title"
   [[ -z $bearer ]] || echo "token: $(jwt_claims "$bearer")" | detail
-  { head -n 1 "$WORK/headers" | tr -d '\r'
-    grep -i '^www-authenticate:' "$WORK/headers" | tr -d '\r' || true
-    [[ ! -s $WORK/body ]] || echo "body: $(head -c 300 "$WORK/body")"
-  } | detail
+  out=$(client_get "$SERVICE_URL" "$bearer") || die "the client pod failed: $out"
+  code=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1][sys.argv[1].find("{"):]).get("status", "no answer"))' "$out") ||
+    die "the client pod printed no JSON: $out"
+  python3 -c "$SHOW_ANSWER" "$out" | detail
   [[ $code == "$expected" ]] || FAILED+=("$title: expected $expected, got $code")
 }
 
-step "GET $SIDECAR_URL/orders/42 through the sidecar (the policy: '/**' needs scope orders.read)" "$SIDECAR_LOG"
+step "GET $SERVICE_URL from a client pod ($CLIENT_IMAGE) through the Service (the policy: '/**' needs scope orders.read)" "$LOGS/apply.log"
 NO_SCOPE_TOKEN=$(token)
 GOOD_TOKEN=$(token orders.read)
 request "1. no token" 401
 request "2. Keycloak client-credentials token of orders-client, without scope orders.read" 403 "$NO_SCOPE_TOKEN"
 request "3. Keycloak client-credentials token of orders-client with scope orders.read" 200 "$GOOD_TOKEN"
 echo
-if [[ -n $SIDECAR_LOG ]]; then
-  echo "   the sidecar's decision log (one JSON line per request, never the token):"
-  grep '"decision"' "$SIDECAR_LOG" | tail -n 3 | cut -c1-400 | detail || true
-fi
-[[ ${#FAILED[@]} -eq 0 ]] || die "unexpected answers: ${FAILED[*]}" "$SIDECAR_LOG"
+echo "   the sidecar's decision log (one JSON line per request, never the token):"
+k logs -n "$NS" -l app=orders -c tokengate-sidecar --tail=50 --prefix=false 2>/dev/null | grep '"decision"' | sort | tail -n 3 | cut -c1-400 | detail || true
+[[ ${#FAILED[@]} -eq 0 ]] || die "unexpected answers: ${FAILED[*]}"
 
-step "kubectl get apipolicy -A; kubectl get tokenissuer -A" ""
+step "kubectl get apipolicy -A -o wide; kubectl get tokenissuer -A" ""
 echo
-k get apipolicy -A | detail
+k get apipolicy -A -o wide | detail
 echo
 k get tokenissuer -A | detail
 echo
 say "all three answers as expected"
 
 if [[ $KEEP == 1 ]]; then
-  cat >>"$WORK/demo.env" <<EOF
-SIDECAR_URL=$SIDECAR_URL
-TOKEN_URL=$TOKEN_URL
-KEYCLOAK_CA=${KC_CA:-}
-EOF
   ca_arg=""
   [[ -z ${KC_CA:-} ]] || ca_arg=" --cacert $KC_CA"
   cat <<EOF
 
 The demo keeps running (--keep). Reach it:
-  ${KUBECTL_ENV:-kubectl config use-context $DEMO_CONTEXT}
-  kubectl get apipolicy,tokenissuer -A; kubectl describe apipolicy $POLICY -n $NS
+  ${KUBECONFIG:+export KUBECONFIG=$KUBECONFIG}${DEMO_CONTEXT:+kubectl config use-context $DEMO_CONTEXT}
+  kubectl get pods -A; kubectl get apipolicy,tokenissuer -A; kubectl describe apipolicy $POLICY -n $NS
   TOKEN=\$(curl -s$ca_arg -d grant_type=client_credentials -d client_id=orders-client \\
       -d client_secret=orders-client-secret -d scope=orders.read $TOKEN_URL \\
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-  curl -i -H "Authorization: Bearer \$TOKEN" $SIDECAR_URL/orders/42
+  kubectl run -n $NS client --rm -i --restart=Never --image=$CLIENT_IMAGE --image-pull-policy=Never \\
+    -- get -H "Authorization: Bearer \$TOKEN" $SERVICE_URL
+  Change the policy (kubectl edit apipolicy $POLICY -n $NS): the kubelet updates the pods'
+  ConfigMap volume within seconds and the sidecars reload it without a restart.
 EOF
-  if [[ $MODE == local ]]; then
-    cat <<EOF
-  Keycloak: $KC_URL/admin (admin / $KC_ADMIN_PASSWORD; CA $KC_CA)
-  Change the policy (kubectl edit apipolicy $POLICY -n $NS): the pod runner re-reads the
-  ConfigMap every 5 s like a kubelet, and the sidecar reloads it without a restart.
-  Logs: $LOGS/ and $WORK/pod/ (sidecar.log, app.log, runner.log)
-EOF
-  fi
-  cat <<EOF
-Stop everything: ./demo.sh --stop $WORK
-EOF
+  [[ $MODE != local ]] || echo "  Keycloak: $KC_URL/admin (admin / $KC_ADMIN_PASSWORD; CA $KC_CA). Logs: $LOGS/, $WORK/cp/logs/"
+  echo "Stop everything: ./demo.sh --stop $WORK"
 fi

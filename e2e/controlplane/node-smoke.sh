@@ -147,7 +147,8 @@ if [[ $KEEP == 1 ]]; then "$HERE/stop.sh" "$DIR"; else "$HERE/stop.sh" "$DIR" --
 alive=""
 for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive+=" $pid"; done
 check "no process left after stop.sh" test -z "$alive"
-check "no containerd shim left" bash -c "! pgrep -f 'containerd-shim-runc-v[2].*$DIR'"
+check "no containerd shim left" bash -c "! pgrep -f 'containerd-shim-runc-v[2].*$CONTAINERD_SOCKET'"
+check "containerd's socket directory removed" test ! -e "$(dirname "$CONTAINERD_SOCKET")"
 check "bridge removed" bash -c "! ip link show tgbr0"
 check "nft tables removed" bash -c "! nft list tables | grep -qE 'tokengate_node_guard|kube-proxy'"
 check "kube-router's iptables chains and ipsets removed" bash -c "! iptables-save | grep -q KUBE- && ! ipset list -n | grep -q KUBE-"

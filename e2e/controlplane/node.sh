@@ -41,6 +41,11 @@ OUTSIDE_PATHS="/var/lib/kubelet /var/log/containers /var/log/pods /var/lib/cni /
 
 sysctl_path() { echo "/proc/sys/${1//.//}"; }
 
+# socket_dir : where the node's containerd sockets live. Not under DIR: a unix socket path has at
+# most 107 bytes, DIR may be deep, and the ttrpc socket adds ".ttrpc". A short directory of its
+# own under /run, named after DIR (so stop finds it), removed by stop.
+socket_dir() { echo "/run/tg-$(printf '%s' "$DIR" | sha256sum | cut -c1-12)"; }
+
 load_binaries() {
   if [[ -z ${TOKENGATE_KUBELET:-} || -z ${TOKENGATE_CONTAINERD:-} || -z ${TOKENGATE_KUBE_ROUTER:-} ]]; then
     local exports
@@ -253,7 +258,9 @@ start_node() {
   make_cgroup_root
 
   # ---- containerd ----
-  local sock=$ND/containerd/containerd.sock
+  local sock
+  sock=$(socket_dir)/containerd.sock
+  mkdir -p -m 0700 "$(socket_dir)"
   mkdir -p "$ND/containerd/root" "$ND/containerd/state" "$ND/containerd/tmp" "$ND/containerd/opt"
   cat >"$ND/containerd/config.toml" <<EOF
 version = 3
@@ -475,7 +482,7 @@ import_images() {
   for v in $(compgen -e | grep '^TOKENGATE_IMAGE_' || true); do
     f=${!v}
     [[ -f $f ]] || die "$v names a missing file: $f"
-    "$TOKENGATE_CTR" -a "$ND/containerd/containerd.sock" -n k8s.io images import "$f" \
+    "$TOKENGATE_CTR" -a "$(socket_dir)/containerd.sock" -n k8s.io images import "$f" \
       >>"$DIR/logs/image-import.log" 2>&1 || die "ctr images import $f failed (log: $DIR/logs/image-import.log)"
     log "image imported: $v ($(basename "$f"))"
   done
@@ -507,7 +514,8 @@ stop_node() {
     rm -f "$DIR/pids/$name.pid"
   done
   # containers: kill every task (pods' processes), then the shims, then containerd
-  local sock=$ND/containerd/containerd.sock
+  local sock
+  sock=$(socket_dir)/containerd.sock
   if [[ -S $sock ]]; then
     load_binaries 2>/dev/null || true
     local t
@@ -528,6 +536,7 @@ stop_node() {
     kill -KILL "$pid" 2>/dev/null
     rm -f "$DIR/pids/containerd.pid"
   fi
+  rm -rf "$(socket_dir)"
   # processes left in the node's cgroups (pods' processes whose shim died first)
   if [[ -f $ND/saved/cgroups ]]; then
     local cg

@@ -59,7 +59,8 @@ while IFS= read -r elf; do
   done < <(ldd "$elf" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
 done < <(find "$rt" -type f \( -name '*.so' -o -path '*/bin/*' -o -name jspawnhelper \))
 # glibc loads libgcc_s at run time (thread cancellation, unwinding); it never shows in ldd.
-gcc_s=$(ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/ { print $NF; exit }')
+# awk reads to the end: exiting early would kill ldconfig with SIGPIPE (exit 141 under pipefail).
+gcc_s=$(ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/ && !found { print $NF; found = 1 }')
 [[ -n $gcc_s ]] && libs[$gcc_s]=1
 for lib in "${!libs[@]}"; do
   mkdir -p "$out$(dirname "$lib")"

@@ -35,10 +35,6 @@ public final class ControlPlane implements AutoCloseable {
     this.client = clientFor(kubeconfig);
   }
 
-  public static ControlPlane start(Path dir) {
-    return start(dir, false, Map.of());
-  }
-
   /**
    * With {@code node}, also the node ({@code start.sh --node}: containerd, kubelet, kube-proxy,
    * ...; pods run); {@code images} are {@code TOKENGATE_IMAGE_*} variables naming docker-archive
@@ -113,38 +109,6 @@ public final class ControlPlane implements AutoCloseable {
   /** helm (built by build.sh) as cluster admin. */
   public Cli helm() {
     return Tools.helm(kubeconfig, dir.resolve("helm"));
-  }
-
-  /**
-   * A kubeconfig that authenticates with a bearer token (e.g. a ServiceAccount's, from {@code
-   * kubectl create token}), so a process runs with exactly that account's RBAC.
-   */
-  public Path tokenKubeconfig(String user, String token, Path file) {
-    String yaml =
-        """
-        apiVersion: v1
-        kind: Config
-        clusters:
-          - name: tokengate-e2e
-            cluster:
-              server: %s
-              certificate-authority: %s
-        users:
-          - name: %s
-            user:
-              token: %s
-        contexts:
-          - name: %s
-            context: { cluster: tokengate-e2e, user: %s }
-        current-context: %s
-        """
-            .formatted(apiServerUrl(), caCertificate(), user, token, user, user, user);
-    try {
-      Files.writeString(file, yaml);
-      return file;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 
   public static KubernetesClient clientFor(Path kubeconfig) {

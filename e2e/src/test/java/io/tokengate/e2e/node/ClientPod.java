@@ -19,20 +19,20 @@ import java.util.concurrent.atomic.AtomicInteger;
  * requests come from a pod's network namespace through the Service, kube-proxy and the
  * NetworkPolicy like any other workload's; returns what it printed, parsed.
  */
-final class ClientPod {
+public final class ClientPod {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final AtomicInteger SEQUENCE = new AtomicInteger();
 
   private final KubernetesClient client;
   private final String namespace;
 
-  ClientPod(KubernetesClient client, String namespace) {
+  public ClientPod(KubernetesClient client, String namespace) {
     this.client = client;
     this.namespace = namespace;
   }
 
   /** {@code client get [-H 'Authorization: Bearer <bearer>'] [headers...] url}. */
-  JsonNode get(String url, String bearer, String... headers) {
+  public JsonNode get(String url, String bearer, String... headers) {
     List<String> args = new ArrayList<>(List.of("get", "--timeout", "5s"));
     if (bearer != null) {
       args.add("-H");
@@ -47,7 +47,7 @@ final class ClientPod {
   }
 
   /** Starts {@code client args...}; {@link Running#await} waits for it and parses its output. */
-  Running start(List<String> args) {
+  public Running start(List<String> args) {
     String name = "client-" + SEQUENCE.incrementAndGet();
     Pod pod =
         new PodBuilder()
@@ -72,11 +72,11 @@ final class ClientPod {
     return new Running(name, args.get(0));
   }
 
-  JsonNode run(List<String> args, Duration timeout) {
+  public JsonNode run(List<String> args, Duration timeout) {
     return start(args).await(timeout);
   }
 
-  final class Running {
+  public final class Running {
     private final String name;
     private final String mode;
 
@@ -86,14 +86,14 @@ final class ClientPod {
     }
 
     /** True once the client's container runs (its requests are under way). */
-    boolean running() {
+    public boolean running() {
       Pod p = client.pods().inNamespace(namespace).withName(name).get();
       return p != null
           && p.getStatus() != null
           && List.of("Running", "Succeeded").contains(p.getStatus().getPhase());
     }
 
-    JsonNode await(Duration timeout) {
+    public JsonNode await(Duration timeout) {
       Pod done =
           Await.until(
               "client pod " + name + " (" + mode + ") to finish",

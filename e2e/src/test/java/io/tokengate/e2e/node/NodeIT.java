@@ -37,6 +37,8 @@ class NodeIT {
           "memory limit enforced: hog OOMKilled",
           "pods' cgroups nest under this process's cgroup",
           "no process left after stop.sh",
+          "no containerd shim left",
+          "containerd's socket directory removed",
           "bridge removed",
           "nft tables removed",
           "node cgroups removed",
