@@ -10,6 +10,7 @@ import io.tokengate.sidecar.config.SidecarConfig;
 import io.tokengate.sidecar.http.GateHandler;
 import io.tokengate.sidecar.http.GateVerticle;
 import io.tokengate.sidecar.log.EventLog;
+import io.tokengate.sidecar.validation.DpopReplayCache;
 import io.tokengate.sidecar.validation.ValidationTuning;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -50,6 +51,8 @@ public final class Sidecar {
   private final GateHandler.Capacity capacity;
   private final List<GateVerticle> verticles = new ArrayList<>();
   private final GateState state;
+  // One replay cache for the life of the process: a reload must not forget the proofs seen.
+  private final ActivePolicy.Presentation presentation;
   private ValidatorFactory.Built serving;
   private final AdminServer admin;
   private ConfigWatcher watcher;
@@ -86,6 +89,9 @@ public final class Sidecar {
     this.state = runtime.state();
     this.admin = runtime.admin();
     this.validators = new ValidatorFactory(vertx, metrics.registry(), tuning.validation());
+    this.presentation =
+        new ActivePolicy.Presentation(
+            new DpopReplayCache(DpopReplayCache.DEFAULT_SLOTS), tuning.validation().clock());
   }
 
   /**
@@ -166,7 +172,7 @@ public final class Sidecar {
   private void boot(SidecarConfig config, Map<Path, String> files, long t0) {
     serving = build(config);
     validators.activate(serving);
-    state.swap(new ActivePolicy(config, serving.validator()));
+    state.swap(new ActivePolicy(config, serving.validator(), presentation));
     int maxHeaderBytes = state.current().maxHeaderBytes();
     decoderLimit = Math.max(maxHeaderBytes, 64 * 1024) + DECODER_HEADROOM;
 
@@ -313,7 +319,7 @@ public final class Sidecar {
                     + readyTimeout.toSeconds()
                     + " s (and no key snapshot was given)"));
       }
-      ActivePolicy next = new ActivePolicy(config, built.validator());
+      ActivePolicy next = new ActivePolicy(config, built.validator(), presentation);
       if (next.maxHeaderBytes() + DECODER_HEADROOM > decoderLimit) {
         log.warn(
             "reload",

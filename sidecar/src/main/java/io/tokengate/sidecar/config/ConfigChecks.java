@@ -7,6 +7,7 @@ import io.tokengate.api.v1alpha1.apipolicy.ClaimSources;
 import io.tokengate.api.v1alpha1.apipolicy.HttpMethods;
 import io.tokengate.api.v1alpha1.apipolicy.Limits;
 import io.tokengate.api.v1alpha1.apipolicy.Requirement;
+import io.tokengate.api.v1alpha1.apipolicy.ResourceMetadata;
 import io.tokengate.api.v1alpha1.apipolicy.Rule;
 import io.tokengate.api.v1alpha1.apipolicy.RuleAction;
 import io.tokengate.api.v1alpha1.apipolicy.TokenSource;
@@ -33,6 +34,7 @@ final class ConfigChecks {
   // RFC 9110 token characters: what a header or cookie name may consist of.
   private static final Pattern TOKEN = Pattern.compile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$");
   private static final Pattern METHOD = Pattern.compile("^[A-Z]{1,16}$");
+  private static final Pattern RESOURCE = Pattern.compile(ResourceMetadata.RESOURCE_PATTERN);
 
   /**
    * Headers a claim must never be written into: framing and routing headers (smuggling), the
@@ -93,6 +95,26 @@ final class ConfigChecks {
     checkClaimSources(p, s.claimSources);
     checkForwardClaims(p, s);
     checkLimits(p, s.limits);
+    if (s.dpop == null) {
+      p.add("spec.dpop", "must be Allowed or Required");
+    }
+    checkResourceMetadata(p, s.resourceMetadata);
+  }
+
+  private static void checkResourceMetadata(Problems p, ResourceMetadata m) {
+    if (m == null) {
+      return;
+    }
+    if (m.resource == null || m.resource.isEmpty()) {
+      p.add("spec.resourceMetadata.resource", "required");
+    } else if (m.resource.length() > 2048 || !RESOURCE.matcher(m.resource).matches()) {
+      p.add(
+          "spec.resourceMetadata.resource",
+          "must be an https URL without query or fragment (http only for 127.0.0.1, localhost or"
+              + " [::1]), got '"
+              + m.resource
+              + "'");
+    }
   }
 
   private static void checkTokenSources(Problems p, List<TokenSource> sources) {

@@ -137,6 +137,20 @@ public class ApiPolicySpec {
   @JsonPropertyDescription("Size limits on tokens and request headers.")
   public Limits limits = new Limits();
 
+  @Default("Allowed")
+  @JsonPropertyDescription(
+      "Sender-constrained tokens (DPoP, RFC 9449). Allowed (default): bearer tokens and"
+          + " DPoP-bound tokens are accepted. Required: only DPoP-bound tokens (cnf.jkt) presented"
+          + " with the DPoP scheme and a valid proof. Either way a bound token is accepted only"
+          + " with its proof, never as a bearer token.")
+  public Dpop dpop = Dpop.Allowed;
+
+  @JsonPropertyDescription(
+      "Serve OAuth protected-resource metadata (RFC 9728) without a token, so clients and"
+          + " agents (MCP clients) discover the authorization server, scopes and token methods"
+          + " from the API itself; every 401 then points at it.")
+  public ResourceMetadata resourceMetadata;
+
   @JsonPropertyDescription(
       "How strictly the request path and the headers that steer routing are read (escaped"
           + " slashes, method overrides, forwarding headers). Every default is the secure one.")
