@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import io.tokengate.api.v1alpha1.apipolicy.Dpop;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -53,6 +54,18 @@ class ConfigLoaderTest {
     assertThat(c.policyId()).isEqualTo("shop/orders-api");
     assertThat(c.issuer().getMetadata().getName()).isEqualTo("corp-idp");
     assertThat(c.audiences()).containsExactly("api://orders");
+  }
+
+  @Test
+  void theAgentExampleLoadsWithTheExampleIssuer() throws Exception {
+    write("issuer.yaml", Files.readString(Path.of("../examples/tokenissuer.yaml")));
+    Path policy =
+        write("policy.yaml", Files.readString(Path.of("../examples/agents/apipolicy.yaml")));
+    SidecarConfig c = ConfigLoader.load(policy.getParent());
+    assertThat(c.policyId()).isEqualTo("shop/orders-mcp");
+    assertThat(c.policy().getSpec().dpop).isEqualTo(Dpop.Required);
+    assertThat(c.policy().getSpec().resourceMetadata.resource)
+        .isEqualTo("https://orders.example.com/mcp");
   }
 
   @Test
@@ -175,6 +188,10 @@ class ConfigLoaderTest {
         "limits: {maxTokenBytes: 10}|spec.limits.maxTokenBytes|between 256",
         "claimSources: {roles: [realm_access..roles]}|spec.claimSources.roles[0]|empty segment",
         "mode: Shadow|spec.mode|is not one of Enforce, Audit",
+        "dpop: Sometimes|spec.dpop|is not one of Allowed, Required",
+        "resourceMetadata: {resource: \"http://orders.example.com\"}|spec.resourceMetadata.resource|https URL",
+        "resourceMetadata: {resource: \"https://orders.example.com/?x=1\"}|spec.resourceMetadata.resource|without query",
+        "resourceMetadata: {}|spec.resourceMetadata.resource|required",
         "unknownField: 1|unknownField|unknown field",
       })
   void aWrongPolicyFieldIsNamedWithItsFile(String extra, String field, String message)
