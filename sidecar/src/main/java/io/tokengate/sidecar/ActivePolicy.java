@@ -60,7 +60,9 @@ public final class ActivePolicy {
     this.validator = validator;
     ApiPolicySpec s = config.policy().getSpec();
     this.id = config.policyId();
-    this.rules = RuleMatcher.of(s);
+    Map<String, String> issuerByName = new java.util.HashMap<>();
+    config.issuers().forEach(i -> issuerByName.put(i.name(), i.identifier()));
+    this.rules = RuleMatcher.of(s, issuerByName);
     this.tokenSources = TokenSources.of(s.tokenSources);
     List<ClaimHeader> headers = new ArrayList<>();
     if (s.forwardClaims != null) {
@@ -83,7 +85,8 @@ public final class ActivePolicy {
         config.requestHandling() == null ? RequestHandling.DEFAULTS : config.requestHandling();
     this.dpop = new DpopBinding(s.dpop, presentation.replay(), presentation.clock());
     this.resourceMetadata =
-        ProtectedResourceMetadata.of(s, List.of(config.issuer().getSpec().issuer), tokenSources);
+        ProtectedResourceMetadata.of(
+            s, config.issuers().stream().map(i -> i.identifier()).toList(), tokenSources);
     this.challenges =
         new Challenges(
             id, dpop.required(), resourceMetadata == null ? null : resourceMetadata.url());

@@ -215,7 +215,7 @@ public final class Sidecar {
         "policy",
         config.policyId(),
         "issuer",
-        config.issuer().getSpec().issuer,
+        String.join(", ", config.issuers().stream().map(i -> i.identifier()).toList()),
         "listen_port",
         Integer.toString(listenPort),
         "admin_port",
@@ -225,7 +225,8 @@ public final class Sidecar {
         "mode",
         String.valueOf(config.policy().getSpec().mode),
         "key_snapshot",
-        String.valueOf(config.snapshotFile()),
+        String.join(
+            ", ", config.issuers().stream().map(i -> String.valueOf(i.snapshotFile())).toList()),
         "transport",
         vertx.isNativeTransportEnabled() ? "epoll" : "nio",
         "event_loops",
@@ -296,10 +297,7 @@ public final class Sidecar {
     } catch (IllegalArgumentException e) {
       throw new InvalidConfigException(
           new ConfigProblem(
-              config.issuerFile(),
-              config.issuer().getKind() + "/" + config.issuer().getMetadata().getName(),
-              null,
-              e.getMessage()));
+              config.firstIssuer().issuerFile(), config.firstIssuer().ref(), null, e.getMessage()));
     }
   }
 
@@ -312,8 +310,8 @@ public final class Sidecar {
       if (!built.sharesKeys() && !awaitReady(built)) {
         throw new InvalidConfigException(
             new ConfigProblem(
-                config.issuerFile(),
-                config.issuer().getKind() + "/" + config.issuer().getMetadata().getName(),
+                config.firstIssuer().issuerFile(),
+                config.firstIssuer().ref(),
                 "spec.issuer",
                 "no signing keys could be loaded within "
                     + readyTimeout.toSeconds()

@@ -5,6 +5,7 @@ import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicySpec;
 import io.tokengate.api.v1alpha1.apipolicy.ClaimSources;
 import io.tokengate.api.v1alpha1.apipolicy.HttpMethods;
+import io.tokengate.api.v1alpha1.apipolicy.IssuerRef;
 import io.tokengate.api.v1alpha1.apipolicy.Limits;
 import io.tokengate.api.v1alpha1.apipolicy.Requirement;
 import io.tokengate.api.v1alpha1.apipolicy.ResourceMetadata;
@@ -17,6 +18,7 @@ import io.tokengate.sidecar.authz.PathPattern;
 import java.net.URI;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -68,11 +70,13 @@ final class ConfigChecks {
   static void checkPolicy(String file, ApiPolicy policy, List<ConfigProblem> out) {
     Problems p = new Problems(file, ConfigLoader.ref(policy), out);
     ApiPolicySpec s = policy.getSpec();
-    if (s.issuerRef == null) {
-      p.add("spec.issuerRef", "required");
-    } else if (s.issuerRef.kind == null) {
+    if ((s.issuerRef == null) == (s.issuerRefs == null)) {
+      p.add("spec", "set exactly one of issuerRef or issuerRefs");
+    }
+    if (s.issuerRef != null && s.issuerRef.kind == null) {
       p.add("spec.issuerRef.kind", "must be TokenIssuer or ClusterTokenIssuer");
     }
+    checkIssuerRefs(p, s.issuerRefs);
     if (s.audiences != null) {
       checkStrings(p, "spec.audiences", s.audiences, 1, 32);
     }
@@ -92,6 +96,7 @@ final class ConfigChecks {
     }
     checkTokenSources(p, s.tokenSources);
     checkRules(p, s.rules, s.extensionMethods);
+    checkRequiredIssuers(p, s);
     checkClaimSources(p, s.claimSources);
     checkForwardClaims(p, s);
     checkLimits(p, s.limits);
@@ -99,6 +104,46 @@ final class ConfigChecks {
       p.add("spec.dpop", "must be Allowed or Required");
     }
     checkResourceMetadata(p, s.resourceMetadata);
+  }
+
+  private static void checkRequiredIssuers(Problems p, ApiPolicySpec s) {
+    if (s.rules == null) {
+      return;
+    }
+    Set<String> names = new HashSet<>();
+    s.trustedIssuers().forEach(r -> names.add(r.name));
+    for (int i = 0; i < s.rules.size(); i++) {
+      Rule r = s.rules.get(i);
+      if (r == null || r.require == null || r.require.issuers == null) {
+        continue;
+      }
+      for (int j = 0; j < r.require.issuers.size(); j++) {
+        String n = r.require.issuers.get(j);
+        if (!names.contains(n)) {
+          p.add(
+              "spec.rules[" + i + "].require.issuers[" + j + "]",
+              "'" + n + "' is not an issuer of issuerRef or issuerRefs");
+        }
+      }
+    }
+  }
+
+  private static void checkIssuerRefs(Problems p, List<IssuerRef> refs) {
+    if (refs == null) {
+      return;
+    }
+    if (refs.isEmpty() || refs.size() > 16) {
+      p.add("spec.issuerRefs", "must list 1 to 16 issuers");
+    }
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < refs.size(); i++) {
+      IssuerRef r = refs.get(i);
+      if (r == null || r.kind == null) {
+        p.add("spec.issuerRefs[" + i + "].kind", "must be TokenIssuer or ClusterTokenIssuer");
+      } else if (!seen.add(r.kind + "/" + r.name)) {
+        p.add("spec.issuerRefs[" + i + "]", r.kind + " '" + r.name + "' is named twice");
+      }
+    }
   }
 
   private static void checkResourceMetadata(Problems p, ResourceMetadata m) {

@@ -55,14 +55,14 @@ class RenderedConfigMapContractTest {
     assertThat(config.policy().getMetadata().getName()).isEqualTo(policyName);
     assertThat(configMap.path("metadata").path("name").asText())
         .isEqualTo("tokengate-" + policyName);
-    assertThat(config.issuer().getMetadata().getName())
+    assertThat(config.firstIssuer().issuer().getMetadata().getName())
         .isEqualTo(config.policy().getSpec().issuerRef.name);
-    assertThat(config.audiences()).isNotEmpty();
-    String snapshotKey = config.issuer().getMetadata().getName() + ".jwks.json";
+    assertThat(config.firstIssuer().audiences()).isNotEmpty();
+    String snapshotKey = config.firstIssuer().issuer().getMetadata().getName() + ".jwks.json";
     if (data.has(snapshotKey)) {
-      assertThat(config.snapshot()).as("snapshot from %s", snapshotKey).isNotNull();
-      assertThat(config.snapshot().getKeys()).isNotEmpty();
-      assertThat(config.snapshot().getKeys()).allMatch(k -> !k.isPrivate());
+      assertThat(config.firstIssuer().snapshot()).as("snapshot from %s", snapshotKey).isNotNull();
+      assertThat(config.firstIssuer().snapshot().getKeys()).isNotEmpty();
+      assertThat(config.firstIssuer().snapshot().getKeys()).allMatch(k -> !k.isPrivate());
     }
     if (golden.getFileName().toString().startsWith("deleting")) {
       // The deny-all rendering must actually deny: one catch-all Deny rule.
