@@ -61,18 +61,11 @@ public final class SidecarConfigRenderer {
   public static ConfigMap render(ApiPolicy policy, List<Trusted> issuers) {
     Map<String, String> data = new TreeMap<>();
     data.put(POLICY_KEY, ResourceReader.write(policyDocument(policy)));
-    boolean several = policy.getSpec().issuerRefs != null;
     for (Trusted t : issuers) {
       IssuerResource issuer = t.issuer();
-      String key =
-          several
-              ? "issuer-"
-                  + issuer.getKind().toLowerCase(java.util.Locale.ROOT)
-                  + "-"
-                  + issuer.getMetadata().getName()
-                  + ".yaml"
-              : ISSUER_KEY;
-      data.put(key, ResourceReader.write(issuerDocument(issuer, t.keys().orElse(null))));
+      data.put(
+          issuerKey(policy, issuer),
+          ResourceReader.write(issuerDocument(issuer, t.keys().orElse(null))));
       t.keys()
           .ifPresent(k -> data.put(issuer.getMetadata().getName() + JWKS_SUFFIX, k.keys().json()));
     }
@@ -88,6 +81,20 @@ public final class SidecarConfigRenderer {
         new TreeMap<>(current.getData() == null ? Map.of() : current.getData());
     data.put(POLICY_KEY, ResourceReader.write(denyAllDocument(policy)));
     return configMap(policy, data);
+  }
+
+  /**
+   * The data key of {@code issuer}'s document: {@code issuer.yaml} for {@code spec.issuerRef},
+   * {@code issuer-<kind>-<name>.yaml} for each of {@code spec.issuerRefs}.
+   */
+  public static String issuerKey(ApiPolicy policy, IssuerResource issuer) {
+    return policy.getSpec().issuerRefs == null
+        ? ISSUER_KEY
+        : "issuer-"
+            + issuer.getKind().toLowerCase(java.util.Locale.ROOT)
+            + "-"
+            + issuer.getMetadata().getName()
+            + ".yaml";
   }
 
   /** {@code sha256:<hex>} over the data, keys sorted: each entry is {@code key NUL value NUL}. */
