@@ -89,17 +89,9 @@ class AgentDiscoveryIT {
 
   /** The issuer and policy a user would write for an API served at 127.0.0.1:{@code port}. */
   static String config(int port, int upstreamPort, String dpop) {
-    StringBuilder ca = new StringBuilder();
-    keycloak.caPem().lines().forEach(l -> ca.append("    ").append(l).append('\n'));
-    return """
-        apiVersion: tokengate.io/v1alpha1
-        kind: TokenIssuer
-        metadata: {name: keycloak, namespace: shop}
-        spec:
-          issuer: %s
-          audiences: [%s]
-          caBundle: |
-        %s---
+    return StandaloneSidecar.issuerYaml(
+            "keycloak", keycloak.issuer(), Keycloak.ORDERS_AUDIENCE, keycloak.caPem())
+        + """
         apiVersion: tokengate.io/v1alpha1
         kind: ApiPolicy
         metadata: {name: orders-mcp, namespace: shop}
@@ -113,7 +105,7 @@ class AgentDiscoveryIT {
             - paths: ["/orders/**"]
               require: {scopes: [orders.read]}
         """
-        .formatted(keycloak.issuer(), Keycloak.ORDERS_AUDIENCE, ca, upstreamPort, dpop, port);
+            .formatted(upstreamPort, dpop, port);
   }
 
   @Test

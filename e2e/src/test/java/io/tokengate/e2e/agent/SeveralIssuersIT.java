@@ -57,22 +57,13 @@ class SeveralIssuersIT {
   }
 
   static String config(int upstreamPort) {
-    StringBuilder ca = new StringBuilder();
-    keycloak.caPem().lines().forEach(l -> ca.append("    ").append(l).append('\n'));
-    String issuer =
-        """
-        apiVersion: tokengate.io/v1alpha1
-        kind: TokenIssuer
-        metadata: {name: %s, namespace: shop}
-        spec:
-          issuer: %s
-          audiences: [%s]
-          caBundle: |
-        %s---
-        """;
-    return issuer.formatted("corp", keycloak.issuer(), Keycloak.ORDERS_AUDIENCE, ca)
-        + issuer.formatted(
-            "partners", keycloak.issuerOf(Keycloak.PARTNERS_REALM), Keycloak.PARTNERS_AUDIENCE, ca)
+    return StandaloneSidecar.issuerYaml(
+            "corp", keycloak.issuer(), Keycloak.ORDERS_AUDIENCE, keycloak.caPem())
+        + StandaloneSidecar.issuerYaml(
+            "partners",
+            keycloak.issuerOf(Keycloak.PARTNERS_REALM),
+            Keycloak.PARTNERS_AUDIENCE,
+            keycloak.caPem())
         + """
         apiVersion: tokengate.io/v1alpha1
         kind: ApiPolicy

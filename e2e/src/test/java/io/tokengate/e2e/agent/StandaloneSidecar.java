@@ -32,6 +32,26 @@ final class StandaloneSidecar implements AutoCloseable {
     this.port = port;
   }
 
+  /**
+   * A TokenIssuer document for a Keycloak realm as a user writes it for the standalone sidecar:
+   * namespace {@code shop}, default audience {@code audience}, Keycloak's CA as {@code caBundle}.
+   */
+  static String issuerYaml(String name, String issuer, String audience, String caPem) {
+    StringBuilder ca = new StringBuilder();
+    caPem.lines().forEach(l -> ca.append("    ").append(l).append('\n'));
+    return """
+        apiVersion: tokengate.io/v1alpha1
+        kind: TokenIssuer
+        metadata: {name: %s, namespace: shop}
+        spec:
+          issuer: %s
+          audiences: [%s]
+          caBundle: |
+        %s---
+        """
+        .formatted(name, issuer, audience, ca);
+  }
+
   /** The listen port {@link #start} will use: known before the configuration is written. */
   static int reservePort() {
     return Ports.free();

@@ -4,8 +4,6 @@ import com.nimbusds.jose.JWSAlgorithm;
 import io.tokengate.api.v1alpha1.apipolicy.Dpop;
 import io.tokengate.sidecar.GateFailure;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.util.Base64;
 import java.util.List;
@@ -161,12 +159,7 @@ public final class DpopBinding {
 
   /** base64url(SHA-256(token)), the {@code ath} of a proof for {@code token}. */
   static String accessTokenHash(String token) {
-    try {
-      byte[] hash =
-          MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.US_ASCII));
-      return Base64.getUrlEncoder().withoutPadding().encodeToString(hash);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    byte[] hash = Sha256.digest().digest(token.getBytes(StandardCharsets.US_ASCII));
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(hash);
   }
 }

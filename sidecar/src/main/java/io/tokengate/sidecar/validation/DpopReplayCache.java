@@ -3,7 +3,6 @@ package io.tokengate.sidecar.validation;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 
 /**
@@ -35,16 +34,6 @@ public final class DpopReplayCache {
 
   static final int PROBES = 16;
 
-  private static final ThreadLocal<MessageDigest> SHA256 =
-      ThreadLocal.withInitial(
-          () -> {
-            try {
-              return MessageDigest.getInstance("SHA-256");
-            } catch (NoSuchAlgorithmException e) {
-              throw new IllegalStateException(e);
-            }
-          });
-
   private final long[] hashes;
   private final long[] forgetAt;
   private final int mask;
@@ -69,7 +58,7 @@ public final class DpopReplayCache {
    * forgetAtMillis}.
    */
   public Outcome record(String jkt, String jti, long forgetAtMillis, long nowMillis) {
-    MessageDigest sha = SHA256.get();
+    MessageDigest sha = Sha256.digest();
     sha.update(salt);
     sha.update(jkt.getBytes(StandardCharsets.UTF_8));
     sha.update((byte) 0);
