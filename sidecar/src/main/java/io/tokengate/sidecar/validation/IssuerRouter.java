@@ -61,14 +61,6 @@ public final class IssuerRouter implements TokenValidator {
     return false;
   }
 
-  /** The issuers whose keys are not loaded yet. */
-  public java.util.List<String> notReady() {
-    return byIssuer.entrySet().stream()
-        .filter(e -> !e.getValue().ready())
-        .map(Map.Entry::getKey)
-        .toList();
-  }
-
   @Override
   public void close() {
     byIssuer.values().forEach(TokenValidator::close);
