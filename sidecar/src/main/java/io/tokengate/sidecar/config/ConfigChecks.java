@@ -140,8 +140,13 @@ final class ConfigChecks {
       IssuerRef r = refs.get(i);
       if (r == null || r.kind == null) {
         p.add("spec.issuerRefs[" + i + "].kind", "must be TokenIssuer or ClusterTokenIssuer");
-      } else if (!seen.add(r.kind + "/" + r.name)) {
-        p.add("spec.issuerRefs[" + i + "]", r.kind + " '" + r.name + "' is named twice");
+      } else if (!seen.add(r.name)) {
+        p.add(
+            "spec.issuerRefs[" + i + "]",
+            "'"
+                + r.name
+                + "' is named twice (require.issuers and key snapshots know an issuer by its"
+                + " name, whatever its kind)");
       }
     }
   }

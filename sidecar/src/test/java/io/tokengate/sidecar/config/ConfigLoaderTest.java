@@ -108,6 +108,27 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void twoIssuersOfOneNameAreRefusedWhateverTheirKinds() throws Exception {
+    write(
+        "issuers.yaml",
+        ISSUER
+            + "---\n"
+            + ISSUER
+                .replace("kind: TokenIssuer", "kind: ClusterTokenIssuer")
+                .replace("name: idp, namespace: shop", "name: idp")
+                .replace("realms/shop", "realms/cluster"));
+    write(
+        "policy.yaml",
+        policy("")
+            .replace(
+                "issuerRef: {name: idp}",
+                "issuerRefs: [{name: idp}, {kind: ClusterTokenIssuer, name: idp}]"));
+    assertThatThrownBy(() -> ConfigLoader.load(dir))
+        .hasMessageContaining("spec.issuerRefs[1]")
+        .hasMessageContaining("'idp' is named twice");
+  }
+
+  @Test
   void aMissingIssuerOfSeveralIsNamedByItsIndex() throws Exception {
     write("issuer.yaml", ISSUER);
     write(

@@ -54,8 +54,10 @@ public class ApiPolicySpec {
 
   @Size(min = 1, max = 16)
   @ValidationRule(
-      value = "self.all(a, self.exists_one(b, b.name == a.name && b.kind == a.kind))",
-      message = "spec.issuerRefs must not name the same issuer twice")
+      value = "self.all(a, self.exists_one(b, b.name == a.name))",
+      message =
+          "spec.issuerRefs must not name two issuers alike (require.issuers and the key"
+              + " snapshots know an issuer by its name, whatever its kind)")
   @JsonPropertyDescription(
       "Several issuers whose tokens are accepted, instead of issuerRef. A token is routed to one"
           + " by its iss claim before any signature check; a token of any other issuer is"
