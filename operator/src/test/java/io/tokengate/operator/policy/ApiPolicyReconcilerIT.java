@@ -204,6 +204,24 @@ class ApiPolicyReconcilerIT {
           .contains(idp.issuer())
           .contains(partnerIdp.issuer());
 
+      // Two references to issuers with one identifier cannot be told apart: refused on the status.
+      TokenIssuer twin = issuer("twin-m", "1s");
+      client.resource(twin).create();
+      ApiPolicy twins = policy("twins", "unused", Map.of("app", "twins"));
+      twins.getSpec().issuerRef = null;
+      twins.getSpec().issuerRefs =
+          List.of(
+              new IssuerRef(IssuerRef.IssuerKind.TokenIssuer, "corp-m"),
+              new IssuerRef(IssuerRef.IssuerKind.TokenIssuer, "twin-m"));
+      create(twins);
+      eventually(
+          () -> {
+            Condition ready = condition("twins", Conditions.READY);
+            assertThat(ready.getStatus()).isEqualTo("False");
+            assertThat(ready.getReason()).isEqualTo(Reasons.INVALID_SPEC);
+            assertThat(ready.getMessage()).contains("corp-m and twin-m have the same spec.issuer");
+          });
+
       // Without the dead issuer every reference resolves.
       ApiPolicy edited = get("multi");
       edited.getSpec().issuerRefs = edited.getSpec().issuerRefs.subList(0, 2);
