@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokengate.e2e.idp.Keycloak;
 import io.tokengate.e2e.idp.KeycloakExtension;
-import io.tokengate.e2e.pod.UpstreamApp;
 import io.tokengate.e2e.support.Ports;
+import io.tokengate.e2e.support.UpstreamApp;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
