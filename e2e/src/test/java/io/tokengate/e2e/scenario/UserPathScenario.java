@@ -63,6 +63,8 @@ public abstract class UserPathScenario {
   static final int SIDECAR_PORT = 7450;
   static final String OPERATOR_SELECTOR = "app.kubernetes.io/component=operator";
   static final String OPERATOR_IMAGE = "tokengate/operator:0.1.0";
+  static final String RELEASE_VERSION = OPERATOR_IMAGE.substring(OPERATOR_IMAGE.indexOf(':') + 1);
+  static final int SIDECAR_ADMIN_PORT = 7451;
 
   private ScenarioCluster cluster;
   private KubernetesClient client;
@@ -220,6 +222,9 @@ public abstract class UserPathScenario {
               assertThat(w.getClientConfig().getService().getNamespace()).isEqualTo(SYSTEM_NS);
               assertThat(w.getClientConfig().getCaBundle()).isNotBlank();
             });
+    // `helm test`: the chart's own check of the webhook, through its Service, with its CA.
+    assertThat(cluster.helm().run("test", RELEASE, "-n", SYSTEM_NS, "--timeout", "3m"))
+        .contains("Phase:          Succeeded");
     printPods();
   }
 
@@ -346,6 +351,25 @@ public abstract class UserPathScenario {
     assertStatus(delete(adminUrl, good), 403);
     assertStatus(
         delete(adminUrl, keycloak.clientCredentialsToken("orders.read", "orders.admin")), 200);
+
+    // What Prometheus scrapes: both programs name their release, in the format it asks for.
+    String openMetrics = "Accept: application/openmetrics-text;version=1.0.0,text/plain;q=0.5";
+    String sidecarMetrics =
+        "http://" + orders().get(0).getStatus().getPodIP() + ":" + SIDECAR_ADMIN_PORT + "/metrics";
+    String operatorMetrics =
+        "http://" + operatorPods().get(0).getStatus().getPodIP() + ":8080/q/metrics";
+    for (String url : List.of(sidecarMetrics, operatorMetrics)) {
+      JsonNode scrape = clients.get(url, null, openMetrics);
+      assertThat(scrape.path("status").asInt()).as(url + ": " + scrape).isEqualTo(200);
+      assertThat(scrape.path("headers").path("Content-Type").get(0).asText())
+          .as(url)
+          .startsWith("application/openmetrics-text");
+      assertThat(scrape.path("body").asText())
+          .as(url)
+          .contains("tokengate_build_info{")
+          .contains("version=\"" + RELEASE_VERSION + "\"")
+          .contains("jvm_memory_used_bytes");
+    }
   }
 
   @Test
