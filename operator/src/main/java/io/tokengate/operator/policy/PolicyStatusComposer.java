@@ -5,6 +5,7 @@ import io.tokengate.api.v1alpha1.Conditions;
 import io.tokengate.api.v1alpha1.Conditions.Reasons;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicyStatus;
+import io.tokengate.api.v1alpha1.apipolicy.Interception;
 import io.tokengate.operator.status.StatusConditions;
 import java.time.Clock;
 import java.util.List;
@@ -68,7 +69,7 @@ final class PolicyStatusComposer {
         Conditions.ISSUER_RESOLVED, issuer.resolved(), issuer.reason(), issuer.message());
     setConflict(conditions, census);
     setBypassRisk(conditions, policy, bypass, interception);
-    setProtected(conditions, policy, bypass, interception);
+    setProtected(conditions, policy, bypass, census, interception);
     next.conditions = conditions.build();
     return new Composed(next, conditions.changed());
   }
@@ -106,6 +107,31 @@ final class PolicyStatusComposer {
       BypassRisk.Findings services,
       ApiPolicyReconciler.Interception interception) {
     int port = policy.getSpec().upstream.port;
+    var mode = interception.mode();
+    if (mode == Interception.Redirect || mode == Interception.Loopback) {
+      // Inside the pod nothing but the sidecar accepts a connection for the application port, so
+      // neither a Service by number nor another NetworkPolicy leads around it.
+      List<String> byPort = new java.util.ArrayList<>(services.byNumber());
+      byPort.addAll(services.byRenamedName());
+      conditions.set(
+          Conditions.BYPASS_RISK,
+          false,
+          Reasons.NO_BYPASS,
+          "under interception "
+              + mode
+              + " no connection to port "
+              + port
+              + " reaches the application but through the sidecar"
+              + (byPort.isEmpty()
+                  ? ""
+                  : "; Services targeting it by number or by its new name ("
+                      + String.join(", ", byPort)
+                      + (mode == Interception.Redirect
+                          ? ") are redirected to the sidecar"
+                          : ") reach nothing, as the application listens on loopback: target the"
+                              + " port's original name")));
+      return;
+    }
     List<String> found = new java.util.ArrayList<>();
     String reason = null;
     if (!interception.admittingNetworkPolicies().isEmpty()) {
@@ -152,6 +178,7 @@ final class PolicyStatusComposer {
       StatusConditions conditions,
       ApiPolicy policy,
       BypassRisk.Findings services,
+      PodCensus census,
       ApiPolicyReconciler.Interception interception) {
     int port = policy.getSpec().upstream.port;
     switch (interception.mode()) {
@@ -195,17 +222,37 @@ final class PolicyStatusComposer {
                   + port
                   + " reaches the application unchecked"
                   + (services.none() ? "" : ", and Services do so (see BypassRisk)"));
-      case Redirect, Loopback ->
+      case Redirect, Loopback -> {
+        // The interception lives inside each injected pod: a pod without the sidecar has none.
+        if (census.uninjected() > 0) {
           conditions.set(
               Conditions.PROTECTED,
               false,
-              Reasons.MODE_NOT_IMPLEMENTED,
-              "interception "
-                  + interception.mode()
-                  + " is accepted but not implemented by this operator version: nothing closes"
+              Reasons.PODS_NEED_RESTART,
+              census.uninjected()
+                  + " matched pod(s) run without the sidecar, so nothing closes their port "
+                  + port
+                  + ": restart them");
+        } else if (interception.mode() == Interception.Redirect) {
+          conditions.set(
+              Conditions.PROTECTED,
+              true,
+              Reasons.REDIRECT,
+              "in every injected pod, init container tokengate-redirect redirects inbound TCP for"
                   + " port "
                   + port
-                  + " yet; use NetworkPolicy");
+                  + " to the sidecar; the kubelet's probes go through the sidecar's admin port");
+        } else {
+          conditions.set(
+              Conditions.PROTECTED,
+              true,
+              Reasons.LOOPBACK,
+              "the application listens on 127.0.0.1:"
+                  + port
+                  + " only, so the sidecar is the pods' only way in; this holds as long as the"
+                  + " application binds loopback, which the operator cannot see");
+        }
+      }
     }
   }
 

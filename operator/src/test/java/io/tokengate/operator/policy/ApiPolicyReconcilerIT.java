@@ -454,7 +454,8 @@ class ApiPolicyReconcilerIT {
           assertThat(bypass.getReason()).isEqualTo(Reasons.SERVICE_TARGETS_RENAMED_PORT);
         });
 
-    // Redirect is accepted but not implemented: no NetworkPolicy, and the status says so.
+    // Redirect: no NetworkPolicy; the interception lives in the pods, Services by number are no
+    // bypass.
     client
         .resources(ApiPolicy.class)
         .inNamespace(namespace)
@@ -468,8 +469,11 @@ class ApiPolicyReconcilerIT {
         () -> {
           assertThat(networkPolicy("guarded")).isNull();
           Condition prot = condition("guarded", Conditions.PROTECTED);
-          assertThat(prot.getStatus()).isEqualTo("False");
-          assertThat(prot.getReason()).isEqualTo(Reasons.MODE_NOT_IMPLEMENTED);
+          assertThat(prot.getReason())
+              .isIn(Reasons.REDIRECT, Reasons.PODS_NEED_RESTART)
+              .isEqualTo(
+                  "True".equals(prot.getStatus()) ? Reasons.REDIRECT : Reasons.PODS_NEED_RESTART);
+          assertThat(condition("guarded", Conditions.BYPASS_RISK).getStatus()).isEqualTo("False");
         });
   }
 
