@@ -53,6 +53,12 @@ public final class Conditions {
      */
     public static final String REDIRECT = "Redirect";
 
+    /**
+     * Protected=False: the namespace's Pod Security level refuses the redirect init container, so
+     * the API server refuses every injected pod.
+     */
+    public static final String POD_SECURITY_REFUSES_REDIRECT = "PodSecurityRefusesRedirect";
+
     /** Protected=True: the application listens on loopback, the sidecar is the pod's way in. */
     public static final String LOOPBACK = "Loopback";
 

@@ -10,9 +10,8 @@ import java.util.Map;
 /**
  * The images the real node runs ({@code e2e/images/build.sh}): docker-archive tarballs of the
  * pause, test app and client images, the operator's and sidecar's Jib images and the redirect init
- * image, as the {@code
- * TOKENGATE_IMAGE_*} variables {@link ControlPlane#start(java.nio.file.Path, boolean, Map)} imports
- * into containerd.
+ * image, as the {@code TOKENGATE_IMAGE_*} variables {@link ControlPlane#start(java.nio.file.Path,
+ * boolean, Map)} imports into containerd.
  */
 public final class NodeImages {
   /** The test app: echoes method, path and headers as JSON; {@code /healthz}. */
@@ -50,7 +49,8 @@ public final class NodeImages {
         images.put(assignment.substring(0, eq), value);
       }
     }
-    for (String name : List.of("PAUSE", "TESTAPP", "CLIENT", "OPERATOR", "SIDECAR", "REDIRECT_INIT")) {
+    for (String name :
+        List.of("PAUSE", "TESTAPP", "CLIENT", "OPERATOR", "SIDECAR", "REDIRECT_INIT")) {
       if (!images.containsKey("TOKENGATE_IMAGE_" + name)) {
         throw new IllegalStateException(
             "e2e/images/build.sh exported no TOKENGATE_IMAGE_" + name + ":\n" + exports);

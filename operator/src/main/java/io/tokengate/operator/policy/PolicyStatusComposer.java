@@ -224,7 +224,13 @@ final class PolicyStatusComposer {
                   + (services.none() ? "" : ", and Services do so (see BypassRisk)"));
       case Redirect, Loopback -> {
         // The interception lives inside each injected pod: a pod without the sidecar has none.
-        if (census.uninjected() > 0) {
+        if (interception.redirectRefused().isPresent()) {
+          conditions.set(
+              Conditions.PROTECTED,
+              false,
+              Reasons.POD_SECURITY_REFUSES_REDIRECT,
+              interception.redirectRefused().get());
+        } else if (census.uninjected() > 0) {
           conditions.set(
               Conditions.PROTECTED,
               false,
