@@ -132,7 +132,12 @@ final class PodMutation {
    */
   private void forwardProbes(PodSpec spec, Container sidecar, int appPort) {
     ProbeForwarding forwarding = new ProbeForwarding(appPort, settings.adminPort());
-    spec.getContainers().forEach(forwarding::rewrite);
+    int grace =
+        (int)
+            Math.min(
+                Integer.MAX_VALUE,
+                Optional.ofNullable(spec.getTerminationGracePeriodSeconds()).orElse(30L));
+    spec.getContainers().forEach(c -> forwarding.rewrite(c, grace));
     String env = forwarding.sidecarEnv();
     if (env != null) {
       List<EnvVar> vars = new ArrayList<>(Optional.ofNullable(sidecar.getEnv()).orElse(List.of()));

@@ -7,6 +7,8 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.HTTPGetAction;
 import io.fabric8.kubernetes.api.model.HTTPGetActionBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Lifecycle;
+import io.fabric8.kubernetes.api.model.LifecycleHandler;
 import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.TCPSocketAction;
 import java.util.Map;
@@ -21,13 +23,18 @@ import java.util.function.Consumer;
  * with its port as a number, goes to the sidecar ({@code TOKENGATE_APP_PROBES}), which forwards it
  * to the application on loopback without a token. As Istio's probe rewrite does.
  *
- * <p>Probes with an explicit {@code host} do not target the pod and are left alone, as are exec
- * probes and probes of other ports. A gRPC probe of the application port cannot be forwarded (the
- * admin port speaks HTTP/1.1): the pod is refused rather than started with a probe that always
- * fails.
+ * <p>httpGet lifecycle hooks of the application port go the same way ({@code
+ * /app-health/<container>/<poststart|prestop>}). Probes with an explicit {@code host} do not target
+ * the pod and are left alone, as are exec probes and probes of other ports. A gRPC probe of the
+ * application port cannot be forwarded (the admin port speaks HTTP/1.1): the pod is refused rather
+ * than started with a probe that always fails.
  */
 final class ProbeForwarding {
   static final String ENV = "TOKENGATE_APP_PROBES";
+
+  /** The sidecar's bound on a forwarded probe's timeout. */
+  private static final int MAX_TIMEOUT_SECONDS = 300;
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final int appPort;
@@ -39,12 +46,43 @@ final class ProbeForwarding {
     this.adminPort = adminPort;
   }
 
-  /** Rewrites the probes of {@code container} (modified) that aim at the application port. */
-  void rewrite(Container container) {
+  /**
+   * Rewrites the probes and httpGet lifecycle hooks of {@code container} (modified) that aim at the
+   * application port.
+   *
+   * @param hookTimeoutSeconds how long a forwarded hook may take (the pod's termination grace
+   *     period: the kubelet gives a hook no shorter limit)
+   */
+  void rewrite(Container container, int hookTimeoutSeconds) {
     String name = container.getName();
     rewrite(name, "livez", container.getLivenessProbe(), container::setLivenessProbe);
     rewrite(name, "readyz", container.getReadinessProbe(), container::setReadinessProbe);
     rewrite(name, "startupz", container.getStartupProbe(), container::setStartupProbe);
+    Lifecycle lifecycle = container.getLifecycle();
+    if (lifecycle != null) {
+      hook(name, "poststart", lifecycle.getPostStart(), hookTimeoutSeconds);
+      hook(name, "prestop", lifecycle.getPreStop(), hookTimeoutSeconds);
+    }
+  }
+
+  /**
+   * An httpGet hook of the application port fails like a probe would (a postStart failure kills the
+   * container), so it is forwarded the same way, with the grace period as its timeout.
+   */
+  private void hook(String container, String kind, LifecycleHandler handler, int timeoutSeconds) {
+    if (handler == null || handler.getHttpGet() == null) {
+      return;
+    }
+    HTTPGetAction http = handler.getHttpGet();
+    if (!aimsAtApp(http.getPort()) || !blank(http.getHost())) {
+      return;
+    }
+    String path = AppHealth.path(container, kind);
+    ObjectNode original = JSON.createObjectNode();
+    httpGet(original, http);
+    original.put("timeoutSeconds", Math.max(1, Math.min(MAX_TIMEOUT_SECONDS, timeoutSeconds)));
+    forwarded.put(path, original);
+    handler.setHttpGet(adminGet(path));
   }
 
   /** The sidecar's {@code TOKENGATE_APP_PROBES} value; null when no probe was rewritten. */
@@ -73,15 +111,7 @@ final class ProbeForwarding {
     HTTPGetAction http = probe.getHttpGet();
     TCPSocketAction tcp = probe.getTcpSocket();
     if (http != null && aimsAtApp(http.getPort()) && blank(http.getHost())) {
-      ObjectNode get = original.putObject("httpGet");
-      get.put("path", http.getPath() == null || http.getPath().isEmpty() ? "/" : http.getPath());
-      get.put("port", appPort);
-      get.put("scheme", http.getScheme() == null ? "HTTP" : http.getScheme());
-      if (http.getHttpHeaders() != null && !http.getHttpHeaders().isEmpty()) {
-        ArrayNode headers = get.putArray("httpHeaders");
-        http.getHttpHeaders()
-            .forEach(h -> headers.addObject().put("name", h.getName()).put("value", h.getValue()));
-      }
+      httpGet(original, http);
     } else if (tcp != null && aimsAtApp(tcp.getPort()) && blank(tcp.getHost())) {
       original.putObject("tcpSocket").put("port", appPort);
     } else {
@@ -92,13 +122,28 @@ final class ProbeForwarding {
     }
     forwarded.put(path, original);
     probe.setTcpSocket(null);
-    probe.setHttpGet(
-        new HTTPGetActionBuilder()
-            .withPath(path)
-            .withPort(new IntOrString(adminPort))
-            .withScheme("HTTP")
-            .build());
+    probe.setHttpGet(adminGet(path));
     set.accept(probe);
+  }
+
+  private void httpGet(ObjectNode original, HTTPGetAction http) {
+    ObjectNode get = original.putObject("httpGet");
+    get.put("path", http.getPath() == null || http.getPath().isEmpty() ? "/" : http.getPath());
+    get.put("port", appPort);
+    get.put("scheme", http.getScheme() == null ? "HTTP" : http.getScheme());
+    if (http.getHttpHeaders() != null && !http.getHttpHeaders().isEmpty()) {
+      ArrayNode headers = get.putArray("httpHeaders");
+      http.getHttpHeaders()
+          .forEach(h -> headers.addObject().put("name", h.getName()).put("value", h.getValue()));
+    }
+  }
+
+  private HTTPGetAction adminGet(String path) {
+    return new HTTPGetActionBuilder()
+        .withPath(path)
+        .withPort(new IntOrString(adminPort))
+        .withScheme("HTTP")
+        .build();
   }
 
   private boolean aimsAtApp(IntOrString port) {

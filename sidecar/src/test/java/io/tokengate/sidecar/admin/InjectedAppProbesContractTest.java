@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 /**
  * One contract, checked from both sides: every {@code TOKENGATE_APP_PROBES} the operator's
  * injection golden files give a sidecar ({@code operator/src/test/resources/inject/*.injected}) is
- * accepted here, and every probe the injector pointed at the admin port names a path it holds.
+ * accepted here, and every probe or hook the injector pointed at the admin port names a path it
+ * holds.
  */
 class InjectedAppProbesContractTest {
   private static final Path GOLDEN =
@@ -41,8 +42,14 @@ class InjectedAppProbesContractTest {
           }
           AppProbes probes = AppProbes.parse(env.path("value").asText());
           for (JsonNode c : containers) {
+            List<JsonNode> handlers = new ArrayList<>();
             for (String kind : List.of("livenessProbe", "readinessProbe", "startupProbe")) {
-              String path = c.path(kind).path("httpGet").path("path").asText();
+              handlers.add(c.path(kind));
+            }
+            handlers.add(c.path("lifecycle").path("postStart"));
+            handlers.add(c.path("lifecycle").path("preStop"));
+            for (JsonNode handler : handlers) {
+              String path = handler.path("httpGet").path("path").asText();
               if (path.startsWith(AppProbes.PREFIX)) {
                 assertThat(probes.find(path)).as("%s: %s", file.getFileName(), path).isPresent();
                 checked++;
@@ -52,6 +59,6 @@ class InjectedAppProbesContractTest {
         }
       }
     }
-    assertThat(checked).as("rewritten probes found in %s", GOLDEN).isGreaterThanOrEqualTo(4);
+    assertThat(checked).as("rewritten probes found in %s", GOLDEN).isGreaterThanOrEqualTo(5);
   }
 }
