@@ -1,9 +1,11 @@
 package io.tokengate.operator;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.tokengate.api.BuildInfo;
 import io.tokengate.operator.config.OperatorSettings;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -28,8 +30,15 @@ public class OperatorLifecycle {
   private volatile TokengateOperator operator;
 
   void onStart(@Observes StartupEvent event) {
+    BuildInfo build = BuildInfo.current();
+    Gauge.builder("tokengate.build.info", () -> 1)
+        .description("The running tokengate operator's version and Java runtime; always 1")
+        .tag("version", build.version())
+        .tag("java_version", build.javaVersion())
+        .register(meters);
     LOG.info(
-        "tokengate operator starting against {} (namespaces: {}, leader election: {})",
+        "{} starting against {} (namespaces: {}, leader election: {})",
+        build.describe("tokengate-operator"),
         client.getConfiguration().getMasterUrl(),
         settings.watchedNamespaces().map(Object::toString).orElse("all"),
         settings.leaderElection().enabled());

@@ -53,6 +53,7 @@ public record LaunchOptions(
         --app-probes JSON      the application's probes the admin port forwards over loopback,
                                {"/app-health/<container>/<probe>": <Kubernetes probe>, ...}
                                                                          [TOKENGATE_APP_PROBES]
+        --version              print the version and the Java runtime, and exit
         -h, --help             this text
 
       Exit status: 0 after a drained shutdown, 1 for a configuration that cannot be served or a
@@ -64,6 +65,11 @@ public record LaunchOptions(
     public UsageException(String message) {
       super(message, null, false, false);
     }
+  }
+
+  /** {@code --version} anywhere on the command line: print the version and exit 0. */
+  public static boolean wantsVersion(String[] args) {
+    return java.util.Arrays.asList(args).contains("--version");
   }
 
   public static LaunchOptions parse(String[] args, Map<String, String> env) {

@@ -2,6 +2,7 @@ package io.tokengate.sidecar;
 
 import io.netty.util.internal.logging.InternalLoggerFactory;
 import io.netty.util.internal.logging.JdkLoggerFactory;
+import io.tokengate.api.BuildInfo;
 import io.tokengate.sidecar.config.InvalidConfigException;
 import io.tokengate.sidecar.log.EventLog;
 import io.tokengate.sidecar.log.JsonLogHandler;
@@ -16,6 +17,10 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    if (LaunchOptions.wantsVersion(args)) {
+      System.out.println(BuildInfo.current().describe("tokengate-sidecar"));
+      return;
+    }
     LaunchOptions options;
     try {
       options = LaunchOptions.parse(args, System.getenv());

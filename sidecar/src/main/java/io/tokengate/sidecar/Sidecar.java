@@ -1,5 +1,6 @@
 package io.tokengate.sidecar;
 
+import io.tokengate.api.BuildInfo;
 import io.tokengate.sidecar.admin.AdminServer;
 import io.tokengate.sidecar.admin.GateMetrics;
 import io.tokengate.sidecar.config.ConfigLoader;
@@ -206,6 +207,10 @@ public final class Sidecar {
     log.info(
         "startup",
         "tokengate sidecar listening",
+        "version",
+        BuildInfo.current().version(),
+        "java_version",
+        BuildInfo.current().javaVersion(),
         "policy",
         config.policyId(),
         "issuer",

@@ -2,6 +2,7 @@ package io.tokengate.sidecar;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tokengate.api.BuildInfo;
 import io.tokengate.sidecar.testing.EchoUpstream;
 import io.tokengate.sidecar.testing.KubeletVolume;
 import io.tokengate.sidecar.testing.PolicyFiles;
@@ -162,6 +163,23 @@ class SidecarProcessIT {
     assertThat(help.waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(help.exitValue()).isZero();
     assertThat(Files.readString(out)).contains("--config PATH").contains("TOKENGATE_CONFIG");
+  }
+
+  /** The shaded jar knows its release version (the image's tag) and says so, whatever else. */
+  @Test
+  void versionPrintsTheReleaseAndTheRuntimeAndExits0() throws Exception {
+    Path out = Files.createTempFile(work, "o", ".log");
+    Path err = Files.createTempFile(work, "e", ".log");
+    Process p = launch(out, err, "--config", "/nowhere", "--version");
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(Files.readString(err)).isZero();
+    assertThat(Files.readString(out).strip())
+        .isEqualTo(
+            "tokengate-sidecar "
+                + BuildInfo.current().version()
+                + " (Java "
+                + Runtime.version()
+                + ")");
   }
 
   @Test

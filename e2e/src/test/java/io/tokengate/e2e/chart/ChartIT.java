@@ -192,6 +192,134 @@ class ChartIT {
     }
   }
 
+  /** {@code helm test} proves the webhook answers, through its Service, with the trusted CA. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("cases")
+  void helmTestSendsTheWebhookAReview(String name) throws IOException {
+    List<JsonNode> docs = documents(template(name));
+    List<JsonNode> tests =
+        ofKind(docs, "Pod").stream()
+            .filter(
+                d ->
+                    "test"
+                        .equals(
+                            d.path("metadata").path("annotations").path("helm.sh/hook").asText()))
+            .toList();
+    JsonNode webhook = only(docs, "MutatingWebhookConfiguration").path("webhooks").get(0);
+    if (webhook.path("clientConfig").has("url")) {
+      assertThat(tests).as("webhook.url: no operator in the cluster to test").isEmpty();
+      return;
+    }
+    assertThat(tests).hasSize(1);
+    JsonNode pod = tests.get(0);
+    JsonNode service = webhook.path("clientConfig").path("service");
+    JsonNode container = pod.path("spec").path("containers").get(0);
+    assertThat(strings(container.path("command")))
+        .contains("io.tokengate.operator.webhook.WebhookCheck")
+        .contains(
+            "https://"
+                + service.path("name").asText()
+                + "."
+                + service.path("namespace").asText()
+                + ".svc:443"
+                + service.path("path").asText());
+    JsonNode operator =
+        only(docs, "Deployment").path("spec").path("template").path("spec").path("containers");
+    assertThat(container.path("image").asText()).isEqualTo(operator.get(0).path("image").asText());
+    assertThat(pod.path("metadata").path("labels").path("tokengate.io/inject").asText())
+        .isEqualTo("false");
+    assertThat(pod.path("spec").path("restartPolicy").asText()).isEqualTo("Never");
+    assertThat(pod.path("spec").path("automountServiceAccountToken").asBoolean(true)).isFalse();
+    assertThat(container.path("securityContext").path("readOnlyRootFilesystem").asBoolean())
+        .isTrue();
+    assertThat(container.path("resources").path("limits").has("memory")).isTrue();
+    JsonNode ca = pod.path("spec").path("volumes").get(0).path("secret");
+    assertThat(ca.path("secretName").asText()).isEqualTo(webhookTlsSecret(docs));
+    assertThat(ca.path("items").get(0).path("key").asText()).isEqualTo("ca.crt");
+  }
+
+  /** The TLS Secret the operator's settings name. */
+  static String webhookTlsSecret(List<JsonNode> docs) {
+    return ofKind(docs, "ConfigMap").stream()
+        .filter(d -> d.path("metadata").path("name").asText().endsWith("-settings"))
+        .findFirst()
+        .orElseThrow()
+        .path("data")
+        .path("TOKENGATE_WEBHOOK_TLS_SECRET_NAME")
+        .asText();
+  }
+
+  /**
+   * The sidecars' PodMonitor scrapes the admin port by the name the injected sidecar declares
+   * (operator/src/main/resources/sidecar-template.yaml), so it finds every injected pod and no
+   * other.
+   */
+  @Test
+  void podMonitorScrapesTheInjectedSidecarsAdminPort() throws IOException {
+    JsonNode monitor = only(documents(template("servicemonitor")), "PodMonitor");
+    JsonNode endpoint = monitor.path("spec").path("podMetricsEndpoints").get(0);
+    String template =
+        Files.readString(ROOT.resolve("operator/src/main/resources/sidecar-template.yaml"));
+    assertThat(template).contains("- name: " + endpoint.path("port").asText() + "\n");
+    assertThat(endpoint.path("path").asText()).isEqualTo("/metrics");
+    assertThat(monitor.path("spec").path("namespaceSelector").path("any").asBoolean()).isTrue();
+    assertThat(monitor.path("metadata").path("labels").path("release").asText())
+        .isEqualTo("prometheus");
+    assertThat(ofKind(documents(template("default")), "PodMonitor")).isEmpty();
+  }
+
+  /** Chart metadata that Artifact Hub, umbrella charts and `helm show chart` users rely on. */
+  @Test
+  void chartNamesItsHomeSourcesAndMaintainers() throws IOException {
+    JsonNode chart = YAML.readTree(CHART.resolve("Chart.yaml").toFile());
+    assertThat(chart.path("home").asText()).startsWith("https://");
+    assertThat(chart.path("sources")).isNotEmpty();
+    chart.path("sources").forEach(s -> assertThat(s.asText()).startsWith("https://"));
+    assertThat(chart.path("maintainers")).isNotEmpty();
+    chart.path("maintainers").forEach(m -> assertThat(m.path("name").asText()).isNotBlank());
+    assertThat(chart.path("appVersion").asText()).isEqualTo(chart.path("version").asText());
+  }
+
+  /** Umbrella charts and Argo CD pass {@code global}; the strict schema must admit it. */
+  @Test
+  void schemaAdmitsGlobalValues() {
+    Helm.Result result =
+        HELM.run(
+            "template",
+            RELEASE,
+            CHART.toString(),
+            "-n",
+            NAMESPACE,
+            "--set",
+            "global.imageRegistry=registry.example",
+            "--set",
+            "global.labels.team=platform");
+    assertThat(result.exitCode()).as("helm template with global values:%n%s", result).isZero();
+  }
+
+  /**
+   * NOTES.txt points only at what the chart ships: no repository paths (a chart user has none),
+   * every file to apply is the user's own placeholder, and the webhook check is {@code helm test}.
+   * (Read from the template: rendering NOTES needs {@code helm install}, which needs a cluster.)
+   */
+  @Test
+  void notesPointOnlyAtWhatTheChartShips() throws IOException {
+    String notes = Files.readString(CHART.resolve("templates/NOTES.txt"));
+    var files = java.util.regex.Pattern.compile("-f (\\S+)").matcher(notes);
+    int applied = 0;
+    while (files.find()) {
+      applied++;
+      assertThat(files.group(1))
+          .as("a file NOTES.txt tells the user to apply")
+          .matches("<[a-z-]+>\\.yaml");
+    }
+    assertThat(applied).isPositive();
+    assertThat(notes)
+        .doesNotContain("examples/")
+        .contains("kubectl explain apipolicy.spec")
+        .contains("helm test {{ .Release.Name }} -n {{ .Release.Namespace }}");
+  }
+
   /** A wrong value is refused before anything reaches the cluster, naming the value. */
   @ParameterizedTest(name = "--set {0}")
   @CsvSource(

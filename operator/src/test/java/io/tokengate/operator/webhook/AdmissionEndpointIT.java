@@ -1,6 +1,7 @@
 package io.tokengate.operator.webhook;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -15,6 +16,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Base64;
@@ -26,6 +29,7 @@ import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The real HTTPS endpoint on loopback, driven by a real HTTP client that trusts only the generated
@@ -118,6 +122,41 @@ class AdmissionEndpointIT {
     assertThat(review.path("apiVersion").asText()).isEqualTo("admission.k8s.io/v1");
     assertThat(review.path("kind").asText()).isEqualTo("AdmissionReview");
     return review.path("response");
+  }
+
+  /** The chart's {@code helm test}: one AdmissionReview through TLS verified against the CA. */
+  @Test
+  void theHelmTestCheckGetsADecision(@TempDir Path dir) throws Exception {
+    Path ca = Files.writeString(dir.resolve("ca.crt"), material.caBundlePem());
+    String answer =
+        WebhookCheck.check(URI.create("https://localhost:" + port + "/mutate-pods"), ca);
+    assertThat(answer).contains("allowed=true").endsWith("unchanged");
+  }
+
+  @Test
+  void theHelmTestCheckFailsOnAnotherCa(@TempDir Path dir) throws Exception {
+    WebhookTlsMaterial other = WebhookTestKit.issuer().issue(List.of("localhost"));
+    Path ca = Files.writeString(dir.resolve("ca.crt"), other.caBundlePem());
+    assertThatThrownBy(
+            () -> WebhookCheck.check(URI.create("https://localhost:" + port + "/mutate-pods"), ca))
+        .isInstanceOf(WebhookCheck.CheckFailed.class)
+        .hasMessageContaining("no answer from https://localhost:" + port);
+  }
+
+  @Test
+  void theHelmTestCheckFailsWithoutAnAdmissionAnswer(@TempDir Path dir) throws Exception {
+    Path ca = Files.writeString(dir.resolve("ca.crt"), material.caBundlePem());
+    assertThatThrownBy(
+            () -> WebhookCheck.check(URI.create("https://localhost:" + port + "/nothing"), ca))
+        .isInstanceOf(WebhookCheck.CheckFailed.class)
+        .hasMessageContaining("answered HTTP 404, not 200");
+    assertThat(
+            WebhookCheck.run(
+                new String[] {"http://localhost:" + port + "/mutate-pods", ca.toString()},
+                System.out,
+                System.err))
+        .isEqualTo(1);
+    assertThat(WebhookCheck.run(new String[0], System.out, System.err)).isEqualTo(2);
   }
 
   @Test

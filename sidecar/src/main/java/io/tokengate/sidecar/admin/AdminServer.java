@@ -12,13 +12,12 @@ import io.vertx.core.http.HttpServerRequest;
 /**
  * The admin port, for the kubelet and Prometheus: {@code /healthz/live} (200 while the process
  * runs), {@code /healthz/ready} (200 once a configuration is loaded and its issuer's keys are held,
- * 503 with a JSON reason otherwise, and while draining), {@code /metrics} (Prometheus text), and
- * the application's own probes under {@code /app-health/<container>/<probe>} when the operator
- * configured them ({@link AppProbes}), forwarded to the application on loopback without a token.
+ * 503 with a JSON reason otherwise, and while draining), {@code /metrics} (Prometheus text, or
+ * OpenMetrics when the scraper asks for it), and the application's own probes under {@code
+ * /app-health/<container>/<probe>} when the operator configured them ({@link AppProbes}),
+ * forwarded to the application on loopback without a token.
  */
 public final class AdminServer {
-  private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
-
   private final Vertx vertx;
   private final GateState state;
   private final GateMetrics metrics;
@@ -70,15 +69,15 @@ public final class AdminServer {
       case "/metrics" ->
           // Scraping walks every meter: done off the event loop so it never delays a probe.
           vertx
-              .executeBlocking(metrics::scrape, false)
+              .executeBlocking(() -> metrics.scrape(req.getHeader(HttpHeaders.ACCEPT)), false)
               .onComplete(
                   ar -> {
                     if (ar.failed()) {
                       req.response().setStatusCode(500).end();
                     } else {
                       req.response()
-                          .putHeader(HttpHeaders.CONTENT_TYPE, PROMETHEUS_TEXT)
-                          .end(ar.result());
+                          .putHeader(HttpHeaders.CONTENT_TYPE, ar.result().contentType())
+                          .end(ar.result().body());
                     }
                   });
       default -> json(req, 404, "{\"status\":\"not_found\"}");

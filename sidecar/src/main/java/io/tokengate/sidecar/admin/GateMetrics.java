@@ -1,9 +1,18 @@
 package io.tokengate.sidecar.admin;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.tokengate.api.BuildInfo;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -21,6 +30,10 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code tokengate_upstream_in_flight}: requests forwarded and awaiting the application's
  *       response head
  *   <li>{@code tokengate_config_reloads_total{result}}: {@code success} or {@code error}
+ *   <li>{@code tokengate_build_info{version,java_version}}: always 1
+ *   <li>the JVM's and the process's: {@code jvm_memory_*}, {@code jvm_gc_*}, {@code jvm_threads_*},
+ *       {@code jvm_classes_*}, {@code process_cpu_*}, {@code process_files_*}, {@code
+ *       process_uptime_seconds}, {@code system_cpu_*}
  * </ul>
  *
  * Meters are looked up in nested maps keyed by the label values, so the request path allocates
@@ -30,6 +43,12 @@ public final class GateMetrics {
   public static final String ALLOW = "allow";
   public static final String DENY = "deny";
   public static final String AUDIT_DENY = "audit_deny";
+
+  /** The exposition formats Prometheus' client writes (and negotiates by these exact types). */
+  static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+
+  static final String OPENMETRICS_TEXT =
+      "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
   private final PrometheusMeterRegistry registry;
   private final ConcurrentHashMap<
@@ -46,6 +65,19 @@ public final class GateMetrics {
 
   public GateMetrics(PrometheusMeterRegistry registry) {
     this.registry = registry;
+    BuildInfo build = BuildInfo.current();
+    Gauge.builder("tokengate.build.info", () -> 1)
+        .description("The running tokengate sidecar's version and Java runtime; always 1")
+        .tag("version", build.version())
+        .tag("java_version", build.javaVersion())
+        .register(registry);
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new FileDescriptorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
     this.reloadOk =
         Counter.builder("tokengate.config.reloads")
             .description("Configuration reloads by result")
@@ -116,6 +148,21 @@ public final class GateMetrics {
 
   public void reload(boolean success) {
     (success ? reloadOk : reloadError).increment();
+  }
+
+  /** A scrape in the format the scraper asked for. */
+  public record Scrape(String contentType, String body) {}
+
+  /**
+   * Every meter, as OpenMetrics text when the {@code Accept} header asks for {@code
+   * application/openmetrics-text} (as Prometheus does), else as Prometheus text 0.0.4.
+   */
+  public Scrape scrape(String accept) {
+    String type =
+        accept != null && accept.contains("application/openmetrics-text")
+            ? OPENMETRICS_TEXT
+            : PROMETHEUS_TEXT;
+    return new Scrape(type, registry.scrape(type));
   }
 
   /** Prometheus text exposition of every meter. */
