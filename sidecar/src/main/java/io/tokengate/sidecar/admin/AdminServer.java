@@ -14,8 +14,8 @@ import io.vertx.core.http.HttpServerRequest;
  * runs), {@code /healthz/ready} (200 once a configuration is loaded and its issuer's keys are held,
  * 503 with a JSON reason otherwise, and while draining), {@code /metrics} (Prometheus text, or
  * OpenMetrics when the scraper asks for it), and the application's own probes under {@code
- * /app-health/<container>/<probe>} when the operator configured them ({@link AppProbes}),
- * forwarded to the application on loopback without a token.
+ * /app-health/<container>/<probe>} when the operator configured them ({@link AppProbes}), forwarded
+ * to the application on loopback without a token.
  */
 public final class AdminServer {
   private final Vertx vertx;
