@@ -7,6 +7,8 @@
 #   TOKENGATE_IMAGE_CLIENT    tokengate.local/client:0.1.0    HTTP client CLI (cmd/client)
 #   TOKENGATE_IMAGE_OPERATOR  tokengate/operator:<appVersion> Jib, operator/target/jib-image.tar
 #   TOKENGATE_IMAGE_SIDECAR   tokengate/sidecar:<appVersion>  Jib, sidecar/target/jib-image.tar
+#   TOKENGATE_IMAGE_REDIRECT_INIT  tokengate/redirect-init:<appVersion>  the product's init program
+#                             for `interception: Redirect` (redirect-init/, a Go module of its own)
 #
 # The three test images are static Go programs (CGO_ENABLED=0) on an empty base, one layer each,
 # running as 65532 (pause as 65535, like the upstream pause image); cmd/imagetar writes them.
@@ -49,7 +51,8 @@ command -v flock >/dev/null 2>&1 || die "'flock' (util-linux) is required"
 APP_VERSION=$(sed -n 's/^appVersion:[[:space:]]*"\{0,1\}\([^"[:space:]]*\)"\{0,1\}.*/\1/p' "$REPO/helm/tokengate/Chart.yaml")
 [[ -n $APP_VERSION ]] || die "no appVersion in $REPO/helm/tokengate/Chart.yaml"
 
-HASH=$( { go version; cd "$HERE" && find . -type f \( -name '*.go' -o -name go.mod -o -name build.sh \) | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)
+REDIRECT_INIT="$REPO/redirect-init"
+HASH=$( { go version; echo "$APP_VERSION"; cd "$REPO" && find e2e/images redirect-init -type f \( -name '*.go' -o -name go.mod -o -name go.sum -o -name build.sh \) | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)
 OUT="$IMAGES/$HASH"
 mkdir -p "$IMAGES"
 
@@ -62,10 +65,11 @@ fi
 if [[ -f $OUT/.complete ]]; then
   log "test images cached in $OUT"
 else
-  log "building pause, testapp, client and imagetar (Go $(go env GOVERSION)) into $OUT"
+  log "building pause, testapp, client, imagetar and redirect-init (Go $(go env GOVERSION)) into $OUT"
   rm -rf "$OUT.tmp"
   mkdir -p "$OUT.tmp/bin"
   (cd "$HERE" && CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags='-s -w' -o "$OUT.tmp/bin/" ./cmd/...) >&2
+  (cd "$REDIRECT_INIT" && CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags='-s -w' -o "$OUT.tmp/bin/redirect-init" .) >&2
   tool="$OUT.tmp/bin/imagetar"
   "$tool" build --tag tokengate.local/pause:3.10 --binary "$OUT.tmp/bin/pause" --name /pause --user 65535:65535 --out "$OUT.tmp/pause.tar"
   "$tool" build --tag tokengate.local/testapp:0.1.0 --binary "$OUT.tmp/bin/testapp" --name /testapp --out "$OUT.tmp/testapp.tar"
@@ -73,6 +77,10 @@ else
   "$tool" verify --static --tag tokengate.local/pause:3.10 "$OUT.tmp/pause.tar"
   "$tool" verify --static --tag tokengate.local/testapp:0.1.0 "$OUT.tmp/testapp.tar"
   "$tool" verify --static --tag tokengate.local/client:0.1.0 "$OUT.tmp/client.tar"
+  # Runs as root in the pod (runAsUser 0 with NET_ADMIN only, see operator/README.md); the image's
+  # own user stays non-root like every other image.
+  "$tool" build --tag "tokengate/redirect-init:$APP_VERSION" --binary "$OUT.tmp/bin/redirect-init" --name /redirect-init --out "$OUT.tmp/redirect-init.tar"
+  "$tool" verify --static --tag "tokengate/redirect-init:$APP_VERSION" "$OUT.tmp/redirect-init.tar"
   touch "$OUT.tmp/.complete"
   rm -rf "$OUT"
   mv "$OUT.tmp" "$OUT"
@@ -111,12 +119,14 @@ export TOKENGATE_IMAGE_TESTAPP='$OUT/testapp.tar'
 export TOKENGATE_IMAGE_CLIENT='$OUT/client.tar'
 export TOKENGATE_IMAGE_OPERATOR='$OPERATOR_TAR'
 export TOKENGATE_IMAGE_SIDECAR='$SIDECAR_TAR'
+export TOKENGATE_IMAGE_REDIRECT_INIT='$OUT/redirect-init.tar'
 EOF
 }
 
 if ((RUN_TESTS)); then
   log "go test ./... on the exported images"
   (eval "$(exports)" && cd "$HERE" && CGO_ENABLED=0 go test -count=1 ./...) >&2 || die "image tests failed (output above)"
+  (cd "$REDIRECT_INIT" && CGO_ENABLED=0 go test -count=1 ./...) >&2 || die "redirect-init tests failed (output above)"
 fi
 log "done"
 exports

@@ -1,5 +1,6 @@
 package io.tokengate.sidecar;
 
+import io.tokengate.sidecar.admin.AppProbes;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -14,6 +15,7 @@ import java.util.Map;
  * @param adminHost where the admin endpoints listen
  * @param adminPort the admin port (0: any free port)
  * @param drainSeconds how long in-flight requests may take to finish after SIGTERM
+ * @param appProbes the application's probes the admin port forwards (see {@link AppProbes})
  * @param help print usage and exit
  */
 public record LaunchOptions(
@@ -23,6 +25,7 @@ public record LaunchOptions(
     String adminHost,
     int adminPort,
     int drainSeconds,
+    AppProbes appProbes,
     boolean help) {
 
   public static final int DEFAULT_LISTEN_PORT = 7450;
@@ -47,6 +50,9 @@ public record LaunchOptions(
                                                                       [TOKENGATE_DRAIN_SECONDS]
         --listen-host H        proxy bind address (default 0.0.0.0)     [TOKENGATE_LISTEN_HOST]
         --admin-host H         admin bind address (default 0.0.0.0)      [TOKENGATE_ADMIN_HOST]
+        --app-probes JSON      the application's probes the admin port forwards over loopback,
+                               {"/app-health/<container>/<probe>": <Kubernetes probe>, ...}
+                                                                         [TOKENGATE_APP_PROBES]
         --version              print the version and the Java runtime, and exit
         -h, --help             this text
 
@@ -73,6 +79,7 @@ public record LaunchOptions(
     String drain = env.get("TOKENGATE_DRAIN_SECONDS");
     String listenHost = env.get("TOKENGATE_LISTEN_HOST");
     String adminHost = env.get("TOKENGATE_ADMIN_HOST");
+    String appProbes = env.get("TOKENGATE_APP_PROBES");
     boolean help = false;
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
@@ -105,11 +112,12 @@ public record LaunchOptions(
         case "--admin-port" -> adminPort = value;
         case "--drain-seconds" -> drain = value;
         case "--listen-host" -> listenHost = value;
+        case "--app-probes" -> appProbes = value;
         default -> adminHost = value;
       }
     }
     if (help) {
-      return new LaunchOptions(null, null, 0, null, 0, 0, true);
+      return new LaunchOptions(null, null, 0, null, 0, 0, AppProbes.NONE, true);
     }
     if (config == null || config.isBlank()) {
       throw new UsageException("--config PATH is required (or TOKENGATE_CONFIG)");
@@ -127,6 +135,7 @@ public record LaunchOptions(
         host("--admin-host", adminHost),
         admin,
         drainSeconds,
+        probes(appProbes),
         false);
   }
 
@@ -137,10 +146,19 @@ public record LaunchOptions(
           "--admin-port",
           "--drain-seconds",
           "--listen-host",
-          "--admin-host" ->
+          "--admin-host",
+          "--app-probes" ->
           true;
       default -> false;
     };
+  }
+
+  private static AppProbes probes(String json) {
+    try {
+      return AppProbes.parse(json);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--app-probes (TOKENGATE_APP_PROBES): " + e.getMessage());
+    }
   }
 
   private static int port(String flag, String value, int fallback) {

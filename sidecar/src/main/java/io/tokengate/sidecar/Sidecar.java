@@ -114,7 +114,7 @@ public final class Sidecar {
               .build();
       GateMetrics metrics = new GateMetrics();
       GateState state = new GateState(null);
-      AdminServer admin = new AdminServer(vertx, state, metrics);
+      AdminServer admin = new AdminServer(vertx, state, metrics, options.appProbes());
       try {
         await(
             admin.listen(options.adminHost(), options.adminPort()),

@@ -97,4 +97,19 @@ class LaunchOptionsTest {
     assertThatThrownBy(() -> parse(Map.of("TOKENGATE_CONFIG", "x", "TOKENGATE_ADMIN_PORT", "http")))
         .hasMessageContaining("--admin-port");
   }
+
+  @Test
+  void applicationProbesFromTheEnvironmentOrTheFlag() {
+    String json = "{\"/app-health/app/livez\": {\"tcpSocket\": {\"port\": 8080}}}";
+    assertThat(parse(Map.of("TOKENGATE_APP_PROBES", json), "--config", "/c").appProbes().size())
+        .isEqualTo(1);
+    assertThat(parse(Map.of(), "--config", "/c", "--app-probes", json).appProbes().size())
+        .isEqualTo(1);
+    assertThat(parse(Map.of(), "--config", "/c").appProbes().size()).isZero();
+    assertThatThrownBy(
+            () -> parse(Map.of("TOKENGATE_APP_PROBES", "{\"/x\": {}}"), "--config", "/c"))
+        .isInstanceOf(LaunchOptions.UsageException.class)
+        .hasMessageContaining("TOKENGATE_APP_PROBES")
+        .hasMessageContaining("/app-health/<container>/<probe>");
+  }
 }

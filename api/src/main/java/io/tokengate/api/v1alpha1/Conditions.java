@@ -52,8 +52,19 @@ public final class Conditions {
     /** Protected=True: the policy's NetworkPolicy closes the application port. */
     public static final String NETWORK_POLICY = "NetworkPolicy";
 
-    /** Protected=False: the interception mode is accepted but not implemented yet. */
-    public static final String MODE_NOT_IMPLEMENTED = "InterceptionNotImplemented";
+    /**
+     * Protected=True: an init step redirects inbound TCP for the application port to the sidecar.
+     */
+    public static final String REDIRECT = "Redirect";
+
+    /**
+     * Protected=False: the namespace's Pod Security level refuses the redirect init container, so
+     * the API server refuses every injected pod.
+     */
+    public static final String POD_SECURITY_REFUSES_REDIRECT = "PodSecurityRefusesRedirect";
+
+    /** Protected=True: the application listens on loopback, the sidecar is the pod's way in. */
+    public static final String LOOPBACK = "Loopback";
 
     /** Protected=False: PortName interception takes over a name and protects nothing. */
     public static final String PORT_NAME_ONLY = "PortNameOnly";
@@ -64,7 +75,12 @@ public final class Conditions {
     /** Protected=False: the policy's own NetworkPolicy is not in place yet. */
     public static final String NETWORK_POLICY_PENDING = "NetworkPolicyPending";
 
+    /**
+     * Ready=True and, under Redirect or Loopback, Protected=False: matched pods run without the
+     * sidecar (and without its interception).
+     */
     public static final String PODS_NEED_RESTART = "PodsNeedRestart";
+
     public static final String DELETING = "Deleting";
 
     private Reasons() {}

@@ -9,9 +9,9 @@ import java.util.Map;
 
 /**
  * The images the real node runs ({@code e2e/images/build.sh}): docker-archive tarballs of the
- * pause, test app and client images and the operator's and sidecar's Jib images, as the {@code
- * TOKENGATE_IMAGE_*} variables {@link ControlPlane#start(java.nio.file.Path, boolean, Map)} imports
- * into containerd.
+ * pause, test app and client images, the operator's and sidecar's Jib images and the redirect init
+ * image, as the {@code TOKENGATE_IMAGE_*} variables {@link ControlPlane#start(java.nio.file.Path,
+ * boolean, Map)} imports into containerd.
  */
 public final class NodeImages {
   /** The test app: echoes method, path and headers as JSON; {@code /healthz}. */
@@ -19,6 +19,9 @@ public final class NodeImages {
 
   /** The client: {@code get}, {@code burst}, {@code load}; JSON on stdout. */
   public static final String CLIENT = "tokengate.local/client:0.1.0";
+
+  /** The init program of {@code interception: Redirect} (the operator's default image). */
+  public static final String REDIRECT_INIT = "tokengate/redirect-init:0.1.0";
 
   private NodeImages() {}
 
@@ -46,7 +49,8 @@ public final class NodeImages {
         images.put(assignment.substring(0, eq), value);
       }
     }
-    for (String name : List.of("PAUSE", "TESTAPP", "CLIENT", "OPERATOR", "SIDECAR")) {
+    for (String name :
+        List.of("PAUSE", "TESTAPP", "CLIENT", "OPERATOR", "SIDECAR", "REDIRECT_INIT")) {
       if (!images.containsKey("TOKENGATE_IMAGE_" + name)) {
         throw new IllegalStateException(
             "e2e/images/build.sh exported no TOKENGATE_IMAGE_" + name + ":\n" + exports);

@@ -31,6 +31,9 @@ public interface OperatorSettings {
   /** The injected sidecar container. */
   Sidecar sidecar();
 
+  /** The init container of {@code interception: Redirect}. */
+  RedirectInit redirectInit();
+
   /** The mutating admission webhook. */
   Webhook webhook();
 
@@ -64,6 +67,13 @@ public interface OperatorSettings {
 
     /** Resource requests and limits of the sidecar container. */
     Resources resources();
+  }
+
+  /** The init container of {@code interception: Redirect} (its pull policy is the sidecar's). */
+  interface RedirectInit {
+    /** Image of the program that redirects the application port to the sidecar. */
+    @WithDefault("tokengate/redirect-init:0.1.0")
+    String image();
   }
 
   /** Container resources as Kubernetes quantities. */

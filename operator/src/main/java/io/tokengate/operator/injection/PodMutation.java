@@ -4,11 +4,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.tokengate.api.v1alpha1.ApiGroup;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
+import io.tokengate.api.v1alpha1.apipolicy.Interception;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -50,7 +52,9 @@ final class PodMutation {
     SidecarTemplate.Rendered cached =
         rendered.computeIfAbsent(configMapName, name -> template.render(settings, name));
     return new SidecarTemplate.Rendered(
-        new ContainerBuilder(cached.container()).build(), cached.volumes());
+        new ContainerBuilder(cached.container()).build(),
+        cached.volumes(),
+        cached.redirectInit() == null ? null : new ContainerBuilder(cached.redirectInit()).build());
   }
 
   record Result(Pod pod, List<String> warnings) {}
@@ -75,15 +79,33 @@ final class PodMutation {
                 spec.getContainers().stream()
                     .filter(c -> c.getName().equals(renamed.container()))
                     .forEach(c -> ProbeRewriter.rewrite(c, renamed)));
+    List<String> warnings = new ArrayList<>(takeover.warnings());
+    Interception mode = policy.getSpec().interception;
+    int appPort = policy.getSpec().upstream.port;
+    if (mode == Interception.Redirect || mode == Interception.Loopback) {
+      forwardProbes(spec, sidecar, appPort);
+    }
+    if (mode == Interception.Loopback) {
+      warnings.add(
+          ("interception Loopback: the application must listen on 127.0.0.1:%d only (not"
+                  + " 0.0.0.0), or clients reach it unchecked on the pod's IP")
+              .formatted(appPort));
+    }
 
     addVolumes(spec, sidecarParts.volumes());
+    List<Container> init =
+        new ArrayList<>(Optional.ofNullable(spec.getInitContainers()).orElse(List.of()));
     if (nativeSidecar) {
       sidecar.setRestartPolicy("Always");
-      List<Container> init =
-          new ArrayList<>(Optional.ofNullable(spec.getInitContainers()).orElse(List.of()));
       init.add(0, sidecar);
+    }
+    if (mode == Interception.Redirect) {
+      init.add(0, redirectInit(sidecarParts.redirectInit(), spec, appPort));
+    }
+    if (!init.isEmpty()) {
       spec.setInitContainers(init);
-    } else {
+    }
+    if (!nativeSidecar) {
       List<Container> containers = new ArrayList<>(spec.getContainers());
       containers.add(sidecar);
       spec.setContainers(containers);
@@ -101,7 +123,48 @@ final class PodMutation {
       annotations.put(ApiGroup.OPEN_PORTS_ANNOTATION, open);
     }
     pod.getMetadata().setAnnotations(annotations);
-    return new Result(pod, takeover.warnings());
+    return new Result(pod, warnings);
+  }
+
+  /**
+   * Points the application containers' probes of the application port at the sidecar's admin port
+   * and hands the originals to the sidecar.
+   */
+  private void forwardProbes(PodSpec spec, Container sidecar, int appPort) {
+    ProbeForwarding forwarding = new ProbeForwarding(appPort, settings.adminPort());
+    int grace =
+        (int)
+            Math.min(
+                Integer.MAX_VALUE,
+                Optional.ofNullable(spec.getTerminationGracePeriodSeconds()).orElse(30L));
+    spec.getContainers().forEach(c -> forwarding.rewrite(c, grace));
+    String env = forwarding.sidecarEnv();
+    if (env != null) {
+      List<EnvVar> vars = new ArrayList<>(Optional.ofNullable(sidecar.getEnv()).orElse(List.of()));
+      vars.add(new EnvVar(ProbeForwarding.ENV, env, null));
+      sidecar.setEnv(vars);
+    }
+  }
+
+  /** The init container that redirects the application port to the sidecar's listen port. */
+  private Container redirectInit(Container rendered, PodSpec spec, int appPort) {
+    if (rendered == null) {
+      throw new InjectionRefused(
+          "the ApiPolicy asks for interception Redirect but the operator's sidecar template has no"
+              + " redirectInit container; use the bundled template or add one");
+    }
+    boolean taken =
+        java.util.stream.Stream.concat(
+                Optional.ofNullable(spec.getInitContainers()).orElse(List.of()).stream(),
+                spec.getContainers().stream())
+            .anyMatch(c -> rendered.getName().equals(c.getName()));
+    if (taken) {
+      throw new InjectionRefused(
+          "the pod already has a container named '%s', the name of tokengate's redirect init container"
+              .formatted(rendered.getName()));
+    }
+    rendered.setArgs(List.of("--redirect", appPort + ":" + settings.listenPort()));
+    return rendered;
   }
 
   /**

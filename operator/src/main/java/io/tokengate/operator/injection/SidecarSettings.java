@@ -14,6 +14,7 @@ import java.util.Optional;
  * @param adminPort the sidecar's health and metrics port
  * @param resources requests and limits of the sidecar container
  * @param operatorNamespace pods of this namespace are never injected (the operator's own)
+ * @param redirectImage the init image of {@code interception: Redirect} (redirect-init)
  */
 public record SidecarSettings(
     String image,
@@ -21,7 +22,11 @@ public record SidecarSettings(
     int listenPort,
     int adminPort,
     Resources resources,
-    String operatorNamespace) {
+    String operatorNamespace,
+    String redirectImage) {
+
+  /** The image the build makes for {@code interception: Redirect}. */
+  public static final String DEFAULT_REDIRECT_IMAGE = "tokengate/redirect-init:0.1.0";
 
   /**
    * Clear of the ports other sidecars take: Istio 15000-15090, Linkerd 4143 and 4191, Dapr 3500 and
@@ -31,8 +36,27 @@ public record SidecarSettings(
 
   public static final int DEFAULT_ADMIN_PORT = 7451;
 
+  /** Settings with the default redirect init image. */
+  public SidecarSettings(
+      String image,
+      String imagePullPolicy,
+      int listenPort,
+      int adminPort,
+      Resources resources,
+      String operatorNamespace) {
+    this(
+        image,
+        imagePullPolicy,
+        listenPort,
+        adminPort,
+        resources,
+        operatorNamespace,
+        DEFAULT_REDIRECT_IMAGE);
+  }
+
   public SidecarSettings {
     Objects.requireNonNull(image, "image");
+    Objects.requireNonNull(redirectImage, "redirectImage");
     Objects.requireNonNull(resources, "resources");
     if (listenPort == adminPort) {
       throw new IllegalArgumentException("the sidecar listen and admin ports must differ");

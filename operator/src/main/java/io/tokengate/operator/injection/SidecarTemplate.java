@@ -73,11 +73,16 @@ public final class SidecarTemplate {
     values.put("memoryLimit", settings.resources().memoryLimit());
     values.put("configMapName", configMapName);
     values.put("javaToolOptions", settings.javaToolOptions());
+    values.put("redirectImage", settings.redirectImage());
     JsonNode rendered = substitute(template.deepCopy(), values);
     Container container = YAML.convertValue(rendered.get("container"), Container.class);
     List<Volume> volumes = new ArrayList<>();
     rendered.get("volumes").forEach(v -> volumes.add(YAML.convertValue(v, Volume.class)));
-    return new Rendered(container, volumes);
+    Container redirectInit =
+        rendered.path("redirectInit").isObject()
+            ? YAML.convertValue(rendered.get("redirectInit"), Container.class)
+            : null;
+    return new Rendered(container, volumes, redirectInit);
   }
 
   /** Replaces placeholders in place; returns null when the node itself is an unset placeholder. */
@@ -125,6 +130,10 @@ public final class SidecarTemplate {
     return node;
   }
 
-  /** A rendered sidecar: the container (without its listen port) and the volumes it mounts. */
-  public record Rendered(Container container, List<Volume> volumes) {}
+  /**
+   * A rendered sidecar: the container (without its listen port), the volumes it mounts, and the
+   * init container of {@code interception: Redirect} (without its arguments; null when the template
+   * has none).
+   */
+  public record Rendered(Container container, List<Volume> volumes, Container redirectInit) {}
 }

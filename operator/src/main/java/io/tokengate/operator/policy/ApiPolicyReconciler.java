@@ -162,11 +162,16 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
                     InterceptionNetworkPolicy.narrowerAppPorts(policy, policies)))
             : Optional.empty();
     NetworkPolicyDependent.reconcile(context.getClient(), desired, current);
+    Optional<String> redirectRefused =
+        policy.getSpec().interception == io.tokengate.api.v1alpha1.apipolicy.Interception.Redirect
+            ? secondary.namespace(namespace).flatMap(RedirectAdmission::refusal)
+            : Optional.empty();
     return new Interception(
         policy.getSpec().interception,
         desired.isPresent(),
         NetworkPolicyBypass.find(
-            policy, secondary.networkPolicies(namespace), census.matchedLabels()));
+            policy, secondary.networkPolicies(namespace), census.matchedLabels()),
+        redirectRefused);
   }
 
   private static boolean injectedBy(Pod pod, String policyName) {
@@ -175,11 +180,15 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
         && policyName.equals(annotations.get(io.tokengate.api.v1alpha1.ApiGroup.POLICY_ANNOTATION));
   }
 
-  /** The interception in force: the mode, whether its NetworkPolicy is applied, what re-opens. */
+  /**
+   * The interception in force: the mode, whether its NetworkPolicy is applied, what re-opens it,
+   * and why the namespace refuses the redirect init container (Redirect only).
+   */
   record Interception(
       io.tokengate.api.v1alpha1.apipolicy.Interception mode,
       boolean networkPolicyApplied,
-      List<String> admittingNetworkPolicies) {}
+      List<String> admittingNetworkPolicies,
+      Optional<String> redirectRefused) {}
 
   /** The deny-all configuration: rendered from the issuer if possible, else from the last one. */
   private Optional<ConfigMap> denyAll(ApiPolicy policy, Context<ApiPolicy> context) {

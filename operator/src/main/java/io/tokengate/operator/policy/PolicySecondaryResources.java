@@ -1,6 +1,7 @@
 package io.tokengate.operator.policy;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
@@ -39,6 +40,7 @@ final class PolicySecondaryResources {
   private InformerEventSource<Pod, ApiPolicy> pods;
   private InformerEventSource<Service, ApiPolicy> services;
   private InformerEventSource<NetworkPolicy, ApiPolicy> networkPolicies;
+  private InformerEventSource<Namespace, ApiPolicy> namespaces;
   private final SimpleInboundEventSource<ApiPolicy> otherPolicies =
       new SimpleInboundEventSource<>("overlapping-policies");
   private IndexerResourceCache<ApiPolicy> policies;
@@ -95,8 +97,28 @@ final class PolicySecondaryResources {
                 .withSecondaryToPrimaryMapper(this::policiesInNamespace)
                 .build(),
             context);
+    // Namespaces' labels: whether Pod Security admits the redirect init container.
+    namespaces =
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(Namespace.class, ApiPolicy.class)
+                .withName("namespaces")
+                .withWatchAllNamespaces()
+                .withSecondaryToPrimaryMapper(
+                    ns ->
+                        policies
+                            .list(ns.getMetadata().getName())
+                            .map(ResourceID::fromResource)
+                            .collect(Collectors.toSet()))
+                .build(),
+            context);
     return List.of(
-        tokenIssuers, clusterTokenIssuers, pods, services, networkPolicies, otherPolicies);
+        tokenIssuers,
+        clusterTokenIssuers,
+        pods,
+        services,
+        networkPolicies,
+        namespaces,
+        otherPolicies);
   }
 
   Optional<IssuerResource> issuer(IssuerKey key) {
@@ -124,6 +146,10 @@ final class PolicySecondaryResources {
 
   Optional<NetworkPolicy> networkPolicy(String namespace, String name) {
     return networkPolicies.get(new ResourceID(name, namespace));
+  }
+
+  Optional<Namespace> namespace(String name) {
+    return namespaces.get(new ResourceID(name));
   }
 
   List<ApiPolicy> policies(String namespace) {

@@ -75,8 +75,8 @@ final class PolicyStatusComposer {
     conditions.set(
         Conditions.ISSUER_RESOLVED, issuer.resolved(), issuer.reason(), issuer.message());
     setConflict(conditions, census);
-    setBypassRisk(conditions, policy, bypass, interception);
-    setProtected(conditions, policy, bypass, interception);
+    InterceptionConditions.setBypassRisk(conditions, policy, bypass, interception);
+    InterceptionConditions.setProtected(conditions, policy, bypass, census, interception);
     next.conditions = conditions.build();
     return new Composed(next, conditions.changed());
   }
@@ -106,115 +106,6 @@ final class PolicyStatusComposer {
                     c.getType(), "True".equals(c.getStatus()), c.getReason(), c.getMessage()));
     next.conditions = conditions.build();
     return new Composed(next, conditions.changed());
-  }
-
-  private static void setBypassRisk(
-      StatusConditions conditions,
-      ApiPolicy policy,
-      BypassRisk.Findings services,
-      ApiPolicyReconciler.Interception interception) {
-    int port = policy.getSpec().upstream.port;
-    List<String> found = new java.util.ArrayList<>();
-    String reason = null;
-    if (!interception.admittingNetworkPolicies().isEmpty()) {
-      reason = Reasons.NETWORK_POLICY_ADMITS_APP_PORT;
-      found.add(
-          "NetworkPolicies admit ingress to port "
-              + port
-              + " of these pods, around the sidecar: "
-              + String.join(", ", interception.admittingNetworkPolicies())
-              + ". Remove the application port from them (NetworkPolicies add up)");
-    }
-    if (!services.byRenamedName().isEmpty()) {
-      reason = reason == null ? Reasons.SERVICE_TARGETS_RENAMED_PORT : reason;
-      found.add(
-          "Services target the application port's new name, which leads around the sidecar: "
-              + String.join(", ", services.byRenamedName())
-              + ". Target the port's original name instead");
-    }
-    if (!services.byNumber().isEmpty()) {
-      reason = reason == null ? Reasons.SERVICE_TARGETS_PORT_NUMBER : reason;
-      found.add(
-          "Services reach the application port by number, bypassing token validation: "
-              + String.join(", ", services.byNumber())
-              + ". Target the port by name instead");
-    }
-    if (reason == null) {
-      conditions.set(
-          Conditions.BYPASS_RISK,
-          false,
-          Reasons.NO_BYPASS,
-          "no Service targets port "
-              + port
-              + " by number or by its new name, and no other NetworkPolicy admits it");
-    } else {
-      conditions.set(Conditions.BYPASS_RISK, true, reason, String.join("; ", found) + ".");
-    }
-  }
-
-  /**
-   * Protected: True (reason: the interception) when nothing reaches the application port but
-   * through the sidecar; else False with why.
-   */
-  private static void setProtected(
-      StatusConditions conditions,
-      ApiPolicy policy,
-      BypassRisk.Findings services,
-      ApiPolicyReconciler.Interception interception) {
-    int port = policy.getSpec().upstream.port;
-    switch (interception.mode()) {
-      case NetworkPolicy -> {
-        if (!interception.admittingNetworkPolicies().isEmpty()) {
-          conditions.set(
-              Conditions.PROTECTED,
-              false,
-              Reasons.BYPASS_RISK,
-              "other NetworkPolicies admit port "
-                  + port
-                  + ": "
-                  + String.join(", ", interception.admittingNetworkPolicies()));
-        } else if (!interception.networkPolicyApplied()) {
-          conditions.set(
-              Conditions.PROTECTED,
-              false,
-              Reasons.NETWORK_POLICY_PENDING,
-              "NetworkPolicy "
-                  + InterceptionNetworkPolicy.name(policy.getMetadata().getName())
-                  + " is not in place yet");
-        } else {
-          conditions.set(
-              Conditions.PROTECTED,
-              true,
-              Reasons.NETWORK_POLICY,
-              "NetworkPolicy "
-                  + InterceptionNetworkPolicy.name(policy.getMetadata().getName())
-                  + " admits ingress to the sidecar's ports and never to port "
-                  + port
-                  + "; this holds where the cluster's network plugin enforces NetworkPolicy");
-        }
-      }
-      case PortName ->
-          conditions.set(
-              Conditions.PROTECTED,
-              false,
-              services.none() ? Reasons.PORT_NAME_ONLY : Reasons.BYPASS_RISK,
-              "interception PortName only moves the port's name to the sidecar: any client"
-                  + " connecting to the pod's IP and port "
-                  + port
-                  + " reaches the application unchecked"
-                  + (services.none() ? "" : ", and Services do so (see BypassRisk)"));
-      case Redirect, Loopback ->
-          conditions.set(
-              Conditions.PROTECTED,
-              false,
-              Reasons.MODE_NOT_IMPLEMENTED,
-              "interception "
-                  + interception.mode()
-                  + " is accepted but not implemented by this operator version: nothing closes"
-                  + " port "
-                  + port
-                  + " yet; use NetworkPolicy");
-    }
   }
 
   private static void setConflict(StatusConditions conditions, PodCensus census) {

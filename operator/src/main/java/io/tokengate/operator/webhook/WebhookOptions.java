@@ -60,6 +60,7 @@ public record WebhookOptions(
                 sidecar.resources().requestsMemory(),
                 sidecar.resources().limitsCpu().orElse(null),
                 sidecar.resources().limitsMemory()),
-            settings.operatorNamespace()));
+            settings.operatorNamespace(),
+            settings.redirectInit().image()));
   }
 }

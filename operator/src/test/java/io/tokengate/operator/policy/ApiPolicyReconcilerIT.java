@@ -550,7 +550,10 @@ class ApiPolicyReconcilerIT {
           assertThat(bypass.getReason()).isEqualTo(Reasons.SERVICE_TARGETS_RENAMED_PORT);
         });
 
-    // Redirect is accepted but not implemented: no NetworkPolicy, and the status says so.
+    // Redirect: no NetworkPolicy; the interception lives in the pods, Services by number are no
+    // bypass. A namespace whose Pod Security refuses the init container is reported, and a label
+    // change is seen without touching the policy.
+    setPodSecurity("baseline");
     client
         .resources(ApiPolicy.class)
         .inNamespace(namespace)
@@ -565,8 +568,32 @@ class ApiPolicyReconcilerIT {
           assertThat(networkPolicy("guarded")).isNull();
           Condition prot = condition("guarded", Conditions.PROTECTED);
           assertThat(prot.getStatus()).isEqualTo("False");
-          assertThat(prot.getReason()).isEqualTo(Reasons.MODE_NOT_IMPLEMENTED);
+          assertThat(prot.getReason()).isEqualTo(Reasons.POD_SECURITY_REFUSES_REDIRECT);
+          assertThat(prot.getMessage()).contains("'baseline'").contains("NET_ADMIN");
         });
+    setPodSecurity("privileged");
+    eventually(
+        () -> {
+          Condition prot = condition("guarded", Conditions.PROTECTED);
+          assertThat(prot.getStatus()).isEqualTo("True");
+          assertThat(prot.getReason()).isEqualTo(Reasons.REDIRECT);
+          Condition bypass = condition("guarded", Conditions.BYPASS_RISK);
+          assertThat(bypass.getStatus()).isEqualTo("False");
+          assertThat(bypass.getMessage())
+              .contains("guarded-renamed")
+              .contains("redirected to the sidecar");
+        });
+  }
+
+  private static void setPodSecurity(String level) {
+    client
+        .namespaces()
+        .withName(namespace)
+        .edit(
+            ns -> {
+              ns.getMetadata().getLabels().put("pod-security.kubernetes.io/enforce", level);
+              return ns;
+            });
   }
 
   private static NetworkPolicy networkPolicy(String policy) {

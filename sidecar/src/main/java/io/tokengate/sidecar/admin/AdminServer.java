@@ -13,18 +13,24 @@ import io.vertx.core.http.HttpServerRequest;
  * The admin port, for the kubelet and Prometheus: {@code /healthz/live} (200 while the process
  * runs), {@code /healthz/ready} (200 once a configuration is loaded and its issuer's keys are held,
  * 503 with a JSON reason otherwise, and while draining), {@code /metrics} (Prometheus text, or
- * OpenMetrics when the scraper asks for it).
+ * OpenMetrics when the scraper asks for it), and the application's own probes under {@code
+ * /app-health/<container>/<probe>} when the operator configured them ({@link AppProbes}), forwarded
+ * to the application on loopback without a token.
  */
 public final class AdminServer {
   private final Vertx vertx;
   private final GateState state;
   private final GateMetrics metrics;
+  private final AppProbes appProbes;
+  private final AppProbeForwarder forwarder;
   private HttpServer server;
 
-  public AdminServer(Vertx vertx, GateState state, GateMetrics metrics) {
+  public AdminServer(Vertx vertx, GateState state, GateMetrics metrics, AppProbes appProbes) {
     this.vertx = vertx;
     this.state = state;
     this.metrics = metrics;
+    this.appProbes = appProbes;
+    this.forwarder = appProbes.size() == 0 ? null : new AppProbeForwarder(vertx);
   }
 
   public Future<HttpServer> listen(String host, int port) {
@@ -37,12 +43,17 @@ public final class AdminServer {
   }
 
   public Future<Void> close() {
-    return server == null ? Future.succeededFuture() : server.close();
+    Future<Void> closed = server == null ? Future.succeededFuture() : server.close();
+    return forwarder == null ? closed : Future.join(closed, forwarder.close()).mapEmpty();
   }
 
   private void handle(HttpServerRequest req) {
     if (req.method() != HttpMethod.GET && req.method() != HttpMethod.HEAD) {
       req.response().setStatusCode(405).putHeader(HttpHeaders.ALLOW, "GET, HEAD").end();
+      return;
+    }
+    if (req.path().startsWith(AppProbes.PREFIX)) {
+      appProbe(req);
       return;
     }
     switch (req.path()) {
@@ -71,6 +82,32 @@ public final class AdminServer {
                   });
       default -> json(req, 404, "{\"status\":\"not_found\"}");
     }
+  }
+
+  /**
+   * A configured application probe, forwarded; any other {@code /app-health/} path is 404, so the
+   * admin port reaches nothing of the application's but the probes the pod declares.
+   */
+  private void appProbe(HttpServerRequest req) {
+    var probe = appProbes.find(req.path());
+    if (probe.isEmpty()) {
+      json(req, 404, "{\"status\":\"not_found\"}");
+      return;
+    }
+    forwarder
+        .run(probe.get(), req.getHeader(HttpHeaders.USER_AGENT))
+        .onComplete(
+            ar -> {
+              var outcome = ar.result();
+              json(
+                  req,
+                  outcome.status(),
+                  "{\"status\":"
+                      + (outcome.status() == 200 ? "\"ok\"" : "\"failed\"")
+                      + ",\"detail\":"
+                      + Json.quote(outcome.detail())
+                      + "}");
+            });
   }
 
   private static void json(HttpServerRequest req, int status, String body) {

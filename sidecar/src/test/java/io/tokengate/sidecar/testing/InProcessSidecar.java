@@ -2,6 +2,7 @@ package io.tokengate.sidecar.testing;
 
 import io.tokengate.sidecar.LaunchOptions;
 import io.tokengate.sidecar.Sidecar;
+import io.tokengate.sidecar.admin.AppProbes;
 import io.tokengate.sidecar.log.EventLog;
 import io.tokengate.sidecar.validation.ValidationTuning;
 import io.vertx.core.json.JsonObject;
@@ -25,7 +26,8 @@ public final class InProcessSidecar implements AutoCloseable {
   private final Sidecar sidecar;
 
   private InProcessSidecar(Path config, Sidecar.Tuning tuning) {
-    LaunchOptions options = new LaunchOptions(config, "127.0.0.1", 0, "127.0.0.1", 0, 5, false);
+    LaunchOptions options =
+        new LaunchOptions(config, "127.0.0.1", 0, "127.0.0.1", 0, 5, AppProbes.NONE, false);
     sidecar = Sidecar.start(options, log, tuning);
   }
 

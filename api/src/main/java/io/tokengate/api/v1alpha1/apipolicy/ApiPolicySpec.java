@@ -86,9 +86,12 @@ public class ApiPolicySpec {
           + " application unchecked by connecting to the pod's IP and the port number."
           + " NetworkPolicy (default): the operator renders a NetworkPolicy admitting ingress to"
           + " the sidecar's ports, the pods' other declared ports and allowedPorts, never to"
-          + " upstream.port (needs a CNI that enforces NetworkPolicy). Redirect: an init step"
-          + " redirects inbound TCP for upstream.port to the sidecar (needs NET_ADMIN). Loopback:"
-          + " the application listens on 127.0.0.1 only. PortName: the sidecar takes over the"
+          + " upstream.port (needs a CNI that enforces NetworkPolicy). Redirect: an init container"
+          + " (root with NET_ADMIN only, so Pod Security 'privileged') redirects inbound TCP for"
+          + " upstream.port to the sidecar in the pod's network namespace. Loopback: the"
+          + " application listens on 127.0.0.1 only. Under Redirect and Loopback the kubelet's"
+          + " probes of upstream.port go through the sidecar's admin port, which forwards them to"
+          + " the application without a token. PortName: the sidecar takes over the"
           + " port's name only, which protects nothing against clients using the number. The"
           + " Protected condition says which protection is in force.")
   public Interception interception = Interception.NetworkPolicy;

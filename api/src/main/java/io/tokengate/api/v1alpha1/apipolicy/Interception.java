@@ -12,11 +12,15 @@ public enum Interception {
    */
   NetworkPolicy,
   /**
-   * An init step redirects inbound TCP for the application port to the sidecar inside the pod's
-   * network namespace. Needs NET_ADMIN for that step.
+   * An init container (redirect-init, root with NET_ADMIN only) redirects inbound TCP for the
+   * application port to the sidecar inside the pod's network namespace; probes of the application
+   * port go through the sidecar's admin port.
    */
   Redirect,
-  /** The application listens on 127.0.0.1 only; the sidecar is the pod's only way in. */
+  /**
+   * The application listens on 127.0.0.1 only; the sidecar is the pod's only way in; probes of the
+   * application port go through the sidecar's admin port.
+   */
   Loopback,
   /**
    * The sidecar takes over the application port's name only: clients using the name reach the
