@@ -15,6 +15,7 @@ import io.tokengate.e2e.ScenarioResources;
 import io.tokengate.e2e.cluster.ControlPlane;
 import io.tokengate.e2e.cluster.NodeImages;
 import io.tokengate.e2e.idp.Keycloak;
+import io.tokengate.e2e.scenario.UserPathScenario;
 import io.tokengate.e2e.support.Await;
 import io.tokengate.e2e.support.Cli;
 import io.tokengate.e2e.support.Repo;
@@ -56,7 +57,7 @@ import org.junit.jupiter.api.extension.TestWatcher;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class InterceptionModesIT {
-  static final String NODE_IP = NodeScenarioIT.NODE_IP;
+  static final String NODE_IP = NodeCluster.NODE_IP;
   static final String SYSTEM_NS = "tokengate-system";
   static final String POLICY = "orders-api";
   static final String ISSUER = "corp-idp";
@@ -79,7 +80,7 @@ class InterceptionModesIT {
           }
           List<List<String>> commands = new ArrayList<>();
           commands.add(List.of("get", "pods", "-A", "-o", "wide"));
-          commands.add(List.of("logs", "-n", SYSTEM_NS, "-l", NodeScenarioIT.OPERATOR_SELECTOR));
+          commands.add(List.of("logs", "-n", SYSTEM_NS, "-l", UserPathScenario.OPERATOR_SELECTOR));
           for (String mode : MODES) {
             commands.add(List.of("get", "apipolicy", "-n", ns(mode), "-o", "yaml"));
             commands.add(List.of("get", "events", "-n", ns(mode), "--sort-by=.lastTimestamp"));
@@ -196,7 +197,7 @@ class InterceptionModesIT {
           .as(mode + ": the native sidecar")
           .anySatisfy(
               s -> {
-                assertThat(s.getName()).isEqualTo(NodeScenarioIT.SIDECAR);
+                assertThat(s.getName()).isEqualTo(UserPathScenario.SIDECAR);
                 assertThat(s.getReady()).isTrue();
               });
       boolean forwarded = mode.equals("Redirect") || mode.equals("Loopback");

@@ -58,10 +58,10 @@ public abstract class UserPathScenario {
   static final String NS = "shop";
   static final String POLICY = "orders-api";
   static final String ISSUER = "corp-idp";
-  static final String SIDECAR = "tokengate-sidecar";
+  public static final String SIDECAR = "tokengate-sidecar";
   static final int APP_PORT = 18080;
   static final int SIDECAR_PORT = 7450;
-  static final String OPERATOR_SELECTOR = "app.kubernetes.io/component=operator";
+  public static final String OPERATOR_SELECTOR = "app.kubernetes.io/component=operator";
   static final String OPERATOR_IMAGE = "tokengate/operator:0.1.0";
   static final String RELEASE_VERSION = OPERATOR_IMAGE.substring(OPERATOR_IMAGE.indexOf(':') + 1);
   static final int SIDECAR_ADMIN_PORT = 7451;
