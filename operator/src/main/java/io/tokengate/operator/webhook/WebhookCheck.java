@@ -5,20 +5,25 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tokengate.operator.webhook.tls.Pem;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.UUID;
+import javax.net.ssl.HttpsURLConnection;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
@@ -33,7 +38,8 @@ import javax.net.ssl.TrustManagerFactory;
  *
  * <pre>
  * java -cp '/deployments/app/*:/deployments/lib/main/*' io.tokengate.operator.webhook.WebhookCheck \
- *     https://tokengate-webhook.tokengate-system.svc:443/mutate-pods /etc/tokengate-ca/ca.crt
+ *     https://tokengate-webhook.tokengate-system.svc:443/mutate-pods /etc/tokengate-ca/ca.crt \
+ *     [--connect-to 10.96.0.12]
  * </pre>
  *
  * Exit status 0 when the webhook answered, 1 (with the reason on stderr) when not, 2 on bad usage.
@@ -50,12 +56,14 @@ public final class WebhookCheck {
   }
 
   static int run(String[] args, PrintStream out, PrintStream err) {
-    if (args.length != 2) {
-      err.println("usage: WebhookCheck <webhook https URL> <CA certificate PEM file>");
+    boolean connectTo = args.length == 4 && "--connect-to".equals(args[2]);
+    if (args.length != 2 && !connectTo) {
+      err.println(
+          "usage: WebhookCheck <webhook https URL> <CA certificate PEM file> [--connect-to HOST]");
       return 2;
     }
     try {
-      out.println(check(URI.create(args[0]), Path.of(args[1])));
+      out.println(check(URI.create(args[0]), Path.of(args[1]), connectTo ? args[3] : null));
       return 0;
     } catch (CheckFailed | IllegalArgumentException e) {
       err.println("webhook check failed: " + e.getMessage());
@@ -63,32 +71,27 @@ public final class WebhookCheck {
     }
   }
 
-  /** Returns what the webhook answered; throws CheckFailed naming what went wrong. */
-  static String check(URI url, Path caFile) throws CheckFailed {
+  /**
+   * Returns what the webhook answered; throws CheckFailed naming what went wrong.
+   *
+   * @param connectTo where to connect instead of the URL's host (the Service's cluster IP, where
+   *     pods have no cluster DNS), or null; the certificate is verified for the URL's host either
+   *     way, the name the API server uses
+   */
+  static String check(URI url, Path caFile, String connectTo) throws CheckFailed {
     if (!"https".equals(url.getScheme())) {
       throw new IllegalArgumentException("the webhook URL must be https://, got " + url);
     }
     String uid = UUID.randomUUID().toString();
-    HttpResponse<String> response;
+    Response response;
     try {
-      HttpClient client =
-          HttpClient.newBuilder().sslContext(trusting(caFile)).connectTimeout(TIMEOUT).build();
-      response =
-          client.send(
-              HttpRequest.newBuilder(url)
-                  .timeout(TIMEOUT)
-                  .header("Content-Type", "application/json")
-                  .POST(HttpRequest.BodyPublishers.ofString(review(uid)))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
+      response = post(url, connectTo, trusting(caFile), review(uid));
     } catch (IOException e) {
-      throw new CheckFailed("no answer from " + url + ": " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CheckFailed("interrupted while calling " + url, e);
+      throw new CheckFailed(
+          "no answer from " + url + (connectTo == null ? "" : " at " + connectTo) + ": " + e, e);
     }
-    if (response.statusCode() != 200) {
-      throw new CheckFailed(url + " answered HTTP " + response.statusCode() + ", not 200", null);
+    if (response.status() != 200) {
+      throw new CheckFailed(url + " answered HTTP " + response.status() + ", not 200", null);
     }
     JsonNode answer;
     try {
@@ -111,6 +114,54 @@ public final class WebhookCheck {
         + ": allowed="
         + answer.path("allowed").asBoolean()
         + (answer.has("patch") ? ", with a patch" : ", unchanged");
+  }
+
+  record Response(int status, String body) {}
+
+  static Response post(URI url, String connectTo, SSLContext tls, String body) throws IOException {
+    URI target = url;
+    if (connectTo != null) {
+      String host = connectTo.contains(":") ? "[" + connectTo + "]" : connectTo;
+      int port = url.getPort() == -1 ? 443 : url.getPort();
+      target = URI.create("https://" + host + ":" + port + url.getRawPath());
+    }
+    HttpsURLConnection connection = (HttpsURLConnection) target.toURL().openConnection();
+    connection.setSSLSocketFactory(tls.getSocketFactory());
+    // Called only when the certificate does not name the host connected to: it must then name
+    // the URL's host.
+    connection.setHostnameVerifier((connected, session) -> names(session, url.getHost()));
+    connection.setConnectTimeout((int) TIMEOUT.toMillis());
+    connection.setReadTimeout((int) TIMEOUT.toMillis());
+    connection.setRequestMethod("POST");
+    connection.setRequestProperty("Content-Type", "application/json");
+    connection.setDoOutput(true);
+    try (OutputStream out = connection.getOutputStream()) {
+      out.write(body.getBytes(StandardCharsets.UTF_8));
+    }
+    int status = connection.getResponseCode();
+    InputStream in = status < 400 ? connection.getInputStream() : connection.getErrorStream();
+    try (InputStream answer = in) {
+      return new Response(
+          status, answer == null ? "" : new String(answer.readAllBytes(), StandardCharsets.UTF_8));
+    } finally {
+      connection.disconnect();
+    }
+  }
+
+  /** Whether the peer's certificate names {@code host} among its DNS subject alternative names. */
+  static boolean names(SSLSession session, String host) {
+    try {
+      X509Certificate peer = (X509Certificate) session.getPeerCertificates()[0];
+      Collection<List<?>> names = peer.getSubjectAlternativeNames();
+      return names != null
+          && names.stream()
+              .anyMatch(
+                  n ->
+                      Integer.valueOf(2).equals(n.get(0))
+                          && host.equalsIgnoreCase((String) n.get(1)));
+    } catch (SSLPeerUnverifiedException | CertificateParsingException e) {
+      return false;
+    }
   }
 
   static String review(String uid) {

@@ -51,6 +51,7 @@ class AdmissionEndpointIT {
 
   static Vertx vertx;
   static WebhookServer server;
+  static io.vertx.ext.web.Router router;
   static WebhookTlsMaterial material;
   static int port;
   static HttpClient http;
@@ -86,7 +87,8 @@ class AdmissionEndpointIT {
             index,
             NativeSidecarSupport.fixed(true),
             METRICS);
-    server = new WebhookServer(vertx, endpoint.router(vertx), "127.0.0.1", 0);
+    router = endpoint.router(vertx);
+    server = new WebhookServer(vertx, router, "127.0.0.1", 0);
     port =
         server
             .start(ServingCertificate.of(material))
@@ -129,8 +131,38 @@ class AdmissionEndpointIT {
   void theHelmTestCheckGetsADecision(@TempDir Path dir) throws Exception {
     Path ca = Files.writeString(dir.resolve("ca.crt"), material.caBundlePem());
     String answer =
-        WebhookCheck.check(URI.create("https://localhost:" + port + "/mutate-pods"), ca);
+        WebhookCheck.check(URI.create("https://localhost:" + port + "/mutate-pods"), ca, null);
     assertThat(answer).contains("allowed=true").endsWith("unchanged");
+  }
+
+  /**
+   * Where pods have no cluster DNS the check connects to the Service's IP and still verifies the
+   * certificate for the Service's DNS name.
+   */
+  @Test
+  void theHelmTestCheckConnectsToAnAddressAndVerifiesTheServiceName(@TempDir Path dir)
+      throws Exception {
+    String service = "tokengate-webhook.tokengate-system.svc";
+    WebhookTlsMaterial named = WebhookTestKit.issuer().issue(List.of(service));
+    WebhookServer other = new WebhookServer(vertx, router, "127.0.0.1", 0);
+    int otherPort =
+        other
+            .start(ServingCertificate.of(named))
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(10, TimeUnit.SECONDS);
+    try {
+      Path ca = Files.writeString(dir.resolve("ca.crt"), named.caBundlePem());
+      URI url = URI.create("https://" + service + ":" + otherPort + "/mutate-pods");
+      assertThat(WebhookCheck.check(url, ca, "127.0.0.1")).contains("allowed=true");
+      URI wrongName =
+          URI.create("https://other.tokengate-system.svc:" + otherPort + "/mutate-pods");
+      assertThatThrownBy(() -> WebhookCheck.check(wrongName, ca, "127.0.0.1"))
+          .isInstanceOf(WebhookCheck.CheckFailed.class)
+          .hasMessageContaining("at 127.0.0.1");
+    } finally {
+      other.stop().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    }
   }
 
   @Test
@@ -138,7 +170,9 @@ class AdmissionEndpointIT {
     WebhookTlsMaterial other = WebhookTestKit.issuer().issue(List.of("localhost"));
     Path ca = Files.writeString(dir.resolve("ca.crt"), other.caBundlePem());
     assertThatThrownBy(
-            () -> WebhookCheck.check(URI.create("https://localhost:" + port + "/mutate-pods"), ca))
+            () ->
+                WebhookCheck.check(
+                    URI.create("https://localhost:" + port + "/mutate-pods"), ca, null))
         .isInstanceOf(WebhookCheck.CheckFailed.class)
         .hasMessageContaining("no answer from https://localhost:" + port);
   }
@@ -147,7 +181,8 @@ class AdmissionEndpointIT {
   void theHelmTestCheckFailsWithoutAnAdmissionAnswer(@TempDir Path dir) throws Exception {
     Path ca = Files.writeString(dir.resolve("ca.crt"), material.caBundlePem());
     assertThatThrownBy(
-            () -> WebhookCheck.check(URI.create("https://localhost:" + port + "/nothing"), ca))
+            () ->
+                WebhookCheck.check(URI.create("https://localhost:" + port + "/nothing"), ca, null))
         .isInstanceOf(WebhookCheck.CheckFailed.class)
         .hasMessageContaining("answered HTTP 404, not 200");
     assertThat(
