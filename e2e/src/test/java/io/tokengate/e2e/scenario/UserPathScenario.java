@@ -95,6 +95,16 @@ public abstract class UserPathScenario {
           for (List<String> args :
               List.of(
                   List.of("logs", "-n", SYSTEM_NS, "-l", OPERATOR_SELECTOR, "--tail=60"),
+                  // A restarted operator's previous run (empty where none restarted).
+                  List.of(
+                      "logs",
+                      "-n",
+                      SYSTEM_NS,
+                      "-l",
+                      OPERATOR_SELECTOR,
+                      "--previous",
+                      "--ignore-errors",
+                      "--tail=60"),
                   List.of("logs", "-n", NS, "-l", "app=orders", "-c", SIDECAR, "--tail=40"),
                   List.of("get", "events", "-n", NS, "--sort-by=.lastTimestamp"))) {
             try {

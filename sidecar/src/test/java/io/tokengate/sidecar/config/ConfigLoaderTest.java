@@ -49,8 +49,11 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void theExamplesLoadAsTheyAre() {
-    SidecarConfig c = ConfigLoader.load(Path.of("../examples"));
+  void theExamplesLoadAsTheyAre() throws Exception {
+    // The policy and its issuer, as they are; examples/ also holds the app they protect.
+    write("tokenissuer.yaml", Files.readString(Path.of("../examples/tokenissuer.yaml")));
+    Path policy = write("apipolicy.yaml", Files.readString(Path.of("../examples/apipolicy.yaml")));
+    SidecarConfig c = ConfigLoader.load(policy.getParent());
     assertThat(c.policyId()).isEqualTo("shop/orders-api");
     assertThat(c.firstIssuer().issuer().getMetadata().getName()).isEqualTo("corp-idp");
     assertThat(c.firstIssuer().audiences()).containsExactly("api://orders");
