@@ -7,9 +7,14 @@ import io.tokengate.api.v1alpha1.apipolicy.Mode;
 import io.tokengate.sidecar.authz.RuleMatcher;
 import io.tokengate.sidecar.config.RequestHandling;
 import io.tokengate.sidecar.config.SidecarConfig;
+import io.tokengate.sidecar.http.Challenges;
+import io.tokengate.sidecar.http.ProtectedResourceMetadata;
 import io.tokengate.sidecar.http.TokenSources;
+import io.tokengate.sidecar.validation.DpopBinding;
+import io.tokengate.sidecar.validation.DpopReplayCache;
 import io.tokengate.sidecar.validation.TokenValidator;
 import io.vertx.core.net.SocketAddress;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -23,7 +28,6 @@ import java.util.Map;
 public final class ActivePolicy {
   private final SidecarConfig config;
   private final String id;
-  private final String realm;
   private final RuleMatcher rules;
   private final TokenSources tokenSources;
   private final List<ClaimHeader> claimHeaders;
@@ -38,16 +42,27 @@ public final class ActivePolicy {
   private final TokenValidator validator;
   private final RequestHandling handling;
 
+  private final DpopBinding dpop;
+  private final ProtectedResourceMetadata resourceMetadata;
+  private final Challenges challenges;
+
   /** A claim forwarded as a header. */
   public record ClaimHeader(String claim, String header) {}
 
-  public ActivePolicy(SidecarConfig config, TokenValidator validator) {
+  /**
+   * What checks how tokens are presented and outlives a reload: the DPoP replay cache and the clock
+   * proofs are judged by.
+   */
+  public record Presentation(DpopReplayCache replay, Clock clock) {}
+
+  public ActivePolicy(SidecarConfig config, TokenValidator validator, Presentation presentation) {
     this.config = config;
     this.validator = validator;
     ApiPolicySpec s = config.policy().getSpec();
     this.id = config.policyId();
-    this.realm = "Bearer realm=\"" + id + "\"";
-    this.rules = RuleMatcher.of(s);
+    Map<String, String> issuerByName = new java.util.HashMap<>();
+    config.issuers().forEach(i -> issuerByName.put(i.name(), i.identifier()));
+    this.rules = RuleMatcher.of(s, issuerByName);
     this.tokenSources = TokenSources.of(s.tokenSources);
     List<ClaimHeader> headers = new ArrayList<>();
     if (s.forwardClaims != null) {
@@ -68,6 +83,28 @@ public final class ActivePolicy {
     this.upstreamTimeoutMillis = Durations.parse(s.upstream.timeout).toMillis();
     this.handling =
         config.requestHandling() == null ? RequestHandling.DEFAULTS : config.requestHandling();
+    this.dpop = new DpopBinding(s.dpop, presentation.replay(), presentation.clock());
+    this.resourceMetadata =
+        ProtectedResourceMetadata.of(
+            s, config.issuers().stream().map(i -> i.identifier()).toList(), tokenSources);
+    this.challenges =
+        new Challenges(
+            id, dpop.required(), resourceMetadata == null ? null : resourceMetadata.url());
+  }
+
+  /** How bound and unbound tokens must be presented (DPoP). */
+  public DpopBinding dpop() {
+    return dpop;
+  }
+
+  /** The RFC 9728 metadata this policy serves, or null. */
+  public ProtectedResourceMetadata resourceMetadata() {
+    return resourceMetadata;
+  }
+
+  /** The WWW-Authenticate challenges of this policy. */
+  public Challenges challenges() {
+    return challenges;
   }
 
   public SidecarConfig config() {
@@ -77,11 +114,6 @@ public final class ActivePolicy {
   /** {@code <namespace>/<name>}: the challenge realm, metric label and log field. */
   public String id() {
     return id;
-  }
-
-  /** {@code Bearer realm="<namespace>/<name>"}, the start of every challenge. */
-  public String realm() {
-    return realm;
   }
 
   public RuleMatcher rules() {

@@ -13,15 +13,43 @@ public final class GateFailure extends RuntimeException {
   private final String reason;
   private final String description;
   private final List<String> requiredScopes;
+  private final boolean dpop;
 
   private GateFailure(
       int status, String error, String reason, String description, List<String> requiredScopes) {
+    this(status, error, reason, description, requiredScopes, false);
+  }
+
+  private GateFailure(
+      int status,
+      String error,
+      String reason,
+      String description,
+      List<String> requiredScopes,
+      boolean dpop) {
     super(reason + ": " + description, null, false, false);
     this.status = status;
     this.error = error;
     this.reason = reason;
     this.description = description;
     this.requiredScopes = requiredScopes;
+    this.dpop = dpop;
+  }
+
+  /**
+   * 401 {@code invalid_dpop_proof} (RFC 9449 section 7.1): the DPoP proof is missing, malformed, or
+   * does not fit the token or the request. Challenged with the DPoP scheme.
+   */
+  public static GateFailure invalidDpopProof(String reason, String description) {
+    return new GateFailure(401, "invalid_dpop_proof", reason, description, List.of(), true);
+  }
+
+  /**
+   * 401 {@code invalid_token} answered with a DPoP challenge: a token whose presentation breaks the
+   * DPoP rules (a bound token as a bearer token, an unbound one where DPoP is required).
+   */
+  public static GateFailure invalidDpopToken(String reason, String description) {
+    return new GateFailure(401, "invalid_token", reason, description, List.of(), true);
   }
 
   /** 401 without an error code: the request carried no token (RFC 6750 section 3.1). */
@@ -76,5 +104,10 @@ public final class GateFailure extends RuntimeException {
 
   public List<String> requiredScopes() {
     return requiredScopes;
+  }
+
+  /** True when the client must be challenged with the DPoP scheme whatever it presented. */
+  public boolean dpop() {
+    return dpop;
   }
 }

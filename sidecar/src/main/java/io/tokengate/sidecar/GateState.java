@@ -50,7 +50,9 @@ public final class GateState {
       return "no configuration loaded";
     }
     if (!p.validator().ready()) {
-      return "keys for issuer " + p.config().issuer().getSpec().issuer + " not loaded yet";
+      return "keys for issuer "
+          + String.join(", ", p.config().issuers().stream().map(i -> i.identifier()).toList())
+          + " not loaded yet";
     }
     return null;
   }

@@ -11,6 +11,7 @@ import io.tokengate.sidecar.config.SidecarConfig;
 import io.tokengate.sidecar.http.GateHandler;
 import io.tokengate.sidecar.http.GateVerticle;
 import io.tokengate.sidecar.log.EventLog;
+import io.tokengate.sidecar.validation.DpopReplayCache;
 import io.tokengate.sidecar.validation.ValidationTuning;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -51,6 +52,8 @@ public final class Sidecar {
   private final GateHandler.Capacity capacity;
   private final List<GateVerticle> verticles = new ArrayList<>();
   private final GateState state;
+  // One replay cache for the life of the process: a reload must not forget the proofs seen.
+  private final ActivePolicy.Presentation presentation;
   private ValidatorFactory.Built serving;
   private final AdminServer admin;
   private ConfigWatcher watcher;
@@ -87,6 +90,9 @@ public final class Sidecar {
     this.state = runtime.state();
     this.admin = runtime.admin();
     this.validators = new ValidatorFactory(vertx, metrics.registry(), tuning.validation());
+    this.presentation =
+        new ActivePolicy.Presentation(
+            new DpopReplayCache(DpopReplayCache.DEFAULT_SLOTS), tuning.validation().clock());
   }
 
   /**
@@ -167,7 +173,7 @@ public final class Sidecar {
   private void boot(SidecarConfig config, Map<Path, String> files, long t0) {
     serving = build(config);
     validators.activate(serving);
-    state.swap(new ActivePolicy(config, serving.validator()));
+    state.swap(new ActivePolicy(config, serving.validator(), presentation));
     int maxHeaderBytes = state.current().maxHeaderBytes();
     decoderLimit = Math.max(maxHeaderBytes, 64 * 1024) + DECODER_HEADROOM;
 
@@ -214,7 +220,7 @@ public final class Sidecar {
         "policy",
         config.policyId(),
         "issuer",
-        config.issuer().getSpec().issuer,
+        String.join(", ", config.issuers().stream().map(i -> i.identifier()).toList()),
         "listen_port",
         Integer.toString(listenPort),
         "admin_port",
@@ -224,7 +230,8 @@ public final class Sidecar {
         "mode",
         String.valueOf(config.policy().getSpec().mode),
         "key_snapshot",
-        String.valueOf(config.snapshotFile()),
+        String.join(
+            ", ", config.issuers().stream().map(i -> String.valueOf(i.snapshotFile())).toList()),
         "transport",
         vertx.isNativeTransportEnabled() ? "epoll" : "nio",
         "event_loops",
@@ -295,10 +302,7 @@ public final class Sidecar {
     } catch (IllegalArgumentException e) {
       throw new InvalidConfigException(
           new ConfigProblem(
-              config.issuerFile(),
-              config.issuer().getKind() + "/" + config.issuer().getMetadata().getName(),
-              null,
-              e.getMessage()));
+              config.firstIssuer().issuerFile(), config.firstIssuer().ref(), null, e.getMessage()));
     }
   }
 
@@ -311,14 +315,14 @@ public final class Sidecar {
       if (!built.sharesKeys() && !awaitReady(built)) {
         throw new InvalidConfigException(
             new ConfigProblem(
-                config.issuerFile(),
-                config.issuer().getKind() + "/" + config.issuer().getMetadata().getName(),
+                config.firstIssuer().issuerFile(),
+                config.firstIssuer().ref(),
                 "spec.issuer",
                 "no signing keys could be loaded within "
                     + readyTimeout.toSeconds()
                     + " s (and no key snapshot was given)"));
       }
-      ActivePolicy next = new ActivePolicy(config, built.validator());
+      ActivePolicy next = new ActivePolicy(config, built.validator(), presentation);
       if (next.maxHeaderBytes() + DECODER_HEADROOM > decoderLimit) {
         log.warn(
             "reload",

@@ -4,25 +4,31 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.tokengate.api.v1alpha1.ResourceReader;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.sidecar.config.SidecarConfig;
+import io.tokengate.sidecar.validation.IssuerRouter;
 import io.tokengate.sidecar.validation.JwksCache;
 import io.tokengate.sidecar.validation.JwtValidator;
 import io.tokengate.sidecar.validation.TokenValidator;
 import io.tokengate.sidecar.validation.ValidationTuning;
 import io.vertx.core.Vertx;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * Builds the {@link JwtValidator} of each configuration load, and keeps one issuer key cache across
- * reloads that leave the issuer and its snapshot unchanged: a reload that only edits rules then
- * needs no JWKS fetch and is ready at once. A build is only a candidate until {@link #activate}: a
- * refused reload {@link #release}s it and the serving keys stay untouched.
+ * Builds the validator of each configuration load (one {@link JwtValidator} per trusted issuer,
+ * routed by {@link IssuerRouter}), and keeps each issuer's key cache across reloads that leave that
+ * issuer and its snapshot unchanged: a reload that only edits rules then needs no JWKS fetch and is
+ * ready at once. A build is only a candidate until {@link #activate}: a refused reload {@link
+ * #release}s it and the serving keys stay untouched.
  */
 public final class ValidatorFactory {
   private final Vertx vertx;
   private final MeterRegistry registry;
   private final ValidationTuning tuning;
-  private JwksCache current;
-  private String currentIdentity;
+  private Map<String, JwksCache> current = Map.of();
 
   public ValidatorFactory(Vertx vertx, MeterRegistry registry, ValidationTuning tuning) {
     this.vertx = vertx;
@@ -33,65 +39,67 @@ public final class ValidatorFactory {
   /**
    * A validator for {@code config}.
    *
-   * @throws IllegalArgumentException when the issuer cannot work; the message names the field
+   * @throws IllegalArgumentException when an issuer cannot work; the message names the field
    */
   public synchronized Built build(SidecarConfig config) {
-    TokenIssuerSpec spec = config.issuer().getSpec();
-    String identity =
-        ResourceReader.write(spec)
-            + "\n"
-            + (config.snapshot() == null ? "" : config.snapshot().toString(true));
-    boolean shared = current != null && identity.equals(currentIdentity);
-    JwksCache keys =
-        shared
-            ? current
-            : JwksCache.start(
-                vertx, spec, Optional.ofNullable(config.snapshot()), registry, tuning);
+    Map<String, JwksCache> keys = new LinkedHashMap<>();
+    List<JwksCache> started = new ArrayList<>();
+    Map<String, TokenValidator> byIssuer = new LinkedHashMap<>();
     try {
-      TokenValidator validator =
-          JwtValidator.create(keys, spec, config.audiences(), registry, tuning);
-      return new Built(validator, keys, identity, shared);
-    } catch (RuntimeException e) {
-      if (!shared) {
-        keys.close();
+      for (SidecarConfig.TrustedIssuer issuer : config.issuers()) {
+        TokenIssuerSpec spec = issuer.issuer().getSpec();
+        String identity =
+            ResourceReader.write(spec)
+                + "\n"
+                + (issuer.snapshot() == null ? "" : issuer.snapshot().toString(true));
+        JwksCache cache = current.get(identity);
+        if (cache == null) {
+          cache =
+              JwksCache.start(
+                  vertx, spec, Optional.ofNullable(issuer.snapshot()), registry, tuning);
+          started.add(cache);
+        }
+        keys.put(identity, cache);
+        byIssuer.put(
+            spec.issuer, JwtValidator.create(cache, spec, issuer.audiences(), registry, tuning));
       }
+      return new Built(IssuerRouter.of(byIssuer), keys, started.isEmpty());
+    } catch (RuntimeException e) {
+      started.forEach(JwksCache::close);
       throw e;
     }
   }
 
-  /** Makes {@code built}'s keys the ones later builds of the same issuer share. */
+  /** Makes {@code built}'s keys the ones later builds of the same issuers share. */
   public synchronized void activate(Built built) {
-    current = built.keys;
-    currentIdentity = built.identity;
+    current = new HashMap<>(built.keys);
   }
 
   /** Done with {@code built}: replaced (after in-flight requests finished) or never activated. */
   public synchronized void release(Built built) {
     built.validator.close();
-    if (built.keys != current) {
-      built.keys.close();
+    for (JwksCache k : built.keys.values()) {
+      if (!current.containsValue(k)) {
+        k.close();
+      }
     }
   }
 
-  /** Stops the current key cache (at shutdown). */
+  /** Stops the current key caches (at shutdown). */
   public synchronized void close() {
-    if (current != null) {
-      current.close();
-      current = null;
-    }
+    current.values().forEach(JwksCache::close);
+    current = Map.of();
   }
 
-  /** A validator and the key cache it reads. */
+  /** A validator and the key caches it reads. */
   public static final class Built {
     private final TokenValidator validator;
-    private final JwksCache keys;
-    private final String identity;
+    private final Map<String, JwksCache> keys;
     private final boolean sharesKeys;
 
-    Built(TokenValidator validator, JwksCache keys, String identity, boolean sharesKeys) {
+    Built(TokenValidator validator, Map<String, JwksCache> keys, boolean sharesKeys) {
       this.validator = validator;
       this.keys = keys;
-      this.identity = identity;
       this.sharesKeys = sharesKeys;
     }
 
@@ -99,7 +107,7 @@ public final class ValidatorFactory {
       return validator;
     }
 
-    /** True when it reuses the serving key cache (ready as soon as that one is). */
+    /** True when it reuses only serving key caches (ready as soon as those are). */
     public boolean sharesKeys() {
       return sharesKeys;
     }

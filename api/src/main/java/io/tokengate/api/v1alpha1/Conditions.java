@@ -38,6 +38,10 @@ public final class Conditions {
     public static final String ISSUER_FOUND = "IssuerFound";
     public static final String ISSUER_NOT_FOUND = "IssuerNotFound";
     public static final String ISSUER_NOT_READY = "IssuerNotReady";
+
+    /** A policy of several issuers serves with the ready ones; the others are named. */
+    public static final String SOME_ISSUERS_NOT_READY = "SomeIssuersNotReady";
+
     public static final String NO_CONFLICT = "NoConflict";
     public static final String OVERLAPPING_POLICY = "OverlappingPolicy";
     public static final String NO_BYPASS = "NoBypass";

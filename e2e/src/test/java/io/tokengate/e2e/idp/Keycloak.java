@@ -29,9 +29,10 @@ import java.util.stream.Collectors;
 
 /**
  * A real Keycloak (the Maven Central distribution fetched by {@code e2e/keycloak/fetch.sh}) with
- * the {@code tokengate} realm from {@code e2e/keycloak/tokengate-realm.json}, serving HTTPS on a
- * free loopback port with a certificate from a throwaway CA ({@link #caPem()} is what a
- * TokenIssuer's {@code caBundle} holds).
+ * the {@code tokengate} realm from {@code e2e/keycloak/tokengate-realm.json} (and a second one,
+ * {@code partners}, from {@code partners-realm.json}), serving HTTPS on a free loopback port with a
+ * certificate from a throwaway CA ({@link #caPem()} is what a TokenIssuer's {@code caBundle}
+ * holds).
  *
  * <p>Each instance runs from its own home directory (a copy of {@code bin/} and {@code conf/},
  * links to the shared, pre-built {@code lib/}, {@code providers/} and {@code themes/}) with an
@@ -50,6 +51,13 @@ public final class Keycloak implements AutoCloseable {
   public static final String USER_PASSWORD = "alice-password";
   public static final String USER_ROLE = "orders-user";
   public static final String ORDERS_AUDIENCE = "api://orders";
+
+  /** A second realm: another issuer for policies that trust several. */
+  public static final String PARTNERS_REALM = "partners";
+
+  public static final String PARTNER_CLIENT = "partner-agent";
+  public static final String PARTNER_CLIENT_SECRET = "partner-agent-secret";
+  public static final String PARTNERS_AUDIENCE = "api://partners";
 
   static final String DEFAULT_JAVA_HOME = "/usr/lib/jvm/temurin-25-jdk-amd64";
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -120,9 +128,11 @@ public final class Keycloak implements AutoCloseable {
       for (String shared : List.of("lib", "providers", "themes")) {
         Files.createSymbolicLink(home.resolve(shared), distribution.resolve(shared));
       }
-      Files.copy(
-          Repo.root().resolve("e2e/keycloak/tokengate-realm.json"),
-          home.resolve("data/import/tokengate-realm.json"));
+      for (String realm : List.of(REALM, PARTNERS_REALM)) {
+        Files.copy(
+            Repo.root().resolve("e2e/keycloak/" + realm + "-realm.json"),
+            home.resolve("data/import/" + realm + "-realm.json"));
+      }
 
       LoopbackCa ca = LoopbackCa.create("tokengate-e2e-idp-ca");
       String storePassword = UUID.randomUUID().toString();
@@ -224,7 +234,25 @@ public final class Keycloak implements AutoCloseable {
 
   /** {@code https://127.0.0.1:<port>/realms/tokengate}: the {@code iss} of its tokens. */
   public String issuer() {
-    return publicBase + "/realms/" + REALM;
+    return issuerOf(REALM);
+  }
+
+  /** The {@code iss} of the tokens of {@code realm}. */
+  public String issuerOf(String realm) {
+    return publicBase + "/realms/" + realm;
+  }
+
+  /** A client-credentials access token of a confidential client of {@code realm}. */
+  public String clientCredentialsTokenIn(
+      String realm, String clientId, String secret, String... scopes) {
+    Map<String, String> form = new LinkedHashMap<>();
+    form.put("grant_type", "client_credentials");
+    form.put("client_id", clientId);
+    form.put("client_secret", secret);
+    if (scopes.length > 0) {
+      form.put("scope", String.join(" ", scopes));
+    }
+    return tokenRequest(realm, form).path("access_token").asText();
   }
 
   /** The JWKS URI discovery publishes. */
@@ -269,14 +297,7 @@ public final class Keycloak implements AutoCloseable {
 
   /** A client-credentials access token of any confidential client of the realm. */
   public String clientCredentialsTokenOf(String clientId, String secret, String... scopes) {
-    Map<String, String> form = new LinkedHashMap<>();
-    form.put("grant_type", "client_credentials");
-    form.put("client_id", clientId);
-    form.put("client_secret", secret);
-    if (scopes.length > 0) {
-      form.put("scope", String.join(" ", scopes));
-    }
-    return tokenRequest(REALM, form).path("access_token").asText();
+    return clientCredentialsTokenIn(REALM, clientId, secret, scopes);
   }
 
   /** A password-grant access token of {@code username} through the public {@code orders-cli}. */

@@ -78,13 +78,11 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
   @Override
   public UpdateControl<ApiPolicy> reconcile(ApiPolicy policy, Context<ApiPolicy> context) {
     String namespace = policy.getMetadata().getNamespace();
-    var resolution = IssuerResolution.of(policy, secondary::issuer, snapshots);
+    var resolution = PolicyIssuers.of(policy, secondary::issuer, snapshots);
     String specProblem = specProblem(policy, resolution);
     String configHash = null;
-    if (specProblem == null && resolution.snapshot().isPresent()) {
-      ConfigMap desired =
-          SidecarConfigRenderer.render(
-              policy, resolution.issuer().orElseThrow(), resolution.snapshot().get());
+    if (specProblem == null && resolution.renderable()) {
+      ConfigMap desired = SidecarConfigRenderer.render(policy, trusted(resolution));
       configMaps.apply(policy, desired, context);
       configHash = SidecarConfigRenderer.configHash(desired.getData());
     }
@@ -109,15 +107,7 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
       control = UpdateControl.patchStatus(policy);
     }
     // Keys not loaded yet (e.g. just after a leader change): look again soon.
-    boolean keysPending =
-        resolution.issuer().isPresent()
-            && resolution.snapshot().isEmpty()
-            && StatusConditions.isTrue(
-                resolution.issuer().get().getStatus() == null
-                    ? null
-                    : resolution.issuer().get().getStatus().conditions,
-                Conditions.READY);
-    return keysPending ? control.rescheduleAfter(KEYS_PENDING_RETRY) : control;
+    return resolution.keysPending() ? control.rescheduleAfter(KEYS_PENDING_RETRY) : control;
   }
 
   @Override
@@ -193,24 +183,45 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
 
   /** The deny-all configuration: rendered from the issuer if possible, else from the last one. */
   private Optional<ConfigMap> denyAll(ApiPolicy policy, Context<ApiPolicy> context) {
-    var resolution = IssuerResolution.of(policy, secondary::issuer, snapshots);
-    if (resolution.issuer().isPresent() && resolution.snapshot().isPresent()) {
-      return Optional.of(
-          SidecarConfigRenderer.render(
-              policy, resolution.issuer().get(), resolution.snapshot().get()));
+    var resolution = PolicyIssuers.of(policy, secondary::issuer, snapshots);
+    if (resolution.renderable()) {
+      return Optional.of(SidecarConfigRenderer.render(policy, trusted(resolution)));
     }
     return context
         .getSecondaryResource(ConfigMap.class)
         .map(current -> SidecarConfigRenderer.denyAll(policy, current));
   }
 
-  private static String specProblem(ApiPolicy policy, IssuerResolution resolution) {
-    boolean policyAudiences = policy.getSpec().audiences != null;
-    boolean issuerAudiences =
-        resolution.issuer().map(i -> i.getSpec().audiences != null).orElse(true);
-    if (!policyAudiences && !issuerAudiences) {
-      return "spec.audiences: the issuer sets no default audiences, so the policy must list its"
-          + " own";
+  private static List<SidecarConfigRenderer.Trusted> trusted(PolicyIssuers resolution) {
+    return resolution.each().stream()
+        .map(r -> new SidecarConfigRenderer.Trusted(r.issuer().orElseThrow(), r.snapshot()))
+        .toList();
+  }
+
+  private static String specProblem(ApiPolicy policy, PolicyIssuers resolution) {
+    java.util.Map<String, String> byIdentifier = new java.util.HashMap<>();
+    for (IssuerResolution r : resolution.each()) {
+      if (r.issuer().isPresent()) {
+        String name = r.issuer().get().getMetadata().getName();
+        String other = byIdentifier.putIfAbsent(r.issuer().get().getSpec().issuer, name);
+        if (other != null) {
+          return "spec.issuerRefs: issuers "
+              + other
+              + " and "
+              + name
+              + " have the same spec.issuer, so a token could not be routed to one of them";
+        }
+      }
+    }
+    if (policy.getSpec().audiences != null) {
+      return null;
+    }
+    for (IssuerResolution r : resolution.each()) {
+      if (r.issuer().isPresent() && r.issuer().get().getSpec().audiences == null) {
+        return "spec.audiences: issuer "
+            + r.issuer().get().getMetadata().getName()
+            + " sets no default audiences, so the policy must list its own";
+      }
     }
     return null;
   }

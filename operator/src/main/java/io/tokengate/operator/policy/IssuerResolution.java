@@ -2,7 +2,6 @@ package io.tokengate.operator.policy;
 
 import io.tokengate.api.v1alpha1.Conditions;
 import io.tokengate.api.v1alpha1.Conditions.Reasons;
-import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.api.v1alpha1.apipolicy.IssuerRef;
 import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
 import io.tokengate.operator.issuer.IssuerKey;
@@ -30,11 +29,12 @@ record IssuerResolution(
     String message) {
 
   static IssuerResolution of(
-      ApiPolicy policy,
+      IssuerRef ref,
+      String field,
+      String namespace,
       Function<IssuerKey, Optional<IssuerResource>> issuers,
       IssuerSnapshots snapshots) {
-    IssuerRef ref = policy.getSpec().issuerRef;
-    IssuerKey key = IssuerKey.of(ref, policy.getMetadata().getNamespace());
+    IssuerKey key = IssuerKey.of(ref, namespace);
     Optional<IssuerResource> issuer = issuers.apply(key);
     if (issuer.isEmpty()) {
       String hint =
@@ -47,7 +47,7 @@ record IssuerResolution(
           Optional.empty(),
           false,
           Reasons.ISSUER_NOT_FOUND,
-          "spec.issuerRef: " + key + " does not exist" + hint);
+          field + ": " + key + " does not exist" + hint);
     }
     Optional<IssuerSnapshots.Snapshot> snapshot = snapshots.get(key);
     var conditions = issuer.get().getStatus() == null ? null : issuer.get().getStatus().conditions;

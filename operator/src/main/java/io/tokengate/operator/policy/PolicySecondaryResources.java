@@ -52,8 +52,9 @@ final class PolicySecondaryResources {
     policies.addIndexer(
         ISSUER_INDEX,
         p ->
-            List.of(
-                IssuerKey.of(p.getSpec().issuerRef, p.getMetadata().getNamespace()).indexKey()));
+            p.getSpec().trustedIssuers().stream()
+                .map(ref -> IssuerKey.of(ref, p.getMetadata().getNamespace()).indexKey())
+                .toList());
     tokenIssuers =
         new InformerEventSource<>(
             InformerEventSourceConfiguration.from(TokenIssuer.class, ApiPolicy.class)

@@ -24,7 +24,7 @@ final class PolicyStatusComposer {
 
   Composed compose(
       ApiPolicy policy,
-      IssuerResolution issuer,
+      PolicyIssuers issuer,
       String configHash,
       String specProblem,
       PodCensus census,
@@ -33,7 +33,7 @@ final class PolicyStatusComposer {
     ApiPolicyStatus previous = previous(policy);
     ApiPolicyStatus next = counted(previous, census);
     next.observedGeneration = policy.getMetadata().getGeneration();
-    next.issuer = issuer.issuer().map(i -> i.getSpec().issuer).orElse(previous.issuer);
+    next.issuer = issuer.identifiers() != null ? issuer.identifiers() : previous.issuer;
     next.configHash = configHash != null ? configHash : previous.configHash;
     next.configMapName =
         next.configHash == null
@@ -43,6 +43,14 @@ final class PolicyStatusComposer {
         new StatusConditions(previous.conditions, policy.getMetadata().getGeneration(), clock);
     if (specProblem != null) {
       conditions.set(Conditions.READY, false, Reasons.INVALID_SPEC, specProblem);
+    } else if (!issuer.resolved()
+        && configHash != null
+        && issuer.reason().equals(Reasons.SOME_ISSUERS_NOT_READY)) {
+      conditions.set(
+          Conditions.READY,
+          true,
+          Reasons.SOME_ISSUERS_NOT_READY,
+          "serving with the issuers that have keys; " + issuer.message());
     } else if (!issuer.resolved()) {
       String kept =
           configHash == null

@@ -32,7 +32,9 @@ import java.util.TreeMap;
  *
  * <p>Data keys: {@code policy.yaml} (the ApiPolicy document), {@code issuer.yaml} (the issuer
  * document, spec only, a caSecretRef inlined as caBundle) and {@code <issuer>.jwks.json} (the
- * operator's JWKS snapshot). A policy being deleted renders as deny-all.
+ * operator's JWKS snapshot). With {@code spec.issuerRefs} there is one {@code
+ * issuer-<kind>-<name>.yaml} per issuer, and a snapshot for each issuer that has one (the sidecars
+ * fetch the others' keys themselves). A policy being deleted renders as deny-all.
  */
 public final class SidecarConfigRenderer {
   public static final String POLICY_KEY = "policy.yaml";
@@ -49,10 +51,24 @@ public final class SidecarConfigRenderer {
 
   /** The ConfigMap for {@code policy} using {@code issuer} and its key snapshot. */
   public static ConfigMap render(ApiPolicy policy, IssuerResource issuer, Snapshot keys) {
+    return render(policy, List.of(new Trusted(issuer, java.util.Optional.of(keys))));
+  }
+
+  /** One issuer of a policy and its key snapshot, if the operator has one. */
+  public record Trusted(IssuerResource issuer, java.util.Optional<Snapshot> keys) {}
+
+  /** The ConfigMap for {@code policy} using {@code issuers} (in the spec's order). */
+  public static ConfigMap render(ApiPolicy policy, List<Trusted> issuers) {
     Map<String, String> data = new TreeMap<>();
     data.put(POLICY_KEY, ResourceReader.write(policyDocument(policy)));
-    data.put(ISSUER_KEY, ResourceReader.write(issuerDocument(issuer, keys)));
-    data.put(issuer.getMetadata().getName() + JWKS_SUFFIX, keys.keys().json());
+    for (Trusted t : issuers) {
+      IssuerResource issuer = t.issuer();
+      data.put(
+          issuerKey(policy, issuer),
+          ResourceReader.write(issuerDocument(issuer, t.keys().orElse(null))));
+      t.keys()
+          .ifPresent(k -> data.put(issuer.getMetadata().getName() + JWKS_SUFFIX, k.keys().json()));
+    }
     return configMap(policy, data);
   }
 
@@ -65,6 +81,20 @@ public final class SidecarConfigRenderer {
         new TreeMap<>(current.getData() == null ? Map.of() : current.getData());
     data.put(POLICY_KEY, ResourceReader.write(denyAllDocument(policy)));
     return configMap(policy, data);
+  }
+
+  /**
+   * The data key of {@code issuer}'s document: {@code issuer.yaml} for {@code spec.issuerRef},
+   * {@code issuer-<kind>-<name>.yaml} for each of {@code spec.issuerRefs}.
+   */
+  public static String issuerKey(ApiPolicy policy, IssuerResource issuer) {
+    return policy.getSpec().issuerRefs == null
+        ? ISSUER_KEY
+        : "issuer-"
+            + issuer.getKind().toLowerCase(java.util.Locale.ROOT)
+            + "-"
+            + issuer.getMetadata().getName()
+            + ".yaml";
   }
 
   /** {@code sha256:<hex>} over the data, keys sorted: each entry is {@code key NUL value NUL}. */
@@ -135,7 +165,7 @@ public final class SidecarConfigRenderer {
 
   private static Object issuerDocument(IssuerResource issuer, Snapshot keys) {
     TokenIssuerSpec spec = copy(issuer.getSpec(), TokenIssuerSpec.class);
-    if (spec.caSecretRef != null) {
+    if (spec.caSecretRef != null && keys != null) {
       spec.caSecretRef = null;
       spec.caBundle = keys.caBundle();
     }

@@ -27,8 +27,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The published CRDs on a real kube-apiserver: every file in {@code crd/refused/} is refused with a
  * message naming the field (its first line {@code # refused: <text>} says which), and every file in
- * {@code crd/accepted/} and the repository's {@code examples/} is accepted. Needs the real API
- * server: the mock server validates nothing, so there the cases are skipped.
+ * {@code crd/accepted/} and the repository's {@code examples/} (and {@code examples/agents/}) is
+ * accepted. Needs the real API server: the mock server validates nothing, so there the cases are
+ * skipped.
  */
 class CrdValidationIT {
   private static KubernetesClient client;
@@ -49,9 +50,12 @@ class CrdValidationIT {
   }
 
   static Stream<Path> accepted() throws IOException {
-    return Stream.concat(
-        files(Paths.get("src/test/resources/crd/accepted")),
-        files(TestApiServer.repositoryRoot().resolve("examples")));
+    Path examples = TestApiServer.repositoryRoot().resolve("examples");
+    return Stream.of(
+            files(Paths.get("src/test/resources/crd/accepted")),
+            files(examples),
+            files(examples.resolve("agents")))
+        .flatMap(s -> s);
   }
 
   @ParameterizedTest(name = "{0}")

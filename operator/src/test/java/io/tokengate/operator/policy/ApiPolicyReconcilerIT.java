@@ -143,6 +143,102 @@ class ApiPolicyReconcilerIT {
   }
 
   @Test
+  void aPolicyOfSeveralIssuersServesWithTheReadyOnesAndNamesTheOthers() throws Exception {
+    try (TestIdentityProvider partnerIdp = TestIdentityProvider.start()) {
+      client.resource(issuer("corp-m", "1s")).create();
+      TokenIssuer partner = issuer("partner-m", "1s");
+      partner.getSpec().issuer = partnerIdp.issuer();
+      client.resource(partner).create();
+      ApiPolicy multi = policy("multi", "unused", Map.of("app", "multi"));
+      multi.getSpec().issuerRef = null;
+      multi.getSpec().issuerRefs =
+          List.of(
+              new IssuerRef(IssuerRef.IssuerKind.TokenIssuer, "corp-m"),
+              new IssuerRef(IssuerRef.IssuerKind.TokenIssuer, "partner-m"),
+              new IssuerRef(IssuerRef.IssuerKind.TokenIssuer, "dead-m"));
+      create(multi);
+      eventually(
+          () -> {
+            Condition c = condition("multi", Conditions.ISSUER_RESOLVED);
+            assertThat(c.getStatus()).isEqualTo("False");
+            assertThat(c.getReason()).isEqualTo(Reasons.ISSUER_NOT_FOUND);
+            assertThat(c.getMessage())
+                .contains("spec.issuerRefs[2]: TokenIssuer " + namespace + "/dead-m does not exist")
+                .doesNotContain("corp-m")
+                .doesNotContain("partner-m");
+            assertThat(condition("multi", Conditions.READY).getStatus()).isEqualTo("False");
+          });
+      assertThat(client.configMaps().inNamespace(namespace).withName("tokengate-multi").get())
+          .isNull();
+
+      // The third issuer exists but its IdP is unreachable: the other two keep the policy serving.
+      TokenIssuer dead = issuer("dead-m", "1s");
+      int closed;
+      try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+        closed = s.getLocalPort();
+      }
+      dead.getSpec().issuer = "http://127.0.0.1:" + closed + "/realms/dead";
+      client.resource(dead).create();
+      eventually(
+          () -> {
+            Condition resolved = condition("multi", Conditions.ISSUER_RESOLVED);
+            assertThat(resolved.getStatus()).isEqualTo("False");
+            assertThat(resolved.getReason()).isEqualTo(Reasons.SOME_ISSUERS_NOT_READY);
+            assertThat(resolved.getMessage()).contains("dead-m").doesNotContain("corp-m");
+            Condition ready = condition("multi", Conditions.READY);
+            assertThat(ready.getStatus()).isEqualTo("True");
+            assertThat(ready.getReason()).isEqualTo(Reasons.SOME_ISSUERS_NOT_READY);
+          });
+      ConfigMap cm = configMap("multi");
+      assertThat(cm.getData())
+          .containsKeys(
+              "policy.yaml",
+              "issuer-tokenissuer-corp-m.yaml",
+              "issuer-tokenissuer-partner-m.yaml",
+              "issuer-tokenissuer-dead-m.yaml",
+              "corp-m.jwks.json",
+              "partner-m.jwks.json")
+          .doesNotContainKeys("issuer.yaml", "dead-m.jwks.json");
+      assertThat(cm.getData().get("partner-m.jwks.json")).contains(partnerIdp.keyIds().get(0));
+      assertThat(get("multi").getStatus().issuer)
+          .contains(idp.issuer())
+          .contains(partnerIdp.issuer());
+
+      // Two references to issuers with one identifier cannot be told apart: refused on the status.
+      TokenIssuer twin = issuer("twin-m", "1s");
+      client.resource(twin).create();
+      ApiPolicy twins = policy("twins", "unused", Map.of("app", "twins"));
+      twins.getSpec().issuerRef = null;
+      twins.getSpec().issuerRefs =
+          List.of(
+              new IssuerRef(IssuerRef.IssuerKind.TokenIssuer, "corp-m"),
+              new IssuerRef(IssuerRef.IssuerKind.TokenIssuer, "twin-m"));
+      create(twins);
+      eventually(
+          () -> {
+            Condition ready = condition("twins", Conditions.READY);
+            assertThat(ready.getStatus()).isEqualTo("False");
+            assertThat(ready.getReason()).isEqualTo(Reasons.INVALID_SPEC);
+            assertThat(ready.getMessage()).contains("corp-m and twin-m have the same spec.issuer");
+          });
+
+      // Without the dead issuer every reference resolves.
+      ApiPolicy edited = get("multi");
+      edited.getSpec().issuerRefs = edited.getSpec().issuerRefs.subList(0, 2);
+      client.resource(edited).update();
+      eventually(
+          () -> {
+            Condition resolved = condition("multi", Conditions.ISSUER_RESOLVED);
+            assertThat(resolved.getStatus()).isEqualTo("True");
+            assertThat(resolved.getReason()).isEqualTo(Reasons.ISSUER_FOUND);
+            assertThat(resolved.getMessage()).isEqualTo("all 2 issuers are ready with their keys");
+            assertThat(configMap("multi").getData())
+                .doesNotContainKey("issuer-tokenissuer-dead-m.yaml");
+          });
+    }
+  }
+
+  @Test
   void countsPodsFromMetadataAndReportsConflictsAndBypasses() {
     client.resource(issuer("shared", "10m")).create();
     create(policy("older", "shared", Map.of("app", "shop")));

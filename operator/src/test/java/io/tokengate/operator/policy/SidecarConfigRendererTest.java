@@ -39,7 +39,7 @@ class SidecarConfigRendererTest {
   @MethodSource("cases")
   void rendersTheGoldenConfigMap(Path input) throws IOException {
     Case c = Case.read(input);
-    ConfigMap rendered = SidecarConfigRenderer.render(c.policy, c.issuer, c.snapshot);
+    ConfigMap rendered = SidecarConfigRenderer.render(c.policy, c.issuers);
     String actual = ResourceReader.write(rendered);
     Path golden = Paths.get(input + ".rendered");
     if (Golden.updating() || !Files.exists(golden)) {
@@ -54,22 +54,30 @@ class SidecarConfigRendererTest {
 
     // The contract with the sidecar: its documents read back with the strict reader.
     var data = rendered.getData();
-    assertThat(data.keySet())
-        .containsExactlyInAnyOrder(
-            "policy.yaml", "issuer.yaml", c.issuer.getMetadata().getName() + ".jwks.json");
+    List<String> keys = new java.util.ArrayList<>(List.of("policy.yaml"));
+    for (SidecarConfigRenderer.Trusted t : c.issuers) {
+      keys.add(SidecarConfigRenderer.issuerKey(c.policy, t.issuer()));
+      t.keys().ifPresent(k -> keys.add(t.issuer().getMetadata().getName() + ".jwks.json"));
+    }
+    assertThat(data.keySet()).containsExactlyInAnyOrderElementsOf(keys);
     assertThat(ResourceReader.read("policy.yaml", data.get("policy.yaml")))
         .singleElement()
         .isInstanceOfSatisfying(
             ApiPolicy.class,
             p -> assertThat(p.getMetadata().getName()).isEqualTo(c.policy.getMetadata().getName()));
-    assertThat(ResourceReader.read("issuer.yaml", data.get("issuer.yaml")))
-        .singleElement()
-        .isInstanceOfSatisfying(
-            IssuerResource.class,
-            i -> {
-              assertThat(i.getSpec().caSecretRef).isNull();
-              assertThat(i.getKind()).isEqualTo(c.issuer.getKind());
-            });
+    for (SidecarConfigRenderer.Trusted t : c.issuers) {
+      IssuerResource expected = t.issuer();
+      String key = SidecarConfigRenderer.issuerKey(c.policy, expected);
+      assertThat(ResourceReader.read(key, data.get(key)))
+          .singleElement()
+          .isInstanceOfSatisfying(
+              IssuerResource.class,
+              r -> {
+                assertThat(r.getSpec().caSecretRef).isNull();
+                assertThat(r.getKind()).isEqualTo(expected.getKind());
+                assertThat(r.getMetadata().getName()).isEqualTo(expected.getMetadata().getName());
+              });
+    }
     assertThat(rendered.getMetadata().getAnnotations())
         .containsEntry("tokengate.io/config-hash", SidecarConfigRenderer.configHash(data));
   }
@@ -98,11 +106,13 @@ class SidecarConfigRendererTest {
     assertThat(a).matches("sha256:[0-9a-f]{64}");
   }
 
-  private record Case(ApiPolicy policy, IssuerResource issuer, Snapshot snapshot) {
+  /**
+   * A policy and its issuers; an IssuerSnapshot document holds the keys of the issuer before it.
+   */
+  private record Case(ApiPolicy policy, List<SidecarConfigRenderer.Trusted> issuers) {
     static Case read(Path file) throws IOException {
       ApiPolicy policy = null;
-      IssuerResource issuer = null;
-      Snapshot snapshot = null;
+      List<SidecarConfigRenderer.Trusted> issuers = new java.util.ArrayList<>();
       var mapper = ResourceReader.yaml();
       try (var docs =
           mapper.readerFor(JsonNode.class).<JsonNode>readValues(Files.readString(file))) {
@@ -110,19 +120,30 @@ class SidecarConfigRendererTest {
           JsonNode doc = docs.next();
           switch (doc.path("kind").asText()) {
             case ApiPolicy.KIND -> policy = mapper.treeToValue(doc, ApiPolicy.class);
-            case TokenIssuer.KIND -> issuer = mapper.treeToValue(doc, TokenIssuer.class);
+            case TokenIssuer.KIND ->
+                issuers.add(
+                    new SidecarConfigRenderer.Trusted(
+                        mapper.treeToValue(doc, TokenIssuer.class), java.util.Optional.empty()));
             case ClusterTokenIssuer.KIND ->
-                issuer = mapper.treeToValue(doc, ClusterTokenIssuer.class);
+                issuers.add(
+                    new SidecarConfigRenderer.Trusted(
+                        mapper.treeToValue(doc, ClusterTokenIssuer.class),
+                        java.util.Optional.empty()));
             case "IssuerSnapshot" -> {
               List<Map<String, Object>> keys =
                   mapper.convertValue(doc.path("jwks").path("keys"), List.class);
-              snapshot = new Snapshot(KeySet.of(keys), doc.path("caBundle").asText(null), null, 1);
+              Snapshot snapshot =
+                  new Snapshot(KeySet.of(keys), doc.path("caBundle").asText(null), null, 1);
+              var last = issuers.remove(issuers.size() - 1);
+              issuers.add(
+                  new SidecarConfigRenderer.Trusted(
+                      last.issuer(), java.util.Optional.of(snapshot)));
             }
             default -> throw new IllegalArgumentException(file + ": unexpected document " + doc);
           }
         }
       }
-      return new Case(policy, issuer, snapshot);
+      return new Case(policy, List.copyOf(issuers));
     }
   }
 }

@@ -6,6 +6,7 @@ import io.tokengate.api.v1alpha1.apipolicy.Rule;
 import io.tokengate.api.v1alpha1.apipolicy.RuleAction;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -27,6 +28,16 @@ public final class RuleMatcher {
    * @throws IllegalArgumentException for a pattern that does not parse
    */
   public static RuleMatcher of(ApiPolicySpec spec) {
+    return of(spec, Map.of());
+  }
+
+  /**
+   * Compiles the rules of a checked spec; {@code issuerByName} maps the names {@code
+   * require.issuers} may use to the issuers' identifiers.
+   *
+   * @throws IllegalArgumentException for a pattern that does not parse or an unknown issuer name
+   */
+  public static RuleMatcher of(ApiPolicySpec spec, Map<String, String> issuerByName) {
     List<AccessRule> out = new ArrayList<>();
     boolean foldCase = spec.requestHandling != null && spec.requestHandling.caseInsensitivePaths;
     if (spec.rules != null) {
@@ -44,7 +55,7 @@ public final class RuleMatcher {
                 r.methods == null ? null : Set.copyOf(r.methods),
                 action,
                 action == RuleAction.Authenticated
-                    ? TokenRequirement.of(r.require, spec.claimSources)
+                    ? TokenRequirement.of(r.require, spec.claimSources, issuerByName)
                     : null));
       }
     }

@@ -13,7 +13,7 @@ import java.util.Set;
  * What a verified token must also carry for a rule: every listed scope, at least one listed role,
  * and an allowed value for each listed claim. Scopes and roles are read from the policy's {@code
  * claimSources}, so {@code scope} strings, {@code scp} arrays, {@code permissions} and {@code
- * realm_access.roles} all work.
+ * realm_access.roles} all work. With {@code issuers}, the token must come from one of them.
  */
 public final class TokenRequirement {
   private final List<String> scopes;
@@ -21,13 +21,16 @@ public final class TokenRequirement {
   private final Map<String, Set<String>> claims;
   private final List<String> scopeClaims;
   private final List<String> roleClaims;
+  private final Set<String> issuers;
 
   private TokenRequirement(
       List<String> scopes,
       List<String> roles,
       Map<String, Set<String>> claims,
       List<String> scopeClaims,
-      List<String> roleClaims) {
+      List<String> roleClaims,
+      Set<String> issuers) {
+    this.issuers = issuers;
     this.scopes = scopes;
     this.roles = roles;
     this.claims = claims;
@@ -37,6 +40,16 @@ public final class TokenRequirement {
 
   /** Null when the rule sets no requirement: a valid token is enough. */
   public static TokenRequirement of(Requirement r, ClaimSources sources) {
+    return of(r, sources, Map.of());
+  }
+
+  /**
+   * Null when the rule sets no requirement; {@code issuerByName} resolves {@code r.issuers}.
+   *
+   * @throws IllegalArgumentException for an issuer name the policy does not trust
+   */
+  public static TokenRequirement of(
+      Requirement r, ClaimSources sources, Map<String, String> issuerByName) {
     if (r == null) {
       return null;
     }
@@ -46,16 +59,36 @@ public final class TokenRequirement {
     if (r.claims != null) {
       r.claims.forEach((k, v) -> claims.put(k, Set.copyOf(v)));
     }
-    if (scopes.isEmpty() && roles.isEmpty() && claims.isEmpty()) {
+    Set<String> issuers = new java.util.HashSet<>();
+    if (r.issuers != null) {
+      for (String name : r.issuers) {
+        String identifier = issuerByName.get(name);
+        if (identifier == null) {
+          throw new IllegalArgumentException(
+              "require.issuers: '" + name + "' is not an issuer of the policy");
+        }
+        issuers.add(identifier);
+      }
+    }
+    if (scopes.isEmpty() && roles.isEmpty() && claims.isEmpty() && issuers.isEmpty()) {
       return null;
     }
     ClaimSources s = sources == null ? new ClaimSources() : sources;
     return new TokenRequirement(
-        scopes, roles, Map.copyOf(claims), s.scopesOrDefault(), s.rolesOrDefault());
+        scopes,
+        roles,
+        Map.copyOf(claims),
+        s.scopesOrDefault(),
+        s.rolesOrDefault(),
+        Set.copyOf(issuers));
   }
 
   /** Null when {@code token} meets the requirement, else the 403 to answer. */
   public GateFailure check(VerifiedToken token) {
+    if (!issuers.isEmpty() && !issuers.contains(token.issuer())) {
+      return GateFailure.forbidden(
+          "issuer_not_allowed", "tokens of this issuer are not accepted for this request");
+    }
     for (String scope : scopes) {
       if (!heldIn(token, scopeClaims, scope)) {
         return GateFailure.insufficientScope(

@@ -5,8 +5,10 @@ import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicySpec;
 import io.tokengate.api.v1alpha1.apipolicy.ClaimSources;
 import io.tokengate.api.v1alpha1.apipolicy.HttpMethods;
+import io.tokengate.api.v1alpha1.apipolicy.IssuerRef;
 import io.tokengate.api.v1alpha1.apipolicy.Limits;
 import io.tokengate.api.v1alpha1.apipolicy.Requirement;
+import io.tokengate.api.v1alpha1.apipolicy.ResourceMetadata;
 import io.tokengate.api.v1alpha1.apipolicy.Rule;
 import io.tokengate.api.v1alpha1.apipolicy.RuleAction;
 import io.tokengate.api.v1alpha1.apipolicy.TokenSource;
@@ -16,6 +18,7 @@ import io.tokengate.sidecar.authz.PathPattern;
 import java.net.URI;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -33,6 +36,7 @@ final class ConfigChecks {
   // RFC 9110 token characters: what a header or cookie name may consist of.
   private static final Pattern TOKEN = Pattern.compile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$");
   private static final Pattern METHOD = Pattern.compile("^[A-Z]{1,16}$");
+  private static final Pattern RESOURCE = Pattern.compile(ResourceMetadata.RESOURCE_PATTERN);
 
   /**
    * Headers a claim must never be written into: framing and routing headers (smuggling), the
@@ -66,11 +70,13 @@ final class ConfigChecks {
   static void checkPolicy(String file, ApiPolicy policy, List<ConfigProblem> out) {
     Problems p = new Problems(file, ConfigLoader.ref(policy), out);
     ApiPolicySpec s = policy.getSpec();
-    if (s.issuerRef == null) {
-      p.add("spec.issuerRef", "required");
-    } else if (s.issuerRef.kind == null) {
+    if ((s.issuerRef == null) == (s.issuerRefs == null)) {
+      p.add("spec", "set exactly one of issuerRef or issuerRefs");
+    }
+    if (s.issuerRef != null && s.issuerRef.kind == null) {
       p.add("spec.issuerRef.kind", "must be TokenIssuer or ClusterTokenIssuer");
     }
+    checkIssuerRefs(p, s.issuerRefs);
     if (s.audiences != null) {
       checkStrings(p, "spec.audiences", s.audiences, 1, 32);
     }
@@ -90,9 +96,75 @@ final class ConfigChecks {
     }
     checkTokenSources(p, s.tokenSources);
     checkRules(p, s.rules, s.extensionMethods);
+    checkRequiredIssuers(p, s);
     checkClaimSources(p, s.claimSources);
     checkForwardClaims(p, s);
     checkLimits(p, s.limits);
+    if (s.dpop == null) {
+      p.add("spec.dpop", "must be Allowed or Required");
+    }
+    checkResourceMetadata(p, s.resourceMetadata);
+  }
+
+  private static void checkRequiredIssuers(Problems p, ApiPolicySpec s) {
+    if (s.rules == null) {
+      return;
+    }
+    Set<String> names = new HashSet<>();
+    s.trustedIssuers().forEach(r -> names.add(r.name));
+    for (int i = 0; i < s.rules.size(); i++) {
+      Rule r = s.rules.get(i);
+      if (r == null || r.require == null || r.require.issuers == null) {
+        continue;
+      }
+      for (int j = 0; j < r.require.issuers.size(); j++) {
+        String n = r.require.issuers.get(j);
+        if (!names.contains(n)) {
+          p.add(
+              "spec.rules[" + i + "].require.issuers[" + j + "]",
+              "'" + n + "' is not an issuer of issuerRef or issuerRefs");
+        }
+      }
+    }
+  }
+
+  private static void checkIssuerRefs(Problems p, List<IssuerRef> refs) {
+    if (refs == null) {
+      return;
+    }
+    if (refs.isEmpty() || refs.size() > 16) {
+      p.add("spec.issuerRefs", "must list 1 to 16 issuers");
+    }
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < refs.size(); i++) {
+      IssuerRef r = refs.get(i);
+      if (r == null || r.kind == null) {
+        p.add("spec.issuerRefs[" + i + "].kind", "must be TokenIssuer or ClusterTokenIssuer");
+      } else if (!seen.add(r.name)) {
+        p.add(
+            "spec.issuerRefs[" + i + "]",
+            "'"
+                + r.name
+                + "' is named twice (require.issuers and key snapshots know an issuer by its"
+                + " name, whatever its kind)");
+      }
+    }
+  }
+
+  private static void checkResourceMetadata(Problems p, ResourceMetadata m) {
+    if (m == null) {
+      return;
+    }
+    if (m.resource == null || m.resource.isEmpty()) {
+      p.add("spec.resourceMetadata.resource", "required");
+    } else if (m.resource.length() > 2048 || !RESOURCE.matcher(m.resource).matches()) {
+      p.add(
+          "spec.resourceMetadata.resource",
+          "must be an https URL without query or fragment (http only for 127.0.0.1, localhost or"
+              + " [::1]), got '"
+              + m.resource
+              + "'");
+    }
   }
 
   private static void checkTokenSources(Problems p, List<TokenSource> sources) {

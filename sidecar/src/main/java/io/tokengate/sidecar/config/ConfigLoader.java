@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.ParseException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -148,22 +149,78 @@ public final class ConfigLoader {
                   + String.join(", ", names)));
     }
     Found<ApiPolicy> policy = policies.get(0);
-    Found<IssuerResource> issuer = resolve(where, policy, issuers);
+    List<IssuerRef> refs = policy.resource().getSpec().trustedIssuers();
+    if (refs.isEmpty()) {
+      throw new InvalidConfigException(
+          new ConfigProblem(
+              policy.file(),
+              ref(policy.resource()),
+              "spec.issuerRef",
+              "required (or spec.issuerRefs)"));
+    }
+    String refField = policy.resource().getSpec().issuerRefs == null ? "spec.issuerRef" : null;
+    List<Found<IssuerResource>> trusted = new ArrayList<>();
+    for (int i = 0; i < refs.size(); i++) {
+      trusted.add(
+          resolve(
+              where,
+              policy,
+              refs.get(i),
+              refField != null ? refField : "spec.issuerRefs[" + i + "]",
+              issuers));
+    }
 
     List<ConfigProblem> problems = new ArrayList<>();
     ConfigChecks.checkPolicy(policy.file(), policy.resource(), problems);
-    ConfigChecks.checkIssuer(issuer.file(), issuer.resource(), problems);
-    List<String> audiences = ConfigChecks.effectiveAudiences(policy, issuer, problems);
+    List<SidecarConfig.TrustedIssuer> resolved = new ArrayList<>();
+    Map<String, String> identifiers = new HashMap<>();
+    for (Found<IssuerResource> issuer : trusted) {
+      ConfigChecks.checkIssuer(issuer.file(), issuer.resource(), problems);
+      String identifier = issuer.resource().getSpec().issuer;
+      String earlier = identifiers.putIfAbsent(String.valueOf(identifier), ref(issuer.resource()));
+      if (earlier != null && !earlier.equals(ref(issuer.resource()))) {
+        problems.add(
+            new ConfigProblem(
+                policy.file(),
+                ref(policy.resource()),
+                "spec.issuerRefs",
+                earlier
+                    + " and "
+                    + ref(issuer.resource())
+                    + " have the same spec.issuer "
+                    + identifier
+                    + ": a token could not be routed to one of them"));
+      }
+      List<String> audiences = ConfigChecks.effectiveAudiences(policy, issuer, problems);
+      resolved.add(
+          snapshotOf(
+              issuer,
+              audiences,
+              snapshots.get(issuer.resource().getMetadata().getName()),
+              files,
+              problems));
+    }
     RequestHandling requestHandling =
         RequestHandling.from(
             policy.resource().getSpec().requestHandling,
             policy.file(),
             ref(policy.resource()),
             problems);
+    if (!problems.isEmpty()) {
+      throw new InvalidConfigException(problems);
+    }
+    return new SidecarConfig(
+        where, policy.resource(), policy.file(), List.copyOf(resolved), requestHandling);
+  }
 
+  private static SidecarConfig.TrustedIssuer snapshotOf(
+      Found<IssuerResource> issuer,
+      List<String> audiences,
+      Path snapshotPath,
+      Map<Path, String> files,
+      List<ConfigProblem> problems) {
     JWKSet snapshot = null;
     String snapshotFile = null;
-    Path snapshotPath = snapshots.get(issuer.resource().getMetadata().getName());
     if (snapshotPath != null) {
       snapshotFile = snapshotPath.toString();
       try {
@@ -176,28 +233,23 @@ public final class ConfigLoader {
                 snapshotFile, null, null, "not a JWKS ({\"keys\": [...]}): " + ex.getMessage()));
       }
     }
-    if (!problems.isEmpty()) {
-      throw new InvalidConfigException(problems);
-    }
-    return new SidecarConfig(
-        where,
-        policy.resource(),
-        policy.file(),
+    return new SidecarConfig.TrustedIssuer(
         issuer.resource(),
         issuer.file(),
         audiences,
         snapshot,
-        snapshot == null ? null : snapshotFile,
-        requestHandling);
+        snapshot == null ? null : snapshotFile);
   }
 
   private static Found<IssuerResource> resolve(
-      String where, Found<ApiPolicy> policy, List<Found<IssuerResource>> issuers) {
-    IssuerRef ref = policy.resource().getSpec().issuerRef;
+      String where,
+      Found<ApiPolicy> policy,
+      IssuerRef ref,
+      String field,
+      List<Found<IssuerResource>> issuers) {
     if (ref == null || ref.name == null || ref.name.isEmpty()) {
       throw new InvalidConfigException(
-          new ConfigProblem(
-              policy.file(), ref(policy.resource()), "spec.issuerRef.name", "required"));
+          new ConfigProblem(policy.file(), ref(policy.resource()), field + ".name", "required"));
     }
     String kind =
         ref.kind == IssuerRef.IssuerKind.ClusterTokenIssuer
@@ -219,7 +271,7 @@ public final class ConfigLoader {
           new ConfigProblem(
               policy.file(),
               ref(policy.resource()),
-              "spec.issuerRef",
+              field,
               kind
                   + " '"
                   + ref.name
@@ -251,7 +303,7 @@ public final class ConfigLoader {
             new ConfigProblem(
                 policy.file(),
                 ref(policy.resource()),
-                "spec.issuerRef",
+                field,
                 "TokenIssuer '"
                     + ref.name
                     + "' is in namespace '"

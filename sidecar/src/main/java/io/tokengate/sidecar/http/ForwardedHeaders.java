@@ -73,6 +73,44 @@ final class ForwardedHeaders {
     }
   }
 
+  /**
+   * The URL the client sent the request to, without query: scheme and host as the sidecar saw them
+   * or, with trusted hops, as the outermost trusted proxy reports them in {@code X-Forwarded-Proto}
+   * and {@code X-Forwarded-Host} (the entry {@code trustedHops - 1} from the right of each list);
+   * the path exactly as sent. Null when the request gives no host.
+   */
+  static String externalUrl(HttpServerRequest req, int trustedHops) {
+    String proto = req.isSSL() ? "https" : "http";
+    String host = req.headers().get(HttpHeaders.HOST);
+    HostAndPort authority = req.authority();
+    if (host == null && authority != null) {
+      host = authority.port() >= 0 ? authority.host() + ":" + authority.port() : authority.host();
+    }
+    if (trustedHops > 0) {
+      String fwdProto = req.headers().get(X_FORWARDED_PROTO);
+      if (fwdProto != null && !fwdProto.isBlank()) {
+        proto = fromRight(fwdProto, trustedHops - 1);
+      }
+      String fwdHost = req.headers().get(X_FORWARDED_HOST);
+      if (fwdHost != null && !fwdHost.isBlank()) {
+        host = fromRight(fwdHost, trustedHops - 1);
+      }
+    }
+    if (host == null || proto == null) {
+      return null;
+    }
+    String uri = req.uri();
+    String path;
+    if (uri.startsWith("/")) {
+      int q = uri.indexOf('?');
+      path = q < 0 ? uri : uri.substring(0, q);
+    } else {
+      // Absolute form (a client talking to a proxy): its path, as sent.
+      path = req.path();
+    }
+    return proto + "://" + host + (path == null ? "" : path);
+  }
+
   /** The entry {@code n} places from the right of a comma list (0: the last), or the first. */
   static String fromRight(String list, int n) {
     String[] parts = list.split(",");

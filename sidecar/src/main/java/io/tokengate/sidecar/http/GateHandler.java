@@ -27,6 +27,7 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.NetSocket;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -37,6 +38,7 @@ import java.util.Map;
  */
 public final class GateHandler implements Handler<HttpServerRequest> {
   private static final String TRACEPARENT = "traceparent";
+  private static final CharSequence DPOP = HttpHeaders.createOptimized("DPoP");
 
   private final Vertx vertx;
   private final HttpClient client;
@@ -219,6 +221,7 @@ public final class GateHandler implements Handler<HttpServerRequest> {
     String decision = GateMetrics.ALLOW;
     String reason;
     VerifiedToken token;
+    TokenSources.Credential credential;
     HttpClientRequest upstreamRequest;
     long deadline;
     boolean waiting;
@@ -282,6 +285,11 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         }
         decidingMethod = head.methodOverride;
       }
+      ProtectedResourceMetadata metadata = p.resourceMetadata();
+      if (metadata != null && metadata.path().equals(path.path())) {
+        serveMetadata(metadata, method);
+        return;
+      }
       if (p.allowCorsPreflight()
           && method == HttpMethod.OPTIONS
           && req.headers().contains(HttpHeaders.ORIGIN)
@@ -301,18 +309,47 @@ public final class GateHandler implements Handler<HttpServerRequest> {
       }
     }
 
+    /**
+     * Answers the RFC 9728 metadata: to anyone, without a token (it is what a client reads to learn
+     * where to get one), and never forwarded.
+     */
+    void serveMetadata(ProtectedResourceMetadata metadata, HttpMethod method) {
+      if (method != HttpMethod.GET && method != HttpMethod.HEAD) {
+        refuse(
+            GateFailure.of(
+                405, "method_not_allowed", "the resource metadata is read with GET or HEAD"));
+        return;
+      }
+      markAnswered();
+      reason = "resource_metadata";
+      HttpServerResponse res = req.response();
+      if (hasBody && !req.isEnded()) {
+        req.handler(null);
+        req.resume();
+      }
+      res.putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+      res.putHeader(HttpHeaders.CACHE_CONTROL, "max-age=300");
+      finish(200);
+      if (method == HttpMethod.HEAD) {
+        res.putHeader(HttpHeaders.CONTENT_LENGTH, Integer.toString(metadata.body().length()));
+        res.end();
+      } else {
+        res.end(metadata.body());
+      }
+    }
+
     void authenticate() {
-      String raw;
       try {
-        raw = p.tokenSources().extract(req.headers(), path.query());
+        credential = p.tokenSources().credential(req.headers(), path.query());
       } catch (GateFailure f) {
         deny(f);
         return;
       }
-      if (raw == null) {
+      if (credential == null) {
         deny(GateFailure.missingToken());
         return;
       }
+      String raw = credential.token();
       if (raw.length() > p.maxTokenBytes()) {
         deny(
             GateFailure.of(
@@ -358,6 +395,21 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         return;
       }
       token = f.result();
+      try {
+        p.dpop()
+            .check(
+                token,
+                credential.token(),
+                credential.dpop(),
+                req.headers().getAll(DPOP),
+                req.method().name(),
+                credential.dpop()
+                    ? ForwardedHeaders.externalUrl(req, p.trustedForwardedHops())
+                    : null);
+      } catch (GateFailure unmet) {
+        deny(unmet);
+        return;
+      }
       if (rule.requirement() != null) {
         GateFailure unmet = rule.requirement().check(token);
         if (unmet != null) {
@@ -432,8 +484,12 @@ public final class GateHandler implements Handler<HttpServerRequest> {
           req.resume();
         }
       }
-      boolean challenge = f.status() == 401 || f.error() != null;
-      Refusal.send(res, p == null ? "Bearer" : p.realm(), f, challenge, close);
+      boolean challenge = (f.status() == 401 || f.error() != null) && p != null;
+      Refusal.send(
+          res,
+          challenge ? p.challenges().of(f, credential != null && credential.dpop()) : List.of(),
+          f,
+          close);
     }
 
     void forward() {
@@ -447,6 +503,7 @@ public final class GateHandler implements Handler<HttpServerRequest> {
       String query = path.query();
       if (!p.forwardToken()) {
         p.tokenSources().stripHeaders(out);
+        out.remove(DPOP);
         query = p.tokenSources().stripQuery(query);
       }
       String uri = query == null ? path.path() : path.path() + "?" + query;
@@ -630,12 +687,7 @@ public final class GateHandler implements Handler<HttpServerRequest> {
       if (!res.closed() && !res.headWritten()) {
         res.putHeader(HttpHeaders.RETRY_AFTER, "1");
         res.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
-        Refusal.send(
-            res,
-            p == null ? "Bearer" : p.realm(),
-            GateFailure.of(503, "overloaded", why),
-            false,
-            true);
+        Refusal.send(res, List.of(), GateFailure.of(503, "overloaded", why), true);
       }
       finish(503);
     }

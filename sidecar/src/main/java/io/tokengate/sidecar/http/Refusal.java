@@ -7,6 +7,7 @@ import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
+import java.util.List;
 
 /**
  * Writes a {@link GateFailure} as the client sees it: the status, an RFC 6750 {@code
@@ -25,18 +26,18 @@ public final class Refusal {
   private Refusal() {}
 
   /**
-   * @param realm {@code Bearer realm="ns/name"}
-   * @param challenge add a {@code WWW-Authenticate} challenge (policy decisions: 400/401/403)
+   * @param challenges the {@code WWW-Authenticate} values (policy decisions: 400/401/403), one
+   *     header each, or empty
    * @param close ask the client to close the connection (an unread request body is pending)
    */
   public static void send(
-      HttpServerResponse res, String realm, GateFailure f, boolean challenge, boolean close) {
+      HttpServerResponse res, List<String> challenges, GateFailure f, boolean close) {
     res.setStatusCode(f.status());
     MultiMap h = res.headers();
     h.set(HttpHeaders.CONTENT_TYPE, PROBLEM_JSON);
     h.set(HttpHeaders.CACHE_CONTROL, NO_STORE);
-    if (challenge) {
-      h.set(WWW_AUTHENTICATE, challenge(realm, f));
+    for (String c : challenges) {
+      h.add(WWW_AUTHENTICATE, c);
     }
     if (close) {
       h.set(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
@@ -69,7 +70,11 @@ public final class Refusal {
     return out;
   }
 
-  /** The {@code WWW-Authenticate} value for {@code f}. */
+  /**
+   * The {@code WWW-Authenticate} value for {@code f}.
+   *
+   * @param realm the scheme and its fixed parameters, e.g. {@code Bearer realm="ns/name"}
+   */
   public static String challenge(String realm, GateFailure f) {
     if (f.error() == null) {
       return realm;

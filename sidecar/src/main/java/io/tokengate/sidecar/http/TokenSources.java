@@ -13,7 +13,9 @@ import java.util.List;
  * Where a policy reads the token from, in order; the first source present wins. A header source
  * matches its prefix case-insensitively ({@code bearer x} works for {@code Bearer }); a header
  * whose value does not start with the prefix (an {@code Authorization: Basic ...}) counts as
- * absent. A credential given twice in the same source is refused rather than guessed at.
+ * absent. A credential given twice in the same source is refused rather than guessed at. The {@code
+ * Authorization} header with the {@code Bearer } prefix also takes the {@code DPoP} scheme (RFC
+ * 9449 section 7.1), and says which one the client used.
  */
 public final class TokenSources {
   private static final List<TokenSource> DEFAULT =
@@ -25,12 +27,23 @@ public final class TokenSources {
     this.sources = sources;
   }
 
+  /**
+   * A token as presented.
+   *
+   * @param token the token
+   * @param dpop it came with the {@code DPoP} authorization scheme
+   */
+  public record Credential(String token, boolean dpop) {}
+
   public static TokenSources of(List<TokenSource> configured) {
     List<TokenSource> list = configured == null || configured.isEmpty() ? DEFAULT : configured;
     List<Source> out = new ArrayList<>();
     for (TokenSource t : list) {
       if (t.header != null) {
-        out.add(new Header(t.header.name, t.header.prefix == null ? "" : t.header.prefix));
+        String prefix = t.header.prefix == null ? "" : t.header.prefix;
+        boolean dpop =
+            t.header.name.equalsIgnoreCase("Authorization") && prefix.equalsIgnoreCase("Bearer ");
+        out.add(new Header(t.header.name, prefix, dpop));
       } else if (t.cookie != null) {
         out.add(new Cookie(t.cookie.name));
       } else {
@@ -46,13 +59,38 @@ public final class TokenSources {
    * @throws GateFailure 400 {@code invalid_request} for a credential given twice
    */
   public String extract(MultiMap headers, String query) {
+    Credential c = credential(headers, query);
+    return c == null ? null : c.token();
+  }
+
+  /**
+   * The token and how it was presented, or null when no source holds one.
+   *
+   * @throws GateFailure 400 {@code invalid_request} for a credential given twice
+   */
+  public Credential credential(MultiMap headers, String query) {
     for (Source s : sources) {
-      String token = s.extract(headers, query);
-      if (token != null) {
-        return token;
+      Credential c = s.extract(headers, query);
+      if (c != null) {
+        return c;
       }
     }
     return null;
+  }
+
+  /** How the sources let a client send a token, as RFC 9728 {@code bearer_methods_supported}. */
+  public List<String> bearerMethods() {
+    List<String> methods = new ArrayList<>();
+    for (Source s : sources) {
+      String m =
+          s instanceof Header h && h.name().equalsIgnoreCase("Authorization")
+              ? "header"
+              : s instanceof Query ? "query" : null;
+      if (m != null && !methods.contains(m)) {
+        methods.add(m);
+      }
+    }
+    return methods;
   }
 
   /** Removes every token this policy reads from the forwarded headers ({@code forwardToken}). */
@@ -77,14 +115,16 @@ public final class TokenSources {
   }
 
   private sealed interface Source permits Header, Cookie, Query {
-    String extract(MultiMap headers, String query);
+    Credential extract(MultiMap headers, String query);
 
     default void strip(MultiMap forwarded) {}
   }
 
-  private record Header(String name, String prefix) implements Source {
+  private record Header(String name, String prefix, boolean dpop) implements Source {
+    private static final String DPOP = "DPoP ";
+
     @Override
-    public String extract(MultiMap headers, String query) {
+    public Credential extract(MultiMap headers, String query) {
       String value = headers.get(name);
       if (value == null) {
         return null;
@@ -93,16 +133,21 @@ public final class TokenSources {
         throw GateFailure.invalidRequest(
             "duplicate_credentials", "the " + name + " header was sent more than once");
       }
+      if (dpop && value.regionMatches(true, 0, DPOP, 0, DPOP.length())) {
+        return new Credential(value.substring(DPOP.length()).trim(), true);
+      }
       if (!value.regionMatches(true, 0, prefix, 0, prefix.length())) {
         return null;
       }
-      return value.substring(prefix.length()).trim();
+      return new Credential(value.substring(prefix.length()).trim(), false);
     }
 
     @Override
     public void strip(MultiMap forwarded) {
       String value = forwarded.get(name);
-      if (value != null && value.regionMatches(true, 0, prefix, 0, prefix.length())) {
+      if (value != null
+          && (value.regionMatches(true, 0, prefix, 0, prefix.length())
+              || (dpop && value.regionMatches(true, 0, DPOP, 0, DPOP.length())))) {
         forwarded.remove(name);
       }
     }
@@ -110,7 +155,7 @@ public final class TokenSources {
 
   private record Cookie(String name) implements Source {
     @Override
-    public String extract(MultiMap headers, String query) {
+    public Credential extract(MultiMap headers, String query) {
       String found = null;
       for (String header : headers.getAll(HttpHeaders.COOKIE)) {
         int i = 0;
@@ -134,7 +179,7 @@ public final class TokenSources {
           i = end + 1;
         }
       }
-      return found;
+      return found == null ? null : new Credential(found, false);
     }
 
     @Override
@@ -170,7 +215,7 @@ public final class TokenSources {
 
   private record Query(String name) implements Source {
     @Override
-    public String extract(MultiMap headers, String query) {
+    public Credential extract(MultiMap headers, String query) {
       if (query == null) {
         return null;
       }
@@ -193,7 +238,7 @@ public final class TokenSources {
           }
         }
       }
-      return found;
+      return found == null ? null : new Credential(found, false);
     }
 
     String strip(String query) {

@@ -114,6 +114,31 @@ record CompactJws(JWSHeader header, JWTClaimsSet claims, byte[] signingInput, Ba
     return new CompactJws(header, claims, signingInput, new Base64URL(token.substring(second + 1)));
   }
 
+  /**
+   * The {@code iss} of a compact JWS, read without verifying anything, to route it to its issuer's
+   * validator; null when the token is not a three-part JWS with a JSON payload holding a string
+   * {@code iss} (its validator then says precisely what is wrong).
+   */
+  static String peekIssuer(String token) {
+    if (token == null || token.length() > MAX_TOKEN_CHARS) {
+      return null;
+    }
+    int first = token.indexOf('.');
+    int second = first < 0 ? -1 : token.indexOf('.', first + 1);
+    if (second < 0 || token.indexOf('.', second + 1) >= 0) {
+      return null;
+    }
+    byte[] payload = decodeStrict(token, first + 1, second);
+    if (payload == null) {
+      return null;
+    }
+    try {
+      return parseObject(payload, "payload").get("iss") instanceof String iss ? iss : null;
+    } catch (GateFailure e) {
+      return null;
+    }
+  }
+
   private static JWSAlgorithm checkAlgorithm(Object value, Set<JWSAlgorithm> allowed) {
     if (!(value instanceof String name) || name.isEmpty()) {
       throw malformed("the header has no alg");

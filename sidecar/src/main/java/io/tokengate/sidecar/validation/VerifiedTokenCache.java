@@ -2,8 +2,6 @@ package io.tokengate.sidecar.validation;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,16 +16,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 final class VerifiedTokenCache {
   private record Entry(VerifiedToken token, long generation, long usableUntilMillis) {}
-
-  private static final ThreadLocal<MessageDigest> SHA256 =
-      ThreadLocal.withInitial(
-          () -> {
-            try {
-              return MessageDigest.getInstance("SHA-256");
-            } catch (NoSuchAlgorithmException e) {
-              throw new IllegalStateException(e);
-            }
-          });
 
   private final int maxEntries;
   private final long ttlMillis;
@@ -44,7 +32,7 @@ final class VerifiedTokenCache {
   }
 
   static ByteBuffer keyOf(String token) {
-    return ByteBuffer.wrap(SHA256.get().digest(token.getBytes(StandardCharsets.US_ASCII)));
+    return ByteBuffer.wrap(Sha256.digest().digest(token.getBytes(StandardCharsets.US_ASCII)));
   }
 
   /** The cached token, if still usable at {@code nowMillis} under {@code generation}. */

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import io.tokengate.api.v1alpha1.apipolicy.Dpop;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -51,8 +52,91 @@ class ConfigLoaderTest {
   void theExamplesLoadAsTheyAre() {
     SidecarConfig c = ConfigLoader.load(Path.of("../examples"));
     assertThat(c.policyId()).isEqualTo("shop/orders-api");
-    assertThat(c.issuer().getMetadata().getName()).isEqualTo("corp-idp");
-    assertThat(c.audiences()).containsExactly("api://orders");
+    assertThat(c.firstIssuer().issuer().getMetadata().getName()).isEqualTo("corp-idp");
+    assertThat(c.firstIssuer().audiences()).containsExactly("api://orders");
+  }
+
+  @Test
+  void theAgentExampleLoadsWithTheExampleIssuer() throws Exception {
+    write("issuer.yaml", Files.readString(Path.of("../examples/tokenissuer.yaml")));
+    Path policy =
+        write("policy.yaml", Files.readString(Path.of("../examples/agents/apipolicy.yaml")));
+    SidecarConfig c = ConfigLoader.load(policy.getParent());
+    assertThat(c.policyId()).isEqualTo("shop/orders-mcp");
+    assertThat(c.policy().getSpec().dpop).isEqualTo(Dpop.Required);
+    assertThat(c.policy().getSpec().resourceMetadata.resource)
+        .isEqualTo("https://orders.example.com/mcp");
+  }
+
+  @Test
+  void severalIssuersEachWithItsOwnAudiencesAndSnapshot() throws Exception {
+    write(
+        "issuers.yaml",
+        ISSUER
+            + "---\n"
+            + ISSUER
+                .replace("name: idp,", "name: partner,")
+                .replace("realms/shop", "realms/partner")
+                .replace("api://orders", "api://partner"));
+    write(
+        "policy.yaml",
+        policy("").replace("issuerRef: {name: idp}", "issuerRefs: [{name: idp}, {name: partner}]"));
+    write(
+        "partner.jwks.json",
+        "{\"keys\":["
+            + new RSAKeyGenerator(2048).keyID("p-1").generate().toPublicJWK().toJSONString()
+            + "]}");
+    SidecarConfig c = ConfigLoader.load(dir);
+    assertThat(c.issuers())
+        .extracting(SidecarConfig.TrustedIssuer::name)
+        .containsExactly("idp", "partner");
+    assertThat(c.issuers().get(0).audiences()).containsExactly("api://orders");
+    assertThat(c.issuers().get(1).audiences()).containsExactly("api://partner");
+    assertThat(c.issuers().get(0).snapshot()).isNull();
+    assertThat(c.issuers().get(1).snapshot().getKeys()).hasSize(1);
+  }
+
+  @Test
+  void twoIssuersWithTheSameIdentifierCannotBeToldApart() throws Exception {
+    write("issuers.yaml", ISSUER + "---\n" + ISSUER.replace("name: idp,", "name: twin,"));
+    write(
+        "policy.yaml",
+        policy("").replace("issuerRef: {name: idp}", "issuerRefs: [{name: idp}, {name: twin}]"));
+    assertThatThrownBy(() -> ConfigLoader.load(dir))
+        .hasMessageContaining("spec.issuerRefs")
+        .hasMessageContaining("TokenIssuer/idp and TokenIssuer/twin have the same spec.issuer");
+  }
+
+  @Test
+  void twoIssuersOfOneNameAreRefusedWhateverTheirKinds() throws Exception {
+    write(
+        "issuers.yaml",
+        ISSUER
+            + "---\n"
+            + ISSUER
+                .replace("kind: TokenIssuer", "kind: ClusterTokenIssuer")
+                .replace("name: idp, namespace: shop", "name: idp")
+                .replace("realms/shop", "realms/cluster"));
+    write(
+        "policy.yaml",
+        policy("")
+            .replace(
+                "issuerRef: {name: idp}",
+                "issuerRefs: [{name: idp}, {kind: ClusterTokenIssuer, name: idp}]"));
+    assertThatThrownBy(() -> ConfigLoader.load(dir))
+        .hasMessageContaining("spec.issuerRefs[1]")
+        .hasMessageContaining("'idp' is named twice");
+  }
+
+  @Test
+  void aMissingIssuerOfSeveralIsNamedByItsIndex() throws Exception {
+    write("issuer.yaml", ISSUER);
+    write(
+        "policy.yaml",
+        policy("").replace("issuerRef: {name: idp}", "issuerRefs: [{name: idp}, {name: gone}]"));
+    assertThatThrownBy(() -> ConfigLoader.load(dir))
+        .hasMessageContaining("spec.issuerRefs[1]")
+        .hasMessageContaining("TokenIssuer 'gone' is not among the documents");
   }
 
   @Test
@@ -60,9 +144,9 @@ class ConfigLoaderTest {
     Path f = write("all.yaml", ISSUER + "---\n" + policy(""));
     SidecarConfig c = ConfigLoader.load(f);
     assertThat(c.policyFile()).isEqualTo(f.toString());
-    assertThat(c.issuerFile()).isEqualTo(f.toString());
-    assertThat(c.audiences()).containsExactly("api://orders");
-    assertThat(c.snapshot()).isNull();
+    assertThat(c.firstIssuer().issuerFile()).isEqualTo(f.toString());
+    assertThat(c.firstIssuer().audiences()).containsExactly("api://orders");
+    assertThat(c.firstIssuer().snapshot()).isNull();
   }
 
   @Test
@@ -83,9 +167,9 @@ class ConfigLoaderTest {
     write("README.txt", "ignored");
 
     SidecarConfig c = ConfigLoader.load(dir);
-    assertThat(c.snapshot().getKeys()).hasSize(1);
-    assertThat(c.snapshot().getKeys().get(0).isPrivate()).isFalse();
-    assertThat(c.snapshotFile()).endsWith("idp.jwks.json");
+    assertThat(c.firstIssuer().snapshot().getKeys()).hasSize(1);
+    assertThat(c.firstIssuer().snapshot().getKeys().get(0).isPrivate()).isFalse();
+    assertThat(c.firstIssuer().snapshotFile()).endsWith("idp.jwks.json");
   }
 
   @Test
@@ -148,7 +232,7 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> ConfigLoader.load(dir))
         .hasMessageContaining("policy.yaml: ApiPolicy/orders-api: spec.audiences: required");
     write("policy.yaml", policy("audiences: [api://mine]"));
-    assertThat(ConfigLoader.load(dir).audiences()).containsExactly("api://mine");
+    assertThat(ConfigLoader.load(dir).firstIssuer().audiences()).containsExactly("api://mine");
   }
 
   @ParameterizedTest(name = "{1}")
@@ -175,6 +259,12 @@ class ConfigLoaderTest {
         "limits: {maxTokenBytes: 10}|spec.limits.maxTokenBytes|between 256",
         "claimSources: {roles: [realm_access..roles]}|spec.claimSources.roles[0]|empty segment",
         "mode: Shadow|spec.mode|is not one of Enforce, Audit",
+        "dpop: Sometimes|spec.dpop|is not one of Allowed, Required",
+        "issuerRefs: [{name: idp}]|spec|exactly one of issuerRef or issuerRefs",
+        "rules: [{paths: [\"/x\"], require: {issuers: [other]}}]|spec.rules[0].require.issuers[0]|not an issuer of issuerRef or issuerRefs",
+        "resourceMetadata: {resource: \"http://orders.example.com\"}|spec.resourceMetadata.resource|https URL",
+        "resourceMetadata: {resource: \"https://orders.example.com/?x=1\"}|spec.resourceMetadata.resource|without query",
+        "resourceMetadata: {}|spec.resourceMetadata.resource|required",
         "unknownField: 1|unknownField|unknown field",
       })
   void aWrongPolicyFieldIsNamedWithItsFile(String extra, String field, String message)
@@ -246,6 +336,7 @@ class ConfigLoaderTest {
     write("policy.yaml", policy(""));
     write(
         "issuer.yaml", ISSUER.replace("https://idp", "http://idp") + "  allowInsecureHttp: true\n");
-    assertThat(ConfigLoader.load(dir).issuer().getSpec().issuer).startsWith("http://");
+    assertThat(ConfigLoader.load(dir).firstIssuer().issuer().getSpec().issuer)
+        .startsWith("http://");
   }
 }

@@ -55,14 +55,20 @@ class RenderedConfigMapContractTest {
     assertThat(config.policy().getMetadata().getName()).isEqualTo(policyName);
     assertThat(configMap.path("metadata").path("name").asText())
         .isEqualTo("tokengate-" + policyName);
-    assertThat(config.issuer().getMetadata().getName())
-        .isEqualTo(config.policy().getSpec().issuerRef.name);
-    assertThat(config.audiences()).isNotEmpty();
-    String snapshotKey = config.issuer().getMetadata().getName() + ".jwks.json";
-    if (data.has(snapshotKey)) {
-      assertThat(config.snapshot()).as("snapshot from %s", snapshotKey).isNotNull();
-      assertThat(config.snapshot().getKeys()).isNotEmpty();
-      assertThat(config.snapshot().getKeys()).allMatch(k -> !k.isPrivate());
+    assertThat(config.issuers())
+        .extracting(SidecarConfig.TrustedIssuer::name)
+        .containsExactlyElementsOf(
+            config.policy().getSpec().trustedIssuers().stream().map(r -> r.name).toList());
+    for (SidecarConfig.TrustedIssuer issuer : config.issuers()) {
+      assertThat(issuer.audiences()).isNotEmpty();
+      String snapshotKey = issuer.name() + ".jwks.json";
+      if (data.has(snapshotKey)) {
+        assertThat(issuer.snapshot()).as("snapshot from %s", snapshotKey).isNotNull();
+        assertThat(issuer.snapshot().getKeys()).isNotEmpty();
+        assertThat(issuer.snapshot().getKeys()).allMatch(k -> !k.isPrivate());
+      } else {
+        assertThat(issuer.snapshot()).isNull();
+      }
     }
     if (golden.getFileName().toString().startsWith("deleting")) {
       // The deny-all rendering must actually deny: one catch-all Deny rule.

@@ -1,5 +1,6 @@
 package io.tokengate.api.v1alpha1.apipolicy;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.SchemaFrom;
@@ -24,6 +25,15 @@ import java.util.Map;
         "spec.rules[].methods: standard HTTP methods only (GET, HEAD, POST, PUT, DELETE, CONNECT,"
             + " OPTIONS, TRACE, PATCH); list any other method in spec.extensionMethods first")
 @ValidationRule(
+    value = "has(self.issuerRef) != has(self.issuerRefs)",
+    message = "spec: set exactly one of issuerRef or issuerRefs")
+@ValidationRule(
+    value =
+        "!has(self.rules) || self.rules.all(r, !has(r.require) || !has(r.require.issuers) ||"
+            + " r.require.issuers.all(n, (has(self.issuerRef) && self.issuerRef.name == n) ||"
+            + " (has(self.issuerRefs) && self.issuerRefs.exists(i, i.name == n))))",
+    message = "spec.rules[].require.issuers: name only issuers of issuerRef or issuerRefs")
+@ValidationRule(
     value = "!has(self.allowedPorts) || !(self.upstream.port in self.allowedPorts)",
     message =
         "spec.allowedPorts must not contain spec.upstream.port: that is the port only the sidecar"
@@ -38,9 +48,21 @@ public class ApiPolicySpec {
           + " of the namespace that no policy with a non-empty selector selects.")
   public LabelSelector selector;
 
-  @Required
-  @JsonPropertyDescription("The TokenIssuer or ClusterTokenIssuer whose tokens are accepted.")
+  @JsonPropertyDescription(
+      "The TokenIssuer or ClusterTokenIssuer whose tokens are accepted. Set this or issuerRefs.")
   public IssuerRef issuerRef;
+
+  @Size(min = 1, max = 16)
+  @ValidationRule(
+      value = "self.all(a, self.exists_one(b, b.name == a.name))",
+      message =
+          "spec.issuerRefs must not name two issuers alike (require.issuers and the key"
+              + " snapshots know an issuer by its name, whatever its kind)")
+  @JsonPropertyDescription(
+      "Several issuers whose tokens are accepted, instead of issuerRef. A token is routed to one"
+          + " by its iss claim before any signature check; a token of any other issuer is"
+          + " invalid_token. Each issuer's tokens need the policy's audiences, or that issuer's.")
+  public List<IssuerRef> issuerRefs;
 
   @Size(min = 1, max = 32)
   @JsonPropertyDescription(
@@ -137,8 +159,31 @@ public class ApiPolicySpec {
   @JsonPropertyDescription("Size limits on tokens and request headers.")
   public Limits limits = new Limits();
 
+  @Default("Allowed")
+  @JsonPropertyDescription(
+      "Sender-constrained tokens (DPoP, RFC 9449). Allowed (default): bearer tokens and"
+          + " DPoP-bound tokens are accepted. Required: only DPoP-bound tokens (cnf.jkt) presented"
+          + " with the DPoP scheme and a valid proof. Either way a bound token is accepted only"
+          + " with its proof, never as a bearer token.")
+  public Dpop dpop = Dpop.Allowed;
+
+  @JsonPropertyDescription(
+      "Serve OAuth protected-resource metadata (RFC 9728) without a token, so clients and"
+          + " agents (MCP clients) discover the authorization server, scopes and token methods"
+          + " from the API itself; every 401 then points at it.")
+  public ResourceMetadata resourceMetadata;
+
   @JsonPropertyDescription(
       "How strictly the request path and the headers that steer routing are read (escaped"
           + " slashes, method overrides, forwarding headers). Every default is the secure one.")
   public RequestHandling requestHandling = new RequestHandling();
+
+  /** The issuers this policy trusts: {@code issuerRefs}, or {@code issuerRef} alone. */
+  @JsonIgnore
+  public List<IssuerRef> trustedIssuers() {
+    if (issuerRefs != null) {
+      return issuerRefs;
+    }
+    return issuerRef == null ? List.of() : List.of(issuerRef);
+  }
 }

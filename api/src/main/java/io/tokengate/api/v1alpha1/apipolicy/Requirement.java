@@ -24,4 +24,9 @@ public class Requirement {
       "Claim name (dotted for nested) -> allowed values; the claim (string, number, boolean or"
           + " array) must hold one of them.")
   public Map<String, List<String>> claims;
+
+  @Size(max = 16)
+  @JsonPropertyDescription(
+      "The token must come from one of these issuers (names in issuerRef or issuerRefs).")
+  public List<@Size(max = 253) String> issuers;
 }

@@ -1,0 +1,117 @@
+package io.tokengate.operator.policy;
+
+import io.tokengate.api.v1alpha1.Conditions;
+import io.tokengate.api.v1alpha1.Conditions.Reasons;
+import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
+import io.tokengate.api.v1alpha1.apipolicy.IssuerRef;
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
+import io.tokengate.operator.issuer.IssuerKey;
+import io.tokengate.operator.issuer.IssuerSnapshots;
+import io.tokengate.operator.status.StatusConditions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Every issuer a policy trusts ({@code spec.issuerRef}, or each of {@code spec.issuerRefs}) and
+ * whether the configuration can be rendered with them: all must exist, and each must have keys from
+ * a fetch, except one without a CA Secret, whose keys the sidecars can fetch themselves. A policy
+ * whose issuers are not all ready still renders and serves with the keys there are (reason {@code
+ * SomeIssuersNotReady}); {@code IssuerResolved} names the ones that fail.
+ *
+ * @param each one resolution per reference, in the spec's order
+ */
+record PolicyIssuers(List<IssuerResolution> each) {
+
+  static PolicyIssuers of(
+      ApiPolicy policy,
+      Function<IssuerKey, Optional<IssuerResource>> issuers,
+      IssuerSnapshots snapshots) {
+    List<IssuerRef> refs = policy.getSpec().trustedIssuers();
+    boolean single = policy.getSpec().issuerRefs == null;
+    List<IssuerResolution> out = new ArrayList<>();
+    for (int i = 0; i < refs.size(); i++) {
+      out.add(
+          IssuerResolution.of(
+              refs.get(i),
+              single ? "spec.issuerRef" : "spec.issuerRefs[" + i + "]",
+              policy.getMetadata().getNamespace(),
+              issuers,
+              snapshots));
+    }
+    return new PolicyIssuers(List.copyOf(out));
+  }
+
+  /** True when the sidecar configuration can be rendered (see the class comment). */
+  boolean renderable() {
+    boolean anyKeys = false;
+    for (IssuerResolution r : each) {
+      if (r.issuer().isEmpty()) {
+        return false;
+      }
+      if (r.snapshot().isPresent()) {
+        anyKeys = true;
+      } else if (r.issuer().get().getSpec().caSecretRef != null) {
+        return false;
+      }
+    }
+    return anyKeys;
+  }
+
+  /** Every issuer exists, is Ready and has keys. */
+  boolean resolved() {
+    return each.stream().allMatch(IssuerResolution::resolved);
+  }
+
+  /**
+   * IssuerFound; SomeIssuersNotReady when a policy of several serves with some; else the first
+   * failure's.
+   */
+  String reason() {
+    if (resolved()) {
+      return Reasons.ISSUER_FOUND;
+    }
+    if (each.size() > 1 && renderable()) {
+      return Reasons.SOME_ISSUERS_NOT_READY;
+    }
+    return failing().get(0).reason();
+  }
+
+  /** What is right, or every failing reference with what is wrong with it. */
+  String message() {
+    if (resolved()) {
+      return each.size() == 1
+          ? each.get(0).message()
+          : "all " + each.size() + " issuers are ready with their keys";
+    }
+    return String.join("; ", failing().stream().map(IssuerResolution::message).toList());
+  }
+
+  /** The issuers' identifiers ({@code spec.issuer}) that exist, comma-separated, or null. */
+  String identifiers() {
+    List<String> ids =
+        each.stream().flatMap(r -> r.issuer().stream()).map(i -> i.getSpec().issuer).toList();
+    return ids.isEmpty() ? null : String.join(", ", ids);
+  }
+
+  /**
+   * An issuer is Ready but its keys are not in the snapshot store yet (just after a leader change).
+   */
+  boolean keysPending() {
+    return each.stream()
+        .anyMatch(
+            r ->
+                r.issuer().isPresent()
+                    && r.snapshot().isEmpty()
+                    && StatusConditions.isTrue(
+                        r.issuer().get().getStatus() == null
+                            ? null
+                            : r.issuer().get().getStatus().conditions,
+                        Conditions.READY));
+  }
+
+  private List<IssuerResolution> failing() {
+    return each.stream().filter(r -> !r.resolved()).toList();
+  }
+}
