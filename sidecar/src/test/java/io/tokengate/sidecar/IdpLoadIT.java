@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
  * kubelet-style config volume holding the operator's key snapshot, against one counting issuer.
  * Steady state costs the IdP nothing whatever the number of pods; an unannounced rotation costs at
  * most one JWKS fetch per pod, and nothing more once the snapshot carrying the new key is in every
- * volume. Counts, never timings.
+ * volume; an announced rotation (the new key in the snapshot before it signs) costs nothing.
+ * Counts, never timings.
  */
 class IdpLoadIT {
   static final int PODS = 8;
@@ -47,7 +48,7 @@ class IdpLoadIT {
   }
 
   @Test
-  void idpRequestsDoNotGrowWithPodsAndARotationCostsOneFetchPerPod() throws Exception {
+  void idpRequestsDoNotGrowWithPodsAndAnUnannouncedRotationCostsOneFetchPerPod() throws Exception {
     TestIssuer idp = SidecarProcessIT.idp;
     TokenIssuerSpec spec = idp.spec();
     spec.refreshInterval = REFRESH_INTERVAL;
@@ -118,7 +119,7 @@ class IdpLoadIT {
         volume.update(files(policy, issuer, idp.jwksJson()));
       }
       for (Running pod : pods) {
-        awaitReload(pod);
+        awaitReloads(pod, 1);
       }
       served = sendFor(pods, rotated, WINDOW.dividedBy(2));
       served += sendFor(pods, known, WINDOW.dividedBy(2));
@@ -127,6 +128,22 @@ class IdpLoadIT {
           served, idp.jwksRequests(), idp.discoveryRequests());
       assertThat(idp.jwksRequests()).as("JWKS requests after the new snapshot").isZero();
       assertThat(idp.discoveryRequests()).as("discovery after the new snapshot").isZero();
+
+      // An announced rotation: the key reaches the pods only through the snapshot the operator
+      // renders, and tokens signed with it pass without any pod asking the IdP.
+      idp.rotate();
+      for (KubeletVolume volume : volumes) {
+        volume.update(files(policy, issuer, idp.jwksJson()));
+      }
+      for (Running pod : pods) {
+        awaitReloads(pod, 2);
+      }
+      served = sendFor(pods, idp.token().claim("scope", "orders.read").sign(), WINDOW.dividedBy(2));
+      System.out.printf(
+          "announced rotation: %d requests served, IdP JWKS requests %d, discovery %d%n",
+          served, idp.jwksRequests(), idp.discoveryRequests());
+      assertThat(idp.jwksRequests()).as("JWKS requests on an announced rotation").isZero();
+      assertThat(idp.discoveryRequests()).as("discovery on an announced rotation").isZero();
     } finally {
       for (Running pod : pods) {
         pod.process().destroy();
@@ -168,10 +185,10 @@ class IdpLoadIT {
             + "\"}");
   }
 
-  private static void awaitReload(Running pod) throws Exception {
+  private static void awaitReloads(Running pod, int count) throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (System.nanoTime() < deadline) {
-      if (metric(pod, "tokengate_config_reloads_total\\{result=\"success\"}") >= 1) {
+      if (metric(pod, "tokengate_config_reloads_total\\{result=\"success\"}") >= count) {
         return;
       }
       Thread.sleep(50);
