@@ -2,6 +2,7 @@ package io.tokengate.sidecar.validation;
 
 import static io.tokengate.sidecar.validation.Validation.accepted;
 import static io.tokengate.sidecar.validation.Validation.assertRejected;
+import static io.tokengate.sidecar.validation.Validation.fresh;
 import static io.tokengate.sidecar.validation.Validation.rejected;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -72,11 +73,6 @@ class JwksCacheTest {
         .stream()
         .mapToDouble(io.micrometer.core.instrument.Counter::count)
         .sum();
-  }
-
-  /** Fresh, distinct tokens (distinct jti), so the verified-token cache never answers. */
-  private static String fresh(TestIssuer idp) {
-    return idp.token().claim("jti", UUID.randomUUID().toString()).sign();
   }
 
   // ---- key sources and discovery ----

@@ -2,6 +2,7 @@ package io.tokengate.sidecar.validation;
 
 import static io.tokengate.sidecar.validation.Validation.accepted;
 import static io.tokengate.sidecar.validation.Validation.assertRejected;
+import static io.tokengate.sidecar.validation.Validation.fresh;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.Counter;
@@ -15,7 +16,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -54,10 +54,6 @@ class SnapshotKeysTest {
     return r.find("tokengate.jwks.refresh").tag("trigger", trigger).counters().stream()
         .mapToDouble(Counter::count)
         .sum();
-  }
-
-  private static String fresh(TestIssuer idp) {
-    return idp.token().claim("jti", UUID.randomUUID().toString()).sign();
   }
 
   /** Waits past several refresh intervals (and their jitter) while known-kid tokens flow. */
