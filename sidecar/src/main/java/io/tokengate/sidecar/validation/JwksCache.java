@@ -31,22 +31,32 @@ import java.util.concurrent.ThreadLocalRandom;
  *       spec.jwksUri}, or the {@code jwks_uri} of OpenID Connect discovery ({@code
  *       <issuer>/.well-known/openid-configuration}, whose {@code issuer} must equal {@code
  *       spec.issuer} exactly). With {@code spec.jwksUri} set, discovery is not fetched.
- *   <li><b>Start</b>: from the snapshot if one is given (ready at once), then a fetch right away.
- *       Not {@link #ready()} until some usable key is held.
- *   <li><b>Refresh</b>: every {@code spec.refreshInterval} ± {@link
- *       ValidationTuning#refreshJitter()}, with {@code If-None-Match} so an unchanged JWKS costs a
- *       304.
- *   <li><b>Unknown kid</b>: {@link #refetchForUnknownKid()} starts at most one fetch per {@link
- *       ValidationTuning#unknownKidRefetchInterval()}; every caller during a fetch shares it.
+ *   <li><b>Snapshot mode</b>: given a snapshot holding a usable key (the {@code <issuer>.jwks.json}
+ *       the operator renders from its own polling of the IdP), the cache holds exactly those keys,
+ *       is ready at once and never polls the IdP: the operator does, and a newer snapshot arrives
+ *       as a configuration reload, which starts a cache from it. It goes to the IdP only for a
+ *       token naming a kid it does not hold (a rotation the snapshot does not show yet), after a
+ *       random delay of up to {@link ValidationTuning#unknownKidJitter()} so the pods meeting a new
+ *       key together do not reach the IdP in the same instant. So the IdP load of sidecars grows
+ *       with rotations, not with pods.
+ *   <li><b>Polling mode</b> (no snapshot, or one without a usable key): a fetch right away, then
+ *       every {@code spec.refreshInterval} ± {@link ValidationTuning#refreshJitter()}, with {@code
+ *       If-None-Match} so an unchanged JWKS costs a 304. Not {@link #ready()} until some usable key
+ *       is held.
+ *   <li><b>Unknown kid</b> (both modes): {@link #refetchForUnknownKid()} starts at most one fetch
+ *       per {@link ValidationTuning#unknownKidRefetchInterval()}; every caller during a fetch, or
+ *       while one waits for its turn, shares it.
  *   <li><b>Stale-if-error</b>: a failed fetch, or one yielding no usable key, never replaces held
- *       keys; retries back off exponentially (with jitter) from {@link
- *       ValidationTuning#retryInitial()} to {@link ValidationTuning#retryMax()}.
+ *       keys; in polling mode retries back off exponentially (with jitter) from {@link
+ *       ValidationTuning#retryInitial()} to {@link ValidationTuning#retryMax()}; in snapshot mode
+ *       the next unknown kid tries again (rate-limited as above).
  * </ul>
  *
- * Metrics: {@code tokengate_jwks_refresh_total{issuer,result=ok|error|not_modified}} and the gauge
- * {@code tokengate_jwks_keys{issuer}}. Logs name the issuer, URLs, kids and reasons, never key
- * material. Thread-safe: readers see an immutable {@link KeySet}; fetch state changes on one Vert.x
- * context.
+ * Metrics: {@code
+ * tokengate_jwks_refresh_total{issuer,result=ok|error|not_modified,trigger=interval|unknown_kid}}
+ * ({@code interval}: the start and the timer of polling mode, and its retries) and the gauge {@code
+ * tokengate_jwks_keys{issuer}}. Logs name the issuer, URLs, kids and reasons, never key material.
+ * Thread-safe: readers see an immutable {@link KeySet}; fetch state changes on one Vert.x context.
  */
 public final class JwksCache implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(JwksCache.class.getName());
@@ -62,9 +72,10 @@ public final class JwksCache implements AutoCloseable {
   private final ValidationTuning tuning;
   private final IdpClient idp;
   private final MeterRegistry registry;
-  private final Counter refreshOk;
-  private final Counter refreshError;
-  private final Counter refreshNotModified;
+  private final boolean followsSnapshot;
+  private final Map<Trigger, Counter> refreshOk = new java.util.EnumMap<>(Trigger.class);
+  private final Map<Trigger, Counter> refreshError = new java.util.EnumMap<>(Trigger.class);
+  private final Map<Trigger, Counter> refreshNotModified = new java.util.EnumMap<>(Trigger.class);
   private final GaugeSource gaugeSource;
 
   private volatile KeySet keys = KeySet.EMPTY;
@@ -108,9 +119,11 @@ public final class JwksCache implements AutoCloseable {
                 spec.allowInsecureHttp,
                 tuning.fetchTimeout().toMillis(),
                 tuning.maxDocumentBytes());
-    this.refreshOk = refreshCounter("ok");
-    this.refreshError = refreshCounter("error");
-    this.refreshNotModified = refreshCounter("not_modified");
+    for (Trigger trigger : Trigger.values()) {
+      refreshOk.put(trigger, refreshCounter("ok", trigger));
+      refreshError.put(trigger, refreshCounter("error", trigger));
+      refreshNotModified.put(trigger, refreshCounter("not_modified", trigger));
+    }
     this.gaugeSource = GaugeSource.of(registry, issuer);
     Gauge.builder("tokengate.jwks.keys", gaugeSource, GaugeSource::value)
         .description("Usable signing keys held for the issuer")
@@ -138,15 +151,22 @@ public final class JwksCache implements AutoCloseable {
             issuer);
       } else {
         keys = set;
-        LOG.log(Level.INFO, "issuer {0}: started from a snapshot of {1} keys", issuer, set.size());
+        LOG.log(
+            Level.INFO,
+            "issuer {0}: started from a snapshot of {1} keys {2}; the IdP is asked only for an"
+                + " unknown kid",
+            issuer,
+            set.size(),
+            kids(set));
       }
     }
+    this.followsSnapshot = !staticKeys && !keys.isEmpty();
     gaugeSource.live.add(this);
   }
 
   /**
    * Starts the key cache of the issuer in {@code spec}: loads the static keys or the snapshot and,
-   * unless the keys are static, starts fetching at once.
+   * unless the keys are static or the snapshot holds a usable key, starts fetching at once.
    *
    * @throws IllegalArgumentException if the spec cannot work (no key source, a non-HTTPS URL
    *     without {@code allowInsecureHttp}, an unparseable {@code caBundle} or {@code
@@ -160,8 +180,8 @@ public final class JwksCache implements AutoCloseable {
       ValidationTuning tuning) {
     checkSpec(spec);
     JwksCache cache = new JwksCache(vertx, spec, snapshot, registry, tuning);
-    if (!cache.staticKeys) {
-      cache.fetch();
+    if (!cache.staticKeys && !cache.followsSnapshot) {
+      cache.fetch(Trigger.INTERVAL);
     }
     return cache;
   }
@@ -176,6 +196,15 @@ public final class JwksCache implements AutoCloseable {
     return !keys.isEmpty();
   }
 
+  /**
+   * True when the keys come from an operator-rendered snapshot and its updates (no polling of the
+   * IdP; only unknown kids reach it), false when this cache polls the IdP on a timer or holds
+   * static keys.
+   */
+  public boolean followsSnapshot() {
+    return followsSnapshot;
+  }
+
   /** Number of usable keys held. */
   public int keyCount() {
     return keys.size();
@@ -186,12 +215,14 @@ public final class JwksCache implements AutoCloseable {
   }
 
   /**
-   * A fetch on behalf of a token whose {@code kid} is not held. Joins the fetch in flight; else
-   * starts one, unless one started less than {@link ValidationTuning#unknownKidRefetchInterval()}
-   * ago: then one fetch is deferred to the end of that interval and every such caller waits for it.
-   * So a key published just after a refresh is still picked up within the interval, while a flood
-   * of made-up kids costs at most one fetch per interval. Always succeeds, with the keys held once
-   * the fetch settled (unchanged if it failed). Static keys are never refetched.
+   * A fetch on behalf of a token whose {@code kid} is not held. Joins the fetch in flight or the
+   * one waiting for its turn; else starts one, unless one started less than {@link
+   * ValidationTuning#unknownKidRefetchInterval()} ago: then one fetch is deferred to the end of
+   * that interval and every such caller waits for it. In snapshot mode every such fetch is further
+   * deferred by a random delay of up to {@link ValidationTuning#unknownKidJitter()}. So a key
+   * published just after a refresh is still picked up within the interval, while a flood of made-up
+   * kids costs at most one fetch per interval. Always succeeds, with the keys held once the fetch
+   * settled (unchanged if it failed). Static keys are never refetched.
    */
   Future<KeySet> refetchForUnknownKid() {
     if (staticKeys || closed) {
@@ -204,23 +235,35 @@ public final class JwksCache implements AutoCloseable {
       if (deferred != null) {
         return deferred.future();
       }
-      long wait =
-          lastFetchStartNanos + tuning.unknownKidRefetchInterval().toNanos() - System.nanoTime();
-      if (fetchedOnce && wait > 0) {
+      long delayNanos = fetchDelayNanos();
+      if (delayNanos > 0) {
         Promise<KeySet> later = Promise.promise();
         deferred = later;
         vertx.setTimer(
-            Math.max(1, wait / 1_000_000),
+            Math.max(1, delayNanos / 1_000_000),
             id -> {
               synchronized (lock) {
                 deferred = null;
               }
-              fetch().onComplete(later);
+              fetch(Trigger.UNKNOWN_KID).onComplete(later);
             });
         return later.future();
       }
     }
-    return fetch();
+    return fetch(Trigger.UNKNOWN_KID);
+  }
+
+  /** Guarded by lock: how long an unknown-kid fetch asked for now must wait for its turn. */
+  private long fetchDelayNanos() {
+    long wait =
+        fetchedOnce
+            ? lastFetchStartNanos + tuning.unknownKidRefetchInterval().toNanos() - System.nanoTime()
+            : 0;
+    long jitter =
+        followsSnapshot
+            ? ThreadLocalRandom.current().nextLong(tuning.unknownKidJitter().toNanos() + 1)
+            : 0;
+    return Math.max(0, wait) + jitter;
   }
 
   /**
@@ -238,7 +281,7 @@ public final class JwksCache implements AutoCloseable {
   }
 
   /** A fetch now, or the one already in flight. */
-  private Future<KeySet> fetch() {
+  private Future<KeySet> fetch(Trigger trigger) {
     Promise<KeySet> promise;
     synchronized (lock) {
       if (inFlight != null) {
@@ -251,7 +294,7 @@ public final class JwksCache implements AutoCloseable {
     }
     context.runOnContext(
         v ->
-            fetchOnContext()
+            fetchOnContext(trigger)
                 .onComplete(
                     ar -> {
                       synchronized (lock) {
@@ -263,7 +306,7 @@ public final class JwksCache implements AutoCloseable {
     return promise.future();
   }
 
-  private Future<Void> fetchOnContext() {
+  private Future<Void> fetchOnContext(Trigger trigger) {
     if (closed) {
       return Future.succeededFuture();
     }
@@ -278,15 +321,16 @@ public final class JwksCache implements AutoCloseable {
     return uri.compose(
             u -> {
               jwksUri = u;
-              return idp.fetchJwks(u, keys.isEmpty() ? null : etag).map(doc -> accept(u, doc));
+              return idp.fetchJwks(u, keys.isEmpty() ? null : etag)
+                  .map(doc -> accept(u, doc, trigger));
             })
-        .onFailure(e -> failed(e.getMessage()))
+        .onFailure(e -> failed(e.getMessage(), trigger))
         .mapEmpty();
   }
 
-  private Void accept(String url, IdpClient.JwksDocument doc) {
+  private Void accept(String url, IdpClient.JwksDocument doc, Trigger trigger) {
     if (doc.notModified()) {
-      refreshNotModified.increment();
+      refreshNotModified.get(trigger).increment();
       consecutiveFailures = 0;
       LOG.log(Level.DEBUG, "issuer {0}: JWKS {1} not modified", issuer, url);
       return null;
@@ -310,15 +354,15 @@ public final class JwksCache implements AutoCloseable {
     }
     etag = doc.etag();
     consecutiveFailures = 0;
-    refreshOk.increment();
+    refreshOk.get(trigger).increment();
     return null;
   }
 
-  private void failed(String message) {
+  private void failed(String message, Trigger trigger) {
     if (closed) {
       return;
     }
-    refreshError.increment();
+    refreshError.get(trigger).increment();
     consecutiveFailures++;
     if (configuredJwksUri == null && discovery) {
       // The JWKS location may have moved: discover again on the next attempt.
@@ -335,7 +379,8 @@ public final class JwksCache implements AutoCloseable {
   }
 
   private void scheduleNext(boolean succeeded) {
-    if (closed) {
+    if (closed || followsSnapshot) {
+      // Snapshot mode: the operator polls the IdP and renders newer snapshots; no timer here.
       return;
     }
     if (timerId >= 0) {
@@ -352,7 +397,7 @@ public final class JwksCache implements AutoCloseable {
       // Equal jitter: between half and all of the backoff, so retries of many sidecars spread out.
       delay = backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1);
     }
-    timerId = vertx.setTimer(Math.max(1, delay), id -> fetch());
+    timerId = vertx.setTimer(Math.max(1, delay), id -> fetch(Trigger.INTERVAL));
   }
 
   @Override
@@ -394,11 +439,26 @@ public final class JwksCache implements AutoCloseable {
     }
   }
 
-  private Counter refreshCounter(String result) {
+  /** Why a JWKS fetch happened: the {@code trigger} label of {@code tokengate_jwks_refresh}. */
+  private enum Trigger {
+    /** The start, the timer and the retries of polling mode. */
+    INTERVAL("interval"),
+    /** A token named a kid the cache did not hold. */
+    UNKNOWN_KID("unknown_kid");
+
+    final String label;
+
+    Trigger(String label) {
+      this.label = label;
+    }
+  }
+
+  private Counter refreshCounter(String result, Trigger trigger) {
     return Counter.builder("tokengate.jwks.refresh")
-        .description("JWKS fetches by result")
+        .description("JWKS fetches by result and by what triggered them")
         .tag("issuer", issuer)
         .tag("result", result)
+        .tag("trigger", trigger.label)
         .register(registry);
   }
 

@@ -10,6 +10,10 @@ import java.time.Duration;
  * @param unknownKidRefetchInterval at most one JWKS refetch per this interval is triggered by
  *     tokens naming an unknown {@code kid} (per issuer); tokens arriving while one is in flight
  *     wait for it
+ * @param unknownKidJitter a sidecar holding an operator-rendered key snapshot waits a random delay
+ *     in {@code [0, unknownKidJitter]} before each unknown-kid fetch, so the pods that all meet a
+ *     rotated key at once reach the IdP spread over this window instead of in one instant (zero
+ *     disables the delay); sidecars that poll the IdP themselves fetch at once
  * @param fetchTimeout a discovery or JWKS request that has not completed by then fails
  * @param retryInitial the first retry delay after a failed fetch; doubled per consecutive failure
  * @param retryMax the longest retry delay (also capped by the refresh interval)
@@ -22,6 +26,7 @@ import java.time.Duration;
  */
 public record ValidationTuning(
     Duration unknownKidRefetchInterval,
+    Duration unknownKidJitter,
     Duration fetchTimeout,
     Duration retryInitial,
     Duration retryMax,
@@ -34,6 +39,7 @@ public record ValidationTuning(
   public static final ValidationTuning DEFAULTS =
       new ValidationTuning(
           Duration.ofSeconds(5),
+          Duration.ofSeconds(2),
           Duration.ofSeconds(5),
           Duration.ofSeconds(1),
           Duration.ofMinutes(2),
@@ -45,6 +51,10 @@ public record ValidationTuning(
 
   public ValidationTuning {
     requirePositive(unknownKidRefetchInterval, "unknownKidRefetchInterval");
+    if (unknownKidJitter == null || unknownKidJitter.isNegative()) {
+      throw new IllegalArgumentException(
+          "unknownKidJitter must be zero or positive, got " + unknownKidJitter);
+    }
     requirePositive(fetchTimeout, "fetchTimeout");
     requirePositive(retryInitial, "retryInitial");
     requirePositive(retryMax, "retryMax");
@@ -63,6 +73,21 @@ public record ValidationTuning(
   public ValidationTuning withUnknownKidRefetchInterval(Duration d) {
     return new ValidationTuning(
         d,
+        unknownKidJitter,
+        fetchTimeout,
+        retryInitial,
+        retryMax,
+        refreshJitter,
+        maxDocumentBytes,
+        tokenCacheEntries,
+        tokenCacheTtl,
+        clock);
+  }
+
+  public ValidationTuning withUnknownKidJitter(Duration d) {
+    return new ValidationTuning(
+        unknownKidRefetchInterval,
+        d,
         fetchTimeout,
         retryInitial,
         retryMax,
@@ -76,6 +101,7 @@ public record ValidationTuning(
   public ValidationTuning withFetchTimeout(Duration d) {
     return new ValidationTuning(
         unknownKidRefetchInterval,
+        unknownKidJitter,
         d,
         retryInitial,
         retryMax,
@@ -89,6 +115,7 @@ public record ValidationTuning(
   public ValidationTuning withRetry(Duration initial, Duration max) {
     return new ValidationTuning(
         unknownKidRefetchInterval,
+        unknownKidJitter,
         fetchTimeout,
         initial,
         max,
@@ -102,6 +129,7 @@ public record ValidationTuning(
   public ValidationTuning withTokenCache(int entries, Duration ttl) {
     return new ValidationTuning(
         unknownKidRefetchInterval,
+        unknownKidJitter,
         fetchTimeout,
         retryInitial,
         retryMax,
@@ -115,6 +143,7 @@ public record ValidationTuning(
   public ValidationTuning withClock(Clock c) {
     return new ValidationTuning(
         unknownKidRefetchInterval,
+        unknownKidJitter,
         fetchTimeout,
         retryInitial,
         retryMax,

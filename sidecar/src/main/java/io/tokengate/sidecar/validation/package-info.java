@@ -6,10 +6,11 @@
  *   <li>{@link io.tokengate.sidecar.validation.JwtValidator} — the {@link
  *       io.tokengate.sidecar.validation.TokenValidator} the HTTP side calls; its javadoc lists the
  *       factories and every check in order.
- *   <li>{@link io.tokengate.sidecar.validation.JwksCache} — one issuer's keys: discovery, JWKS
- *       refresh with jitter, coalesced rate-limited refetch on an unknown {@code kid},
- *       stale-if-error with exponential backoff, start from a snapshot. Can be shared by several
- *       validators (e.g. across configuration reloads).
+ *   <li>{@link io.tokengate.sidecar.validation.JwksCache} — one issuer's keys: from the operator's
+ *       snapshot (no polling; the IdP only for an unknown {@code kid}, jittered), or else discovery
+ *       and JWKS refresh with jitter; coalesced rate-limited refetch on an unknown {@code kid},
+ *       stale-if-error with exponential backoff. Can be shared by several validators (e.g. across
+ *       configuration reloads).
  *   <li>{@link io.tokengate.sidecar.validation.RejectionReason} — the stable reason labels.
  *   <li>{@link io.tokengate.sidecar.validation.ValidationTuning} — intervals, timeouts, cache size.
  * </ul>

@@ -2,6 +2,7 @@ package io.tokengate.sidecar.validation;
 
 import static io.tokengate.sidecar.validation.Validation.accepted;
 import static io.tokengate.sidecar.validation.Validation.assertRejected;
+import static io.tokengate.sidecar.validation.Validation.fresh;
 import static io.tokengate.sidecar.validation.Validation.rejected;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -64,13 +65,14 @@ class JwksCacheTest {
   }
 
   private static double refreshes(MeterRegistry r, String issuer, String result) {
-    var c = r.find("tokengate.jwks.refresh").tag("issuer", issuer).tag("result", result).counter();
-    return c == null ? 0 : c.count();
-  }
-
-  /** Fresh, distinct tokens (distinct jti), so the verified-token cache never answers. */
-  private static String fresh(TestIssuer idp) {
-    return idp.token().claim("jti", UUID.randomUUID().toString()).sign();
+    return r
+        .find("tokengate.jwks.refresh")
+        .tag("issuer", issuer)
+        .tag("result", result)
+        .counters()
+        .stream()
+        .mapToDouble(io.micrometer.core.instrument.Counter::count)
+        .sum();
   }
 
   // ---- key sources and discovery ----
@@ -504,12 +506,20 @@ class JwksCacheTest {
         String text = registry.scrape();
         String iss = "issuer=\"" + idp.issuer() + "\"";
         assertThat(text)
-            .contains("tokengate_jwks_refresh_total{" + iss + ",result=\"ok\"} 1.0")
+            .contains(
+                "tokengate_jwks_refresh_total{" + iss + ",result=\"ok\",trigger=\"interval\"} 1.0")
             .containsPattern(
                 "tokengate_jwks_refresh_total\\{"
                     + iss.replace(".", "\\.")
-                    + ",result=\"not_modified\"} [1-9]")
-            .contains("tokengate_jwks_refresh_total{" + iss + ",result=\"error\"} 0.0")
+                    + ",result=\"not_modified\",trigger=\"interval\"} [1-9]")
+            .contains(
+                "tokengate_jwks_refresh_total{"
+                    + iss
+                    + ",result=\"error\",trigger=\"interval\"} 0.0")
+            .contains(
+                "tokengate_jwks_refresh_total{"
+                    + iss
+                    + ",result=\"ok\",trigger=\"unknown_kid\"} 0.0")
             .contains("tokengate_jwks_keys{" + iss + "} 1.0")
             .contains("tokengate_token_cache_total{result=\"hit\"} 1.0")
             .contains("tokengate_token_cache_total{result=\"miss\"} 2.0")

@@ -58,6 +58,14 @@ final class Validation {
     }
   }
 
+  /**
+   * A fresh, distinct token of {@code idp} (its own jti), so the verified-token cache never
+   * answers.
+   */
+  static String fresh(TestIssuer idp) {
+    return idp.token().claim("jti", java.util.UUID.randomUUID().toString()).sign();
+  }
+
   static VerifiedToken accepted(TokenValidator v, String token) {
     return await(v.validate(token));
   }
