@@ -351,6 +351,80 @@ class InterceptionModesIT {
     }
   }
 
+  /**
+   * NetworkPolicies add up: another one admitting the app port re-opens the bypass. The policy
+   * names it under BypassRisk, the app port really answers without a token while it exists, and
+   * closes again once it is gone.
+   */
+  @Test
+  @Order(6)
+  void anotherNetworkPolicyAdmittingTheAppPortIsNamedAsBypassRisk() {
+    String mode = "NetworkPolicy";
+    String name = "let-in-app-port";
+    String direct = "http://" + pod(mode).getStatus().getPodIP() + ":" + APP_PORT + "/orders";
+    ClientPod clients = new ClientPod(cluster.client(), ns(mode));
+    kubectl.runWithInput(
+        """
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata:
+          name: %s
+          namespace: %s
+        spec:
+          podSelector:
+            matchLabels:
+              app: orders
+          policyTypes: [Ingress]
+          ingress:
+            - ports:
+                - port: %d
+        """
+            .formatted(name, ns(mode), APP_PORT),
+        "apply",
+        "-f",
+        "-");
+    Condition risk =
+        Await.until(
+            "BypassRisk names NetworkPolicy " + name,
+            Duration.ofSeconds(90),
+            () -> {
+              Condition c = condition(mode, Conditions.BYPASS_RISK);
+              return c != null && "True".equals(c.getStatus()) && c.getMessage().contains(name)
+                  ? c
+                  : null;
+            });
+    System.out.printf("[modes] BypassRisk %s: %s%n", risk.getReason(), risk.getMessage());
+    assertThat(risk.getReason()).isEqualTo(Conditions.Reasons.NETWORK_POLICY_ADMITS_APP_PORT);
+    JsonNode open =
+        Await.until(
+            "the app port open through " + name,
+            Duration.ofSeconds(60),
+            () -> {
+              JsonNode answer = clients.get(direct, null);
+              return answer.path("status").asInt() == 200 ? answer : null;
+            });
+    assertThat(open.path("json").path("headers").has("x-auth-subject")).isFalse();
+
+    kubectl.run("delete", "networkpolicy", name, "-n", ns(mode));
+    Await.until(
+        "BypassRisk no longer names " + name,
+        Duration.ofSeconds(90),
+        () -> {
+          Condition c = condition(mode, Conditions.BYPASS_RISK);
+          return c != null && !c.getMessage().contains(name) ? c : null;
+        });
+    JsonNode closed =
+        Await.until(
+            "the app port closed again",
+            Duration.ofSeconds(60),
+            () -> {
+              JsonNode answer = clients.get(direct, null);
+              return answer.has("status") ? null : answer;
+            });
+    assertThat(closed.path("error").asText())
+        .containsAnyOf("connection refused", "timeout", "deadline exceeded");
+  }
+
   static Pod pod(String mode) {
     List<Pod> pods =
         cluster

@@ -363,7 +363,11 @@ public abstract class UserPathScenario {
         delete(adminUrl, keycloak.clientCredentialsToken("orders.read", "orders.admin")), 200);
 
     // What Prometheus scrapes: both programs name their release, in the format it asks for.
-    String openMetrics = "Accept: application/openmetrics-text;version=1.0.0,text/plain;q=0.5";
+    // The Accept header Prometheus sends: OpenMetrics preferred, Prometheus text acceptable.
+    String openMetrics =
+        "Accept: application/openmetrics-text;version=1.0.0;q=0.5,"
+            + "application/openmetrics-text;version=0.0.1;q=0.4,"
+            + "text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
     String sidecarMetrics =
         "http://" + orders().get(0).getStatus().getPodIP() + ":" + SIDECAR_ADMIN_PORT + "/metrics";
     String operatorMetrics =
