@@ -5,11 +5,14 @@
 # runtime, to ready and through a few hundred requests. The cache roughly halves the CPU time
 # to ready (bench/startup.md).
 #
-# Usage: aot-cache.sh OUTPUT_DIR RUNTIME_DIR SIDECAR_JAR
+# Usage: aot-cache.sh OUTPUT_DIR RUNTIME_DIR SIDECAR_JAR [JIB_APPLICATION_CACHE]
 #   OUTPUT_DIR   becomes /opt/tokengate in the image
 #   RUNTIME_DIR  what runtime.sh staged (OUTPUT_DIR/opt/java is the image's Java); when it
 #                holds no runtime (a base image brings Java), no cache is trained and the
 #                argument file stays empty
+#   JIB_APPLICATION_CACHE  emptied here: Jib reuses a cached layer whose files' paths and
+#                modification times are unchanged, and every staged file carries the image's fixed
+#                time, so a kept cache would ship the previous build's jar
 # Called by the `images` Maven profile of sidecar/ after runtime.sh.
 #
 # The cache is only used by the JVM it was trained with and with the same flags that shape
@@ -21,6 +24,7 @@ set -euo pipefail
 out=${1:?usage: aot-cache.sh OUTPUT_DIR RUNTIME_DIR SIDECAR_JAR}
 runtime=${2:?usage: aot-cache.sh OUTPUT_DIR RUNTIME_DIR SIDECAR_JAR}
 jar=${3:?usage: aot-cache.sh OUTPUT_DIR RUNTIME_DIR SIDECAR_JAR}
+jib_cache=${4:-}
 java="$runtime/opt/java/bin/java"
 
 log() { echo "[aot-cache] $*"; }
@@ -31,6 +35,7 @@ die() {
 [[ -f $jar ]] || die "no sidecar jar at $jar (package the sidecar first)"
 
 rm -rf "$out"
+[[ -z $jib_cache ]] || rm -rf "$jib_cache"
 mkdir -p "$out"
 cp "$jar" "$out/tokengate-sidecar.jar"
 if [[ ! -x $java ]]; then
