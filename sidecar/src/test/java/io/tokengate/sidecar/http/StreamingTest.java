@@ -82,7 +82,10 @@ class StreamingTest {
   }
 
   static HttpRequest.Builder request(InProcessSidecar s, String path) {
-    return HttpRequest.newBuilder(s.uri(path)).header("Authorization", "Bearer " + token);
+    // A stalled exchange fails the test instead of hanging the build.
+    return HttpRequest.newBuilder(s.uri(path))
+        .timeout(java.time.Duration.ofSeconds(60))
+        .header("Authorization", "Bearer " + token);
   }
 
   @Test
