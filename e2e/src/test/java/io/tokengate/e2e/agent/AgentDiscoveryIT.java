@@ -8,6 +8,7 @@ import io.tokengate.e2e.idp.Jwt;
 import io.tokengate.e2e.idp.Keycloak;
 import io.tokengate.e2e.idp.KeycloakExtension;
 import io.tokengate.e2e.support.Ports;
+import io.tokengate.e2e.support.Repo;
 import io.tokengate.e2e.support.UpstreamApp;
 import java.io.IOException;
 import java.net.URI;
@@ -51,12 +52,7 @@ class AgentDiscoveryIT {
 
   @BeforeAll
   static void start(Keycloak shared) throws IOException {
-    Path base =
-        Files.createTempDirectory(
-            Files.createDirectories(
-                Path.of(System.getProperty("tokengate.e2e.workdir", "target/e2e"))
-                    .toAbsolutePath()),
-            "agent-");
+    Path base = Files.createTempDirectory(Repo.workDir(), "agent-");
     int upstreamPort = Ports.free();
     app = UpstreamApp.start(upstreamPort);
     keycloak = shared.awaitReady(Duration.ofMinutes(5));

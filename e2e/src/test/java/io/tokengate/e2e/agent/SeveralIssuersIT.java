@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.tokengate.e2e.idp.Keycloak;
 import io.tokengate.e2e.idp.KeycloakExtension;
 import io.tokengate.e2e.support.Ports;
+import io.tokengate.e2e.support.Repo;
 import io.tokengate.e2e.support.UpstreamApp;
 import java.io.IOException;
 import java.net.http.HttpClient;
@@ -33,12 +34,7 @@ class SeveralIssuersIT {
 
   @BeforeAll
   static void start(Keycloak shared) throws IOException {
-    Path dir =
-        Files.createTempDirectory(
-            Files.createDirectories(
-                Path.of(System.getProperty("tokengate.e2e.workdir", "target/e2e"))
-                    .toAbsolutePath()),
-            "several-issuers-");
+    Path dir = Files.createTempDirectory(Repo.workDir(), "several-issuers-");
     int upstreamPort = Ports.free();
     app = UpstreamApp.start(upstreamPort);
     keycloak = shared.awaitReady(Duration.ofMinutes(5));

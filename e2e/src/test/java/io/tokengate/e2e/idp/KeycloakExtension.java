@@ -1,5 +1,6 @@
 package io.tokengate.e2e.idp;
 
+import io.tokengate.e2e.support.Repo;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -34,9 +35,8 @@ public final class KeycloakExtension implements ParameterResolver {
 
   private static Keycloak start() {
     try {
-      Path base = Path.of(System.getProperty("tokengate.e2e.workdir", "target/e2e"));
-      Files.createDirectories(base);
-      return Keycloak.start(Files.createTempDirectory(base.toAbsolutePath(), "keycloak-"));
+      Path base = Repo.workDir();
+      return Keycloak.start(Files.createTempDirectory(base, "keycloak-"));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

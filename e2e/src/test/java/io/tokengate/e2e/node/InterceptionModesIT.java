@@ -97,14 +97,10 @@ class InterceptionModesIT {
 
   @BeforeAll
   static void start() throws Exception {
-    Path base = Path.of(System.getProperty("tokengate.e2e.workdir", "target/e2e"));
-    Files.createDirectories(base);
+    Path base = Repo.workDir();
     Map<String, String> images = NodeImages.build();
-    cluster =
-        ControlPlane.start(
-            Files.createTempDirectory(base.toAbsolutePath(), "modes-"), true, images);
-    keycloak =
-        Keycloak.startOn(Files.createTempDirectory(base.toAbsolutePath(), "keycloak-"), NODE_IP);
+    cluster = ControlPlane.start(Files.createTempDirectory(base, "modes-"), true, images);
+    keycloak = Keycloak.startOn(Files.createTempDirectory(base, "keycloak-"), NODE_IP);
     kubectl = cluster.kubectl();
   }
 

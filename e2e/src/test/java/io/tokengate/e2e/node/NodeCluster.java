@@ -6,6 +6,7 @@ import io.tokengate.e2e.cluster.NodeImages;
 import io.tokengate.e2e.idp.Keycloak;
 import io.tokengate.e2e.scenario.ScenarioCluster;
 import io.tokengate.e2e.support.Cli;
+import io.tokengate.e2e.support.Repo;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -40,17 +41,13 @@ public final class NodeCluster implements ScenarioCluster {
   /** Builds (or reuses) the images, starts the cluster with the node, then Keycloak. */
   public static NodeCluster start() {
     try {
-      Path base = Path.of(System.getProperty("tokengate.e2e.workdir", "target/e2e"));
-      Files.createDirectories(base);
+      Path base = Repo.workDir();
       Map<String, String> images = NodeImages.build();
       ControlPlane cluster =
-          ControlPlane.start(
-              Files.createTempDirectory(base.toAbsolutePath(), "node-"), true, images);
+          ControlPlane.start(Files.createTempDirectory(base, "node-"), true, images);
       try {
         // The bridge (NODE_IP) exists now; Keycloak boots while the chart installs.
-        Keycloak keycloak =
-            Keycloak.startOn(
-                Files.createTempDirectory(base.toAbsolutePath(), "keycloak-"), NODE_IP);
+        Keycloak keycloak = Keycloak.startOn(Files.createTempDirectory(base, "keycloak-"), NODE_IP);
         return new NodeCluster(cluster, keycloak);
       } catch (RuntimeException e) {
         cluster.close();

@@ -46,9 +46,8 @@ class NodeIT {
 
   @Test
   void podsRunOnTheNodeWithServicesPoliciesAndLimitsAndStopLeavesNothing() throws IOException {
-    Path base = Path.of(System.getProperty("tokengate.e2e.workdir", "target/e2e"));
-    Files.createDirectories(base);
-    Path dir = Files.createTempDirectory(base.toAbsolutePath(), "node-");
+    Path base = Repo.workDir();
+    Path dir = Files.createTempDirectory(base, "node-");
     String output;
     try {
       output =

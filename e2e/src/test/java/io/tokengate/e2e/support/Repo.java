@@ -1,5 +1,6 @@
 package io.tokengate.e2e.support;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -28,6 +29,17 @@ public final class Repo {
     return env != null && !env.isBlank()
         ? Path.of(env)
         : Path.of(System.getProperty("user.home"), ".cache", "tokengate");
+  }
+
+  /**
+   * The e2e's working directory ({@code -Dtokengate.e2e.workdir}, default {@code target/e2e}),
+   * created, as an absolute path: clusters, Keycloak and sidecars each get a temporary directory
+   * under it, kept after the run for their logs.
+   */
+  public static Path workDir() throws IOException {
+    return Files.createDirectories(
+            Path.of(System.getProperty("tokengate.e2e.workdir", "target/e2e")))
+        .toAbsolutePath();
   }
 
   /** A built artifact of another module, with a clear error when it has not been built. */
