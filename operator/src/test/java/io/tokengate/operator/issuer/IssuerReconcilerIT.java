@@ -17,8 +17,8 @@ import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerStatus;
 import io.tokengate.operator.status.StatusConditions;
 import io.tokengate.operator.testing.RunningOperator;
 import io.tokengate.operator.testing.TestApiServer;
-import io.tokengate.operator.testing.TestIdentityProvider;
-import io.tokengate.operator.testing.TestIdentityProvider.Behaviour;
+import io.tokengate.testing.SigningKey;
+import io.tokengate.testing.TestIssuer;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -66,7 +66,7 @@ class IssuerReconcilerIT {
 
   @Test
   void loadsKeysThroughDiscoveryAndFollowsRotation() {
-    try (TestIdentityProvider idp = TestIdentityProvider.start()) {
+    try (TestIssuer idp = rsaAndEcIssuer()) {
       var kids = idp.keyIds();
       create(tokenIssuer("rotating", idp.issuer(), "1s"));
 
@@ -83,7 +83,7 @@ class IssuerReconcilerIT {
       assertCondition(ready, Conditions.DISCOVERY_SUCCEEDED, "True", Reasons.DISCOVERED);
       assertCondition(ready, Conditions.KEYS_LOADED, "True", Reasons.KEYS_FETCHED);
 
-      var rotated = idp.rotate();
+      var rotated = idp.replaceAllKeys();
       eventually(
           () -> {
             TokenIssuerStatus s = status(TokenIssuer.class, "rotating");
@@ -100,7 +100,7 @@ class IssuerReconcilerIT {
 
   @Test
   void anUnreachableIssuerIsNotReadyAndKeepsItsLastKeys() {
-    TestIdentityProvider idp = TestIdentityProvider.start();
+    TestIssuer idp = rsaAndEcIssuer();
     create(tokenIssuer("goes-away", idp.issuer(), "1s"));
     TokenIssuerStatus ready = awaitReady(TokenIssuer.class, "goes-away");
     idp.close();
@@ -112,7 +112,7 @@ class IssuerReconcilerIT {
           assertThat(c.getStatus()).isEqualTo("False");
           assertThat(c.getReason()).isEqualTo(Reasons.DISCOVERY_FAILED);
           assertThat(c.getMessage())
-              .contains(idp.issuer() + "/.well-known/openid-configuration")
+              .contains(idp.discoveryUri())
               .contains("policies keep the keys fetched at");
           assertThat(s.jwksHash).isEqualTo(ready.jwksHash);
           assertThat(s.keyCount).isEqualTo(2);
@@ -121,19 +121,19 @@ class IssuerReconcilerIT {
 
   @Test
   void misbehavingIssuersGetTheirReason() {
-    try (TestIdentityProvider wrongIssuer = TestIdentityProvider.start();
-        TestIdentityProvider notJson = TestIdentityProvider.start();
-        TestIdentityProvider failing = TestIdentityProvider.start()) {
-      wrongIssuer.behave(Behaviour.WRONG_ISSUER);
-      notJson.behave(Behaviour.NOT_JSON);
-      failing.behave(Behaviour.SERVER_ERROR);
+    try (TestIssuer wrongIssuer = TestIssuer.start();
+        TestIssuer notJson = TestIssuer.start();
+        TestIssuer failing = TestIssuer.start()) {
+      wrongIssuer.discoveryOverrides(Map.of("issuer", wrongIssuer.issuer() + "/other"));
+      notJson.serveJwksBody("<html>login</html>");
+      failing.goDown(TestIssuer.Outage.HTTP_500);
       create(tokenIssuer("wrong-issuer", wrongIssuer.issuer(), "10m"));
       create(tokenIssuer("not-json", notJson.issuer(), "10m"));
       create(tokenIssuer("failing", failing.issuer(), "10m"));
 
       awaitNotReady("wrong-issuer", Reasons.ISSUER_MISMATCH, "names issuer");
       awaitNotReady("not-json", Reasons.JWKS_INVALID, "not a JSON object");
-      awaitNotReady("failing", Reasons.DISCOVERY_FAILED, "answered HTTP 503");
+      awaitNotReady("failing", Reasons.DISCOVERY_FAILED, "answered HTTP 500");
       // Retried with backoff (at most 2 s here), never given up.
       int before = notJson.jwksRequests();
       eventually(
@@ -243,5 +243,10 @@ class IssuerReconcilerIT {
     assertThat(c.getStatus()).isEqualTo(value);
     assertThat(c.getReason()).isEqualTo(reason);
     assertThat(c.getLastTransitionTime()).isNotBlank();
+  }
+
+  /** An issuer publishing one RSA (RS256) and one EC (ES256) key, as Keycloak does by default. */
+  private static TestIssuer rsaAndEcIssuer() {
+    return TestIssuer.builder().key(SigningKey.rsa("rsa-1")).key(SigningKey.ec("ec-1")).start();
   }
 }

@@ -30,7 +30,8 @@ import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.operator.status.StatusConditions;
 import io.tokengate.operator.testing.RunningOperator;
 import io.tokengate.operator.testing.TestApiServer;
-import io.tokengate.operator.testing.TestIdentityProvider;
+import io.tokengate.testing.SigningKey;
+import io.tokengate.testing.TestIssuer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -49,7 +50,7 @@ class ApiPolicyReconcilerIT {
   // A namespace of its own: a default policy there covers every pod of its namespace.
   private static String defaults;
   private static RunningOperator operator;
-  private static TestIdentityProvider idp;
+  private static TestIssuer idp;
 
   @BeforeAll
   static void start() {
@@ -62,7 +63,7 @@ class ApiPolicyReconcilerIT {
     client = api.client();
     namespace = api.newNamespace("policies");
     defaults = api.newNamespace("defaults");
-    idp = TestIdentityProvider.start();
+    idp = TestIssuer.builder().key(SigningKey.rsa("rsa-1")).key(SigningKey.ec("ec-1")).start();
     operator =
         RunningOperator.start(
             client,
@@ -131,7 +132,7 @@ class ApiPolicyReconcilerIT {
         .contains(idp.keyIds().get(0))
         .doesNotContain("\"d\"");
 
-    List<String> rotated = idp.rotate();
+    List<String> rotated = idp.replaceAllKeys();
     eventually(
         () -> {
           ConfigMap now = configMap("orders");
@@ -144,7 +145,7 @@ class ApiPolicyReconcilerIT {
 
   @Test
   void aPolicyOfSeveralIssuersServesWithTheReadyOnesAndNamesTheOthers() throws Exception {
-    try (TestIdentityProvider partnerIdp = TestIdentityProvider.start()) {
+    try (TestIssuer partnerIdp = TestIssuer.start()) {
       client.resource(issuer("corp-m", "1s")).create();
       TokenIssuer partner = issuer("partner-m", "1s");
       partner.getSpec().issuer = partnerIdp.issuer();

@@ -7,7 +7,7 @@ import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import io.tokengate.sidecar.GateState;
-import io.tokengate.sidecar.testing.TestTls;
+import io.tokengate.testing.TestTls;
 import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.net.InetAddress;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.tokengate.sidecar.testing.EchoUpstream;
 import io.tokengate.sidecar.testing.InProcessSidecar;
 import io.tokengate.sidecar.testing.PolicyFiles;
-import io.tokengate.sidecar.testing.TestIssuer;
+import io.tokengate.testing.TestIssuer;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

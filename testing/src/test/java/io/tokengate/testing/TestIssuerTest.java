@@ -1,4 +1,4 @@
-package io.tokengate.sidecar.testing;
+package io.tokengate.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

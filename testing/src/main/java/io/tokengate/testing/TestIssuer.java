@@ -1,4 +1,4 @@
-package io.tokengate.sidecar.testing;
+package io.tokengate.testing;
 
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
@@ -226,6 +226,32 @@ public final class TestIssuer implements AutoCloseable {
     publish(next);
     activate(next);
     return next;
+  }
+
+  /**
+   * Replaces every published key by a new one of the same type under a new kid (as after an
+   * unannounced rotation: the old keys are gone at once); the first new key signs from now on.
+   *
+   * @return the new key ids, in the order the old keys were published
+   */
+  public List<String> replaceAllKeys() {
+    synchronized (lock) {
+      List<SigningKey> next = new ArrayList<>();
+      for (SigningKey k : published) {
+        next.add(k.successor(k.kid() + "-r" + kidCounter.getAndIncrement()));
+      }
+      published.clear();
+      published.addAll(next);
+      active = next.get(0);
+      return keyIds();
+    }
+  }
+
+  /** The key ids of the published keys, in publication order. */
+  public List<String> keyIds() {
+    synchronized (lock) {
+      return published.stream().map(SigningKey::kid).toList();
+    }
   }
 
   /** Adds {@code key} to the JWKS (it does not become the signing key). */
