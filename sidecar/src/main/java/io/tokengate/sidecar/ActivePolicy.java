@@ -2,6 +2,7 @@ package io.tokengate.sidecar;
 
 import io.tokengate.api.v1alpha1.Durations;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicySpec;
+import io.tokengate.api.v1alpha1.apipolicy.DecisionLog;
 import io.tokengate.api.v1alpha1.apipolicy.Limits;
 import io.tokengate.api.v1alpha1.apipolicy.Mode;
 import io.tokengate.sidecar.authz.RuleMatcher;
@@ -10,6 +11,7 @@ import io.tokengate.sidecar.config.SidecarConfig;
 import io.tokengate.sidecar.http.Challenges;
 import io.tokengate.sidecar.http.ProtectedResourceMetadata;
 import io.tokengate.sidecar.http.TokenSources;
+import io.tokengate.sidecar.log.DecisionSampler;
 import io.tokengate.sidecar.validation.DpopBinding;
 import io.tokengate.sidecar.validation.DpopReplayCache;
 import io.tokengate.sidecar.validation.TokenValidator;
@@ -45,6 +47,7 @@ public final class ActivePolicy {
   private final DpopBinding dpop;
   private final ProtectedResourceMetadata resourceMetadata;
   private final Challenges challenges;
+  private final DecisionSampler decisionLog;
 
   /** A claim forwarded as a header. */
   public record ClaimHeader(String claim, String header) {}
@@ -55,7 +58,18 @@ public final class ActivePolicy {
    */
   public record Presentation(DpopReplayCache replay, Clock clock) {}
 
-  public ActivePolicy(SidecarConfig config, TokenValidator validator, Presentation presentation) {
+  /**
+   * What the installation decides where a policy is silent (the sidecar's launch options).
+   *
+   * @param decisionLogAllowed the log lines of allowed requests
+   */
+  public record Defaults(DecisionLog.Allowed decisionLogAllowed) {}
+
+  public ActivePolicy(
+      SidecarConfig config,
+      TokenValidator validator,
+      Presentation presentation,
+      Defaults defaults) {
     this.config = config;
     this.validator = validator;
     ApiPolicySpec s = config.policy().getSpec();
@@ -87,9 +101,15 @@ public final class ActivePolicy {
     this.resourceMetadata =
         ProtectedResourceMetadata.of(
             s, config.issuers().stream().map(i -> i.identifier()).toList(), tokenSources);
+    this.decisionLog = DecisionSampler.of(s.decisionLog, defaults.decisionLogAllowed());
     this.challenges =
         new Challenges(
             id, dpop.required(), resourceMetadata == null ? null : resourceMetadata.url());
+  }
+
+  /** Which allowed requests' decisions are logged. */
+  public DecisionSampler decisionLog() {
+    return decisionLog;
   }
 
   /** How bound and unbound tokens must be presented (DPoP). */

@@ -54,6 +54,7 @@ public final class Sidecar {
   private final GateState state;
   // One replay cache for the life of the process: a reload must not forget the proofs seen.
   private final ActivePolicy.Presentation presentation;
+  private final ActivePolicy.Defaults defaults;
   private ValidatorFactory.Built serving;
   private final AdminServer admin;
   private ConfigWatcher watcher;
@@ -90,6 +91,7 @@ public final class Sidecar {
     this.state = runtime.state();
     this.admin = runtime.admin();
     this.validators = new ValidatorFactory(vertx, metrics.registry(), tuning.validation());
+    this.defaults = new ActivePolicy.Defaults(options.decisionLogAllowed());
     this.presentation =
         new ActivePolicy.Presentation(
             new DpopReplayCache(DpopReplayCache.DEFAULT_SLOTS), tuning.validation().clock());
@@ -173,7 +175,7 @@ public final class Sidecar {
   private void boot(SidecarConfig config, Map<Path, String> files, long t0) {
     serving = build(config);
     validators.activate(serving);
-    state.swap(new ActivePolicy(config, serving.validator(), presentation));
+    state.swap(new ActivePolicy(config, serving.validator(), presentation, defaults));
     int maxHeaderBytes = state.current().maxHeaderBytes();
     decoderLimit = Math.max(maxHeaderBytes, 64 * 1024) + DECODER_HEADROOM;
 
@@ -322,7 +324,7 @@ public final class Sidecar {
                     + readyTimeout.toSeconds()
                     + " s (and no key snapshot was given)"));
       }
-      ActivePolicy next = new ActivePolicy(config, built.validator(), presentation);
+      ActivePolicy next = new ActivePolicy(config, built.validator(), presentation, defaults);
       if (next.maxHeaderBytes() + DECODER_HEADROOM > decoderLimit) {
         log.warn(
             "reload",

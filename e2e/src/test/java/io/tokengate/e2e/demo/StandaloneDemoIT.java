@@ -11,10 +11,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code ./demo.sh --standalone} as a user runs it: the development issuer ({@code
- * demo/issuer.py}, which the benchmarks also use), a local app and the sidecar jar, and the three
- * answers. It proves that the tokens the Python issuer signs (its own RSA code, no library) are
- * accepted by the sidecar, and that the decision log it prints never holds a token.
+ * {@code ./demo.sh --standalone} as a user runs it: the development issuer ({@code demo/issuer.py},
+ * which the benchmarks also use), a local app and the sidecar jar, and the three answers. It proves
+ * that the tokens the Python issuer signs (its own RSA code, no library) are accepted by the
+ * sidecar, and that the decision log it prints never holds a token.
  */
 class StandaloneDemoIT {
   @Test

@@ -745,20 +745,28 @@ public final class GateHandler implements Handler<HttpServerRequest> {
       if (upstreamError != null) {
         metrics.upstreamFailure(policy, upstreamError);
       }
+      if (p != null && GateMetrics.ALLOW.equals(decision) && !p.decisionLog().logAllowed()) {
+        return; // counted above; refusals are always logged
+      }
       StringBuilder sb = EventLog.start("info", "decision");
+      // The product's own fields keep plain names; what OpenTelemetry's semantic conventions name
+      // (HTTP, URL, client, end user, trace) carries the convention's name.
       EventLog.field(sb, "policy", policy);
       EventLog.field(sb, "decision", decision);
       EventLog.field(sb, "reason", reason);
-      EventLog.field(sb, "status", status);
-      EventLog.field(sb, "method", req.method().name());
-      EventLog.field(sb, "path", path != null ? path.path() : rawPath(req.uri()));
+      EventLog.field(sb, "http.request.method", req.method().name());
+      EventLog.field(sb, "url.path", path != null ? path.path() : rawPath(req.uri()));
+      EventLog.field(sb, "http.response.status_code", status);
       if (rule != null) {
         EventLog.field(sb, "rule", rule.label());
       }
       if (token != null) {
-        EventLog.field(sb, "subject", token.subject());
-        EventLog.field(sb, "client", token.clientId());
+        EventLog.field(sb, "enduser.id", token.subject());
+        EventLog.field(sb, "client_id", token.clientId());
         EventLog.field(sb, "issuer", token.issuer());
+      }
+      if (req.remoteAddress() != null) {
+        EventLog.field(sb, "client.address", req.remoteAddress().hostAddress());
       }
       long micros = (System.nanoTime() - started) / 1000;
       sb.append(",\"latency_ms\":").append(micros / 1000).append('.');
@@ -770,9 +778,10 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         sb.append('0');
       }
       sb.append(frac);
-      String trace = req.headers().get(TRACEPARENT);
+      TraceContext trace = TraceContext.parse(req.headers().get(TRACEPARENT));
       if (trace != null) {
-        EventLog.field(sb, "traceparent", trace);
+        EventLog.field(sb, "trace_id", trace.traceId());
+        EventLog.field(sb, "span_id", trace.parentId());
       }
       if (upstreamError != null) {
         EventLog.field(sb, "upstream_error", upstreamError);
