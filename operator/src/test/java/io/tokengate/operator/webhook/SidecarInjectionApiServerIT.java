@@ -269,7 +269,16 @@ class SidecarInjectionApiServerIT {
         .isEqualTo("Always");
     assertThat(sidecar.getArgs())
         .containsExactly(
-            "--config", "/etc/tokengate", "--listen-port", "7450", "--admin-port", "7451");
+            "--config",
+            "/etc/tokengate",
+            "--listen-port",
+            "7450",
+            "--admin-port",
+            "7451",
+            "--drain-seconds",
+            "20",
+            "--decision-log-allowed",
+            "Sampled");
     assertThat(sidecar.getPorts())
         .anySatisfy(
             p -> {
