@@ -6,8 +6,8 @@ import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.sidecar.testing.EchoUpstream;
 import io.tokengate.sidecar.testing.InProcessSidecar;
 import io.tokengate.sidecar.testing.PolicyFiles;
-import io.tokengate.sidecar.testing.SigningKey;
-import io.tokengate.sidecar.testing.TestIssuer;
+import io.tokengate.testing.SigningKey;
+import io.tokengate.testing.TestIssuer;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -116,7 +116,7 @@ class EntraMultiTenantTest {
   }
 
   /** A v2 access token of {@code tid}, as Entra issues it to a multi-tenant app. */
-  static io.tokengate.sidecar.testing.TokenBuilder v2Token(String tid) {
+  static io.tokengate.testing.TokenBuilder v2Token(String tid) {
     return v2.tenantToken(tid)
         .audience(API)
         .claim("azp", "c44b4083-3bb0-49c1-b47d-974e53cbdf3c")
@@ -126,7 +126,7 @@ class EntraMultiTenantTest {
   }
 
   /** A v1 access token of {@code tid}: {@code iss .../<tid>/}, {@code appid}, {@code ver 1.0}. */
-  static io.tokengate.sidecar.testing.TokenBuilder v1Token(String tid) {
+  static io.tokengate.testing.TokenBuilder v1Token(String tid) {
     return v1.tenantToken(tid)
         .audience("api://" + API)
         .claim("appid", "1950a258-227b-4e31-a9cf-717495945fc2")
