@@ -2,6 +2,7 @@ package io.tokengate.sidecar;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.tokengate.api.v1alpha1.ResourceReader;
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.sidecar.config.SidecarConfig;
 import io.tokengate.sidecar.validation.IssuerRouter;
@@ -61,7 +62,8 @@ public final class ValidatorFactory {
         }
         keys.put(identity, cache);
         byIssuer.put(
-            spec.issuer, JwtValidator.create(cache, spec, issuer.audiences(), registry, tuning));
+            IssuerTemplate.routingKey(spec),
+            JwtValidator.create(cache, spec, issuer.audiences(), registry, tuning));
       }
       return new Built(IssuerRouter.of(byIssuer), keys, started.isEmpty());
     } catch (RuntimeException e) {

@@ -28,6 +28,13 @@ public final class Conditions {
     public static final String DISCOVERY_DISABLED = "DiscoveryDisabled";
     public static final String DISCOVERY_FAILED = "DiscoveryFailed";
     public static final String ISSUER_MISMATCH = "IssuerMismatch";
+
+    /**
+     * Discovery names an issuer template ({@code {tenantid}}: a multi-tenant Entra issuer) and
+     * {@code spec.tenants} is not set, so no token could be matched; the issuer stays unusable.
+     */
+    public static final String TENANTS_REQUIRED = "TenantsRequired";
+
     public static final String KEYS_FETCHED = "KeysFetched";
     public static final String STATIC_KEYS = "StaticKeys";
     public static final String JWKS_FETCH_FAILED = "JwksFetchFailed";

@@ -8,6 +8,7 @@ import io.tokengate.api.v1alpha1.Conditions;
 import io.tokengate.api.v1alpha1.Conditions.Reasons;
 import io.tokengate.api.v1alpha1.Durations;
 import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerStatus;
 import io.tokengate.operator.status.ResourceEvents;
@@ -76,7 +77,11 @@ public abstract class IssuerReconciliation<
           true,
           loaded.discovered() ? Reasons.DISCOVERED : Reasons.DISCOVERY_DISABLED,
           loaded.discovered()
-              ? "discovery names issuer " + spec.issuer + " and JWKS " + loaded.jwksUri()
+              ? "discovery names issuer "
+                  + IssuerTemplate.routingKey(spec)
+                  + tenants(spec)
+                  + " and JWKS "
+                  + loaded.jwksUri()
               : "discovery is off (spec.discovery: false or static spec.jwks)");
       conditions.set(
           Conditions.KEYS_LOADED,
@@ -145,6 +150,16 @@ public abstract class IssuerReconciliation<
             ? ""
             : " (policies keep the keys fetched at " + previous.lastRefreshTime + ")";
     conditions.set(Conditions.READY, false, reason, message + stale);
+  }
+
+  /** For a multi-tenant issuer, which tenants its tokens may come from. */
+  private static String tenants(TokenIssuerSpec spec) {
+    if (spec.tenants == null) {
+      return "";
+    }
+    return spec.tenants.contains(IssuerTemplate.ALL_TENANTS)
+        ? " (tokens of every tenant accepted)"
+        : " (tokens of " + spec.tenants.size() + " listed tenant(s) accepted)";
   }
 
   private Duration backoff(int failures) {

@@ -208,19 +208,9 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
   }
 
   private static String specProblem(ApiPolicy policy, PolicyIssuers resolution) {
-    java.util.Map<String, String> byIdentifier = new java.util.HashMap<>();
-    for (IssuerResolution r : resolution.each()) {
-      if (r.issuer().isPresent()) {
-        String name = r.issuer().get().getMetadata().getName();
-        String other = byIdentifier.putIfAbsent(r.issuer().get().getSpec().issuer, name);
-        if (other != null) {
-          return "spec.issuerRefs: issuers "
-              + other
-              + " and "
-              + name
-              + " have the same spec.issuer, so a token could not be routed to one of them";
-        }
-      }
+    String overlap = PolicyIssuers.overlap(resolution);
+    if (overlap != null) {
+      return overlap;
     }
     if (policy.getSpec().audiences != null) {
       return null;

@@ -142,6 +142,92 @@ class IssuerReconcilerIT {
   }
 
   @Test
+  void entraMultiTenantIssuersNeedTheirTenantsAndTheTemplateOfTheirOwnAuthority() {
+    String tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    try (TestIssuer v2 = entra("/organizations/v2.0", "/{tenantid}/v2.0");
+        TestIssuer v1 = entra("/organizations/", "/{tenantid}/");
+        TestIssuer foreign = entra("/organizations/v2.0", "/{tenantid}/v2.0");
+        TestIssuer singleTenant =
+            TestIssuer.builder()
+                .issuerPath("/organizations/v2.0")
+                .key(SigningKey.rsa("single-1"))
+                .start()) {
+      assertThat(v2.issuerTemplate()).endsWith("/{tenantid}/v2.0");
+
+      // Discovery names a template and spec.tenants is missing: fail closed, say so, and an Event.
+      create(tokenIssuer("entra-no-tenants", v2.issuer(), "10m"));
+      awaitNotReady(
+          "entra-no-tenants",
+          Reasons.TENANTS_REQUIRED,
+          "names the issuer template '" + v2.issuerTemplate() + "'");
+      TokenIssuerStatus refused = status(TokenIssuer.class, "entra-no-tenants");
+      assertCondition(refused, Conditions.DISCOVERY_SUCCEEDED, "False", Reasons.TENANTS_REQUIRED);
+      assertThat(StatusConditions.find(refused.conditions, Conditions.READY).get().getMessage())
+          .contains("spec.tenants lists the tenant ids to accept");
+      assertThat(refused.keys).as("no keys published for an issuer no token could match").isNull();
+      eventually(
+          () ->
+              assertThat(
+                      client.v1().events().inNamespace(namespace).list().getItems().stream()
+                          .filter(e -> "entra-no-tenants".equals(e.getInvolvedObject().getName()))
+                          .filter(e -> Reasons.TENANTS_REQUIRED.equals(e.getReason()))
+                          .map(e -> e.getType()))
+                  .contains("Warning"));
+
+      // With the tenants listed, the same issuer is Ready and says which template it matches.
+      TokenIssuer fixed =
+          client
+              .resources(TokenIssuer.class)
+              .inNamespace(namespace)
+              .withName("entra-no-tenants")
+              .get();
+      fixed.getSpec().tenants = java.util.List.of(tid);
+      client.resource(fixed).update();
+      TokenIssuerStatus ready = awaitReady(TokenIssuer.class, "entra-no-tenants");
+      assertThat(ready.keyCount).isEqualTo(2);
+      assertThat(ready.keys).extracting(k -> k.kid).containsExactlyInAnyOrder("entra-1", "entra-2");
+      assertThat(ready.jwksUri).isEqualTo(v2.jwksUri());
+      Condition discovered =
+          StatusConditions.find(ready.conditions, Conditions.DISCOVERY_SUCCEEDED).orElseThrow();
+      assertThat(discovered.getReason()).isEqualTo(Reasons.DISCOVERED);
+      assertThat(discovered.getMessage())
+          .contains(v2.issuerTemplate())
+          .contains("1 listed tenant(s)");
+
+      // v1: the template keeps v1's trailing slash; every tenant, explicitly.
+      TokenIssuer anyV1 = tokenIssuer("entra-v1", v1.issuer(), "10m");
+      anyV1.getSpec().tenants = java.util.List.of("*");
+      create(anyV1);
+      assertThat(
+              StatusConditions.find(
+                      awaitReady(TokenIssuer.class, "entra-v1").conditions,
+                      Conditions.DISCOVERY_SUCCEEDED)
+                  .orElseThrow()
+                  .getMessage())
+          .contains(v1.issuerTemplate())
+          .contains("every tenant");
+
+      // A template that is not spec.issuer's own is a mismatch, with or without spec.tenants.
+      foreign.discoveryOverrides(Map.of("issuer", foreign.issuerTemplate() + "/other"));
+      TokenIssuer widened = tokenIssuer("entra-foreign", foreign.issuer(), "10m");
+      widened.getSpec().tenants = java.util.List.of("*");
+      create(widened);
+      awaitNotReady("entra-foreign", Reasons.ISSUER_MISMATCH, "/{tenantid}/v2.0/other");
+      create(tokenIssuer("entra-foreign-bare", foreign.issuer(), "10m"));
+      awaitNotReady(
+          "entra-foreign-bare",
+          Reasons.ISSUER_MISMATCH,
+          "which is not the template of spec.issuer");
+
+      // spec.tenants on an issuer whose discovery names one issuer: a mismatch saying what to do.
+      TokenIssuer single = tokenIssuer("entra-single", singleTenant.issuer(), "10m");
+      single.getSpec().tenants = java.util.List.of(tid);
+      create(single);
+      awaitNotReady("entra-single", Reasons.ISSUER_MISMATCH, "remove spec.tenants");
+    }
+  }
+
+  @Test
   void clusterIssuerWithStaticKeysAndTheLeaseOfTheLeader() {
     ClusterTokenIssuer issuer = new ClusterTokenIssuer();
     issuer.setMetadata(new ObjectMetaBuilder().withName("static-" + namespace).build());
@@ -246,6 +332,19 @@ class IssuerReconcilerIT {
   }
 
   /** An issuer publishing one RSA (RS256) and one EC (ES256) key, as Keycloak does by default. */
+  /**
+   * An issuer serving what Entra's tenant-independent endpoints serve: discovery naming the
+   * template, RSA keys without alg carrying Entra's issuer member.
+   */
+  private static TestIssuer entra(String tenantIndependentPath, String templatePath) {
+    return TestIssuer.builder()
+        .issuerPath(tenantIndependentPath)
+        .tenantTemplate(templatePath)
+        .key(SigningKey.rsa("entra-1").withoutAlgOnJwk())
+        .key(SigningKey.rsa("entra-2").withoutAlgOnJwk())
+        .start();
+  }
+
   private static TestIssuer rsaAndEcIssuer() {
     return TestIssuer.builder().key(SigningKey.rsa("rsa-1")).key(SigningKey.ec("ec-1")).start();
   }

@@ -223,6 +223,38 @@ class ApiPolicyReconcilerIT {
             assertThat(ready.getMessage()).contains("corp-m and twin-m have the same spec.issuer");
           });
 
+      // A multi-tenant Entra issuer and a single tenant of it would both take that tenant's
+      // tokens: refused the same way.
+      TokenIssuer orgs = issuer("entra-orgs-m", "1m");
+      orgs.getSpec().issuer = "https://login.microsoftonline.com/organizations/v2.0";
+      orgs.getSpec().tenants = List.of("*");
+      orgs.getSpec().discovery = false;
+      orgs.getSpec().jwksUri = idp.jwksUri();
+      client.resource(orgs).create();
+      TokenIssuer oneTenant = issuer("entra-tenant-m", "1m");
+      oneTenant.getSpec().issuer =
+          "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0";
+      oneTenant.getSpec().discovery = false;
+      oneTenant.getSpec().jwksUri = idp.jwksUri();
+      client.resource(oneTenant).create();
+      ApiPolicy tenants = policy("tenants", "unused", Map.of("app", "tenants"));
+      tenants.getSpec().issuerRef = null;
+      tenants.getSpec().issuerRefs =
+          List.of(
+              new IssuerRef(IssuerRef.IssuerKind.TokenIssuer, "entra-orgs-m"),
+              new IssuerRef(IssuerRef.IssuerKind.TokenIssuer, "entra-tenant-m"));
+      create(tenants);
+      eventually(
+          () -> {
+            Condition ready = condition("tenants", Conditions.READY);
+            assertThat(ready.getStatus()).isEqualTo("False");
+            assertThat(ready.getReason()).isEqualTo(Reasons.INVALID_SPEC);
+            assertThat(ready.getMessage())
+                .contains(
+                    "entra-orgs-m and entra-tenant-m accept tokens of the same iss (a tenant of"
+                        + " https://login.microsoftonline.com/{tenantid}/v2.0)");
+          });
+
       // Without the dead issuer every reference resolves.
       ApiPolicy edited = get("multi");
       edited.getSpec().issuerRefs = edited.getSpec().issuerRefs.subList(0, 2);

@@ -13,6 +13,7 @@ import io.tokengate.api.v1alpha1.apipolicy.Rule;
 import io.tokengate.api.v1alpha1.apipolicy.RuleAction;
 import io.tokengate.api.v1alpha1.apipolicy.TokenSource;
 import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.sidecar.authz.PathPattern;
 import java.net.URI;
@@ -395,6 +396,7 @@ final class ConfigChecks {
     if (s.jwksUri != null) {
       checkUrl(p, "spec.jwksUri", s.jwksUri, s.allowInsecureHttp);
     }
+    checkTenants(p, s);
     if (s.jwks != null && (s.jwksUri != null || s.discovery)) {
       p.add(
           "spec.jwks",
@@ -432,6 +434,40 @@ final class ConfigChecks {
       p.add("spec.clockSkewSeconds", "must be between 0 and 600, got " + s.clockSkewSeconds);
     }
     checkDuration(p, "spec.refreshInterval", s.refreshInterval);
+  }
+
+  private static void checkTenants(Problems p, TokenIssuerSpec s) {
+    if (s.tenants == null) {
+      return;
+    }
+    if (!IssuerTemplate.isMultiTenantIssuer(s.issuer)) {
+      p.add(
+          "spec.tenants",
+          "applies only to a multi-tenant issuer such as"
+              + " https://login.microsoftonline.com/organizations/v2.0 (path /organizations or"
+              + " /common, optionally followed by /v2.0); a single-tenant issuer names its tenant"
+              + " in spec.issuer");
+    }
+    if (s.tenants.isEmpty() || s.tenants.size() > 1000) {
+      p.add("spec.tenants", "must list 1 to 1000 tenant ids, or '*' alone");
+      return;
+    }
+    if (s.tenants.contains(IssuerTemplate.ALL_TENANTS) && s.tenants.size() > 1) {
+      p.add(
+          "spec.tenants",
+          "'*' (every tenant) must be the only entry; list tenant ids or '*', not both");
+    }
+    for (int i = 0; i < s.tenants.size(); i++) {
+      String t = s.tenants.get(i);
+      if (!IssuerTemplate.ALL_TENANTS.equals(t) && !IssuerTemplate.isTenantId(t)) {
+        p.add(
+            "spec.tenants[" + i + "]",
+            "'"
+                + t
+                + "' is not a tenant id: a lower-case GUID as in the tokens' tid claim (e.g."
+                + " 72f988bf-86f1-41af-91ab-2d7cd011db47), or '*' alone");
+      }
+    }
   }
 
   static List<String> effectiveAudiences(

@@ -67,6 +67,43 @@ class SnapshotKeysTest {
   }
 
   @Test
+  void aMultiTenantIssuerServesFromTheOperatorsSnapshotWithoutDiscovery() {
+    String tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    try (TestIssuer entra =
+        TestIssuer.builder()
+            .issuerPath("/organizations/v2.0")
+            .tenantTemplate("/{tenantid}/v2.0")
+            .key(SigningKey.rsa("entra-1").withoutAlgOnJwk())
+            .start()) {
+      TokenIssuerSpec spec = entra.spec();
+      spec.tenants = List.of(tid);
+      JwtValidator v =
+          JwtValidator.create(
+              vertx,
+              spec,
+              Validation.AUDIENCES,
+              Optional.of(entra.jwks()),
+              Validation.registry(),
+              Validation.FAST);
+      try {
+        assertThat(v.ready()).as("ready from the snapshot alone").isTrue();
+        VerifiedToken t = accepted(v, entra.tenantToken(tid).sign());
+        assertThat(t.issuer()).isEqualTo(entra.issuerOfTenant(tid));
+        assertThat(t.trustedIssuer()).isEqualTo(entra.issuer());
+        assertRejected(
+            v,
+            entra.tenantToken("0b3c6a1e-8c7f-4a5e-9d2b-3f1e6c0a9b8d").sign(),
+            RejectionReason.TENANT_NOT_ALLOWED);
+        assertRejected(v, entra.token().sign(), RejectionReason.WRONG_ISSUER);
+        assertThat(entra.discoveryRequests()).isZero();
+        assertThat(entra.jwksRequests()).isZero();
+      } finally {
+        v.close();
+      }
+    }
+  }
+
+  @Test
   void knownKidsNeverReachTheIdpWhateverTheRefreshInterval() throws Exception {
     try (TestIssuer idp = TestIssuer.start()) {
       MeterRegistry registry = Validation.registry();
