@@ -132,10 +132,15 @@ public abstract class UserPathScenario {
     clients = new ClientPod(client, NS);
   }
 
+  /** Ends the cluster once the scenario is done (a shared one may outlive it). */
+  protected void closeCluster(ScenarioCluster cluster) {
+    cluster.close();
+  }
+
   @AfterAll
   void stop() {
     if (cluster != null) {
-      cluster.close();
+      closeCluster(cluster);
       log(String.format("scenario took %.1f s", (System.nanoTime() - startedNanos) / 1e9));
     }
   }
