@@ -156,7 +156,7 @@ class TokenMutationFuzzTest {
   /** Mutations that work on any string, so they can be applied to an already mutated token. */
   private static final int[] TEXT_MUTATIONS = {0, 1, 2, 3, 5, 10};
 
-  private static String mutate(String token, Random r, String[] label, List<String> genuine) {
+  static String mutate(String token, Random r, String[] label, List<String> genuine) {
     return mutate(token, r.nextInt(12), r, label, genuine);
   }
 
