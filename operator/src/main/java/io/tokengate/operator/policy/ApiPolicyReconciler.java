@@ -23,15 +23,10 @@ import io.tokengate.operator.status.StatusWriter;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Reconciles ApiPolicies: resolves the issuer, renders the sidecar configuration into the policy's
@@ -47,20 +42,9 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
   static final Duration KEYS_PENDING_RETRY = Duration.ofSeconds(5);
   static final Duration DELETION_RECHECK = Duration.ofSeconds(30);
 
-  private static final Logger LOG = LoggerFactory.getLogger(ApiPolicyReconciler.class);
-
   private final IssuerSnapshots snapshots;
   private final StatusWriter status;
-
-  /** Namespaces (by uid) whose deletion was logged: a bounded memory of one line each. */
-  private final Set<String> endingNamespaces =
-      Collections.newSetFromMap(
-          new LinkedHashMap<>() {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
-              return size() > 1024;
-            }
-          });
+  private final NamespaceTermination endingNamespaces = new NamespaceTermination();
 
   private final PolicyStatusComposer composer;
   private final PolicySecondaryResources secondary;
@@ -100,7 +84,7 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
     String namespace = policy.getMetadata().getNamespace();
     Optional<Namespace> ns = secondary.namespace(namespace);
     if (NamespaceTermination.terminating(ns)) {
-      namespaceEnding(policy, ns);
+      endingNamespaces.noted(ns, policy);
       return UpdateControl.noUpdate();
     }
     PolicyIssuers resolution;
@@ -115,7 +99,7 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
       }
       List<ApiPolicy> policies = secondary.policies(namespace);
       List<Pod> pods = secondary.pods(namespace);
-      PodCensus census = PodCensus.take(policy, pods, policies, injectionEnabled(ns));
+      PodCensus census = PodCensus.take(policy, pods, policies, PodCensus.injectionEnabled(ns));
       Interception interception = interception(policy, context, pods, policies, census);
       BypassRisk.Findings bypass =
           BypassRisk.find(policy, secondary.services(namespace), census.matchedLabels());
@@ -132,7 +116,7 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
         throw e;
       }
       // The namespace informer had not seen the deletion yet: the API server says it.
-      namespaceEnding(policy, ns);
+      endingNamespaces.noted(ns, policy);
       return UpdateControl.noUpdate();
     }
     // Keys not loaded yet (e.g. just after a leader change): look again soon.
@@ -150,7 +134,7 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
             policy,
             secondary.pods(namespace),
             policies,
-            injectionEnabled(secondary.namespace(namespace)));
+            PodCensus.injectionEnabled(secondary.namespace(namespace)));
     if (census.injectedAnywhere() == 0) {
       secondary.reevaluate(namespace, rivalsToRecheck(policy, census, policies));
       return DeleteControl.defaultDelete();
@@ -163,49 +147,11 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
       }
       // Its ConfigMap is gone with the namespace's content and cannot be created again; the
       // namespace's pods, the injected ones included, are being deleted too.
-      namespaceEnding(policy, secondary.namespace(namespace));
+      endingNamespaces.noted(secondary.namespace(namespace), policy);
     }
     var composed = composer.deleting(policy, census);
     status.write(policy, composed.status(), composed.changed(), context);
     return DeleteControl.noFinalizerRemoval().rescheduleAfter(DELETION_RECHECK);
-  }
-
-  /**
-   * A namespace being deleted refuses new objects (the ConfigMap, the NetworkPolicy, Events): an
-   * expected state, so one line per namespace and no retry; the namespace's deletion then deletes
-   * the policy.
-   */
-  private void namespaceEnding(ApiPolicy policy, Optional<Namespace> ns) {
-    String namespace = policy.getMetadata().getNamespace();
-    String key = ns.map(n -> n.getMetadata().getUid()).orElse(namespace);
-    boolean first;
-    synchronized (endingNamespaces) {
-      first = endingNamespaces.add(key);
-    }
-    if (first) {
-      LOG.info(
-          "namespace {} is being deleted: its ApiPolicies are no longer rendered (the API server"
-              + " refuses new objects there)",
-          namespace);
-    } else {
-      LOG.debug(
-          "namespace {} is being deleted: ApiPolicy {} left as it is",
-          namespace,
-          policy.getMetadata().getName());
-    }
-  }
-
-  private static boolean injectionEnabled(Optional<Namespace> ns) {
-    // Not cached (yet): do not claim that a restart would not help.
-    return ns.map(
-            n ->
-                n.getMetadata().getLabels() != null
-                    && "enabled"
-                        .equals(
-                            n.getMetadata()
-                                .getLabels()
-                                .get(io.tokengate.api.v1alpha1.ApiGroup.INJECTION_LABEL)))
-        .orElse(true);
   }
 
   /**

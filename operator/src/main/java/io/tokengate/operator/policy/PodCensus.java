@@ -160,6 +160,19 @@ public record PodCensus(
     return injectionEnabled ? null : Exclusion.NAMESPACE_NOT_ENABLED;
   }
 
+  /**
+   * Whether the namespace has {@code tokengate.io/injection=enabled}, so the webhook sees its new
+   * pods. A namespace not cached (yet) counts as enabled: never claim a restart would not help.
+   */
+  public static boolean injectionEnabled(
+      java.util.Optional<io.fabric8.kubernetes.api.model.Namespace> ns) {
+    return ns.map(
+            n ->
+                n.getMetadata().getLabels() != null
+                    && "enabled".equals(n.getMetadata().getLabels().get(ApiGroup.INJECTION_LABEL)))
+        .orElse(true);
+  }
+
   /** Matched pods that a restart would not protect. */
   public int excludedCount() {
     return excluded.values().stream().mapToInt(List::size).sum();

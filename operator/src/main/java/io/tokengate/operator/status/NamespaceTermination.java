@@ -1,8 +1,15 @@
 package io.tokengate.operator.status;
 
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A namespace being deleted: the API server refuses every new object in it (403, cause {@code
@@ -14,7 +21,43 @@ public final class NamespaceTermination {
   /** The cause type the API server's NamespaceLifecycle admission attaches to that refusal. */
   static final String CAUSE = "NamespaceTerminating";
 
-  private NamespaceTermination() {}
+  private static final Logger LOG = LoggerFactory.getLogger(NamespaceTermination.class);
+
+  /** Namespaces (by uid) whose deletion was logged: a bounded memory of one line each. */
+  private final Set<String> logged =
+      Collections.newSetFromMap(
+          new LinkedHashMap<>() {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+              return size() > 1024;
+            }
+          });
+
+  /**
+   * Notes that {@code resource}'s namespace is being deleted, so nothing more is written for it:
+   * one log line per namespace, the rest at debug level.
+   */
+  public void noted(Optional<Namespace> namespace, HasMetadata resource) {
+    String name = resource.getMetadata().getNamespace();
+    String key = namespace.map(n -> n.getMetadata().getUid()).orElse(name);
+    boolean first;
+    synchronized (logged) {
+      first = logged.add(key);
+    }
+    if (first) {
+      LOG.info(
+          "namespace {} is being deleted: nothing more is rendered there for its {} resources"
+              + " (the API server refuses new objects)",
+          name,
+          resource.getKind());
+    } else {
+      LOG.debug(
+          "namespace {} is being deleted: {} {} left as it is",
+          name,
+          resource.getKind(),
+          resource.getMetadata().getName());
+    }
+  }
 
   /** Whether {@code failure} (or one of its causes) is that refusal. */
   public static boolean refused(Throwable failure) {
