@@ -116,8 +116,10 @@ public final class AdmissionEvents implements AutoCloseable {
         return;
       }
       a.pending = true;
+      // The first write at once; every later one (a count, or a create that failed) at most once
+      // per interval.
       delayMillis =
-          a.eventName == null
+          a.lastWrite.equals(Instant.MIN)
               ? 0
               : Math.max(0, Duration.between(now, a.lastWrite.plus(interval)).toMillis());
     }
@@ -146,12 +148,12 @@ public final class AdmissionEvents implements AutoCloseable {
     String message = a.first.source() + ": " + n.message();
     if (name == null) {
       name = events.record(n.policy(), n.warning(), n.reason(), message);
-      synchronized (aggregates) {
-        a.eventName = name;
-        a.written = count;
-      }
-      if (count > 1) {
-        // More arrived while the Event was being created.
+      if (name != null) {
+        synchronized (aggregates) {
+          a.eventName = name;
+          a.written = 1;
+        }
+        // Notices that arrived before or while it was created: their count, an interval later.
         writeCountLater(key);
       }
       return;
