@@ -41,7 +41,6 @@ public final class AdmissionEvents implements AutoCloseable {
 
   private static final class Aggregate {
     final PolicyNotice first;
-    final Instant firstSeen;
     Instant lastSeen;
     int count;
     int written;
@@ -51,7 +50,6 @@ public final class AdmissionEvents implements AutoCloseable {
 
     Aggregate(PolicyNotice first, Instant now) {
       this.first = first;
-      this.firstSeen = now;
       this.lastSeen = now;
     }
   }
