@@ -176,6 +176,7 @@ public final class Sidecar {
     serving = build(config);
     validators.activate(serving);
     state.swap(new ActivePolicy(config, serving.validator(), presentation, defaults));
+    metrics.configHash(configHash(files));
     int maxHeaderBytes = state.current().maxHeaderBytes();
     decoderLimit = Math.max(maxHeaderBytes, 64 * 1024) + DECODER_HEADROOM;
 
@@ -308,6 +309,16 @@ public final class Sidecar {
     }
   }
 
+  /**
+   * The hash of the loaded files by name: for a ConfigMap volume, the operator's {@code
+   * status.configHash} of that ConfigMap (every data key is a file the loader reads).
+   */
+  static String configHash(Map<Path, String> files) {
+    Map<String, String> byName = new java.util.TreeMap<>();
+    files.forEach((path, content) -> byName.put(path.getFileName().toString(), content));
+    return io.tokengate.api.v1alpha1.ConfigHash.of(byName);
+  }
+
   /** Runs on the watcher thread: parse, check and build fully, then swap; or refuse. */
   private void reload(Map<Path, String> files) {
     ValidatorFactory.Built built = null;
@@ -349,6 +360,7 @@ public final class Sidecar {
       ValidatorFactory.Built old = previous;
       vertx.setTimer(RELEASE_DELAY_MILLIS, id -> validators.release(old));
       metrics.reload(true);
+      metrics.configHash(configHash(files));
       log.info(
           "reload",
           "configuration reloaded",

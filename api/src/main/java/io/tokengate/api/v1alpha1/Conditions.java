@@ -88,6 +88,13 @@ public final class Conditions {
      */
     public static final String PODS_NEED_RESTART = "PodsNeedRestart";
 
+    /**
+     * Ready=True and, under Redirect or Loopback, Protected=False: matched pods run without the
+     * sidecar and a restart would not change that (opted out, hostNetwork, or a namespace not
+     * labelled for injection).
+     */
+    public static final String PODS_EXCLUDED = "PodsExcluded";
+
     public static final String DELETING = "Deleting";
 
     private Reasons() {}

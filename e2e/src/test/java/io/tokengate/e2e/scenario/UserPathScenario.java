@@ -389,6 +389,20 @@ public abstract class UserPathScenario {
           .contains("version=\"" + RELEASE_VERSION + "\"")
           .contains("jvm_memory_used_bytes");
     }
+    // The sidecar reports the configuration it runs, hashed as the policy's status.configHash
+    // (the mounted ConfigMap's files; the kubelet may take a sync period to swap them).
+    Await.until(
+        "the sidecar to report the policy's configHash as tokengate_config_info",
+        Duration.ofSeconds(90),
+        () ->
+            clients
+                .get(sidecarMetrics, null, openMetrics)
+                .path("body")
+                .asText()
+                .contains(
+                    "tokengate_config_info{config_hash=\""
+                        + policy().getStatus().configHash
+                        + "\"}"));
   }
 
   @Test

@@ -11,9 +11,8 @@ import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
 import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerStatus;
-import io.tokengate.operator.status.ResourceEvents;
-import io.tokengate.operator.status.StatusComparison;
 import io.tokengate.operator.status.StatusConditions;
+import io.tokengate.operator.status.StatusWriter;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,7 +36,7 @@ public abstract class IssuerReconciliation<
 
   private final IssuerKeyLoader loader;
   private final IssuerSnapshots snapshots;
-  private final ResourceEvents events;
+  private final StatusWriter status;
   private final Duration maxRetryInterval;
   private final Clock clock;
   private final Map<IssuerKey, Integer> failuresInARow = new ConcurrentHashMap<>();
@@ -45,7 +44,7 @@ public abstract class IssuerReconciliation<
   protected IssuerReconciliation(IssuerServices services) {
     this.loader = new IssuerKeyLoader(services.client(), services.idp());
     this.snapshots = services.snapshots();
-    this.events = services.events();
+    this.status = new StatusWriter(services.events());
     this.maxRetryInterval = services.maxRetryInterval();
     this.clock = services.clock();
   }
@@ -105,12 +104,8 @@ public abstract class IssuerReconciliation<
       requeue = maxRetryInterval;
     }
     next.conditions = conditions.build();
-    events.conditionsChanged(issuer, conditions.changed());
-    if (StatusComparison.same(previous, next)) {
-      return UpdateControl.<R>noUpdate().rescheduleAfter(requeue);
-    }
-    issuer.setStatus(next);
-    return UpdateControl.patchStatus(issuer).rescheduleAfter(requeue);
+    status.write(issuer, next, conditions.changed(), context);
+    return UpdateControl.<R>noUpdate().rescheduleAfter(requeue);
   }
 
   private void publish(

@@ -55,24 +55,38 @@ class HotReloadTest {
         TestIssuer other = TestIssuer.start();
         EchoUpstream app = EchoUpstream.start()) {
       String issuer = PolicyFiles.issuerYaml("idp", idp.spec());
+      Map<String, String> first =
+          Map.of(
+              "policy.yaml", PolicyFiles.policyYaml(app.port(), NEEDS_SCOPE),
+              "issuer.yaml", issuer,
+              "idp.jwks.json", idp.jwksJson());
       KubeletVolume volume =
-          new KubeletVolume(
-              Files.createTempDirectory("volume").resolve("tokengate"),
-              Map.of(
-                  "policy.yaml", PolicyFiles.policyYaml(app.port(), NEEDS_SCOPE),
-                  "issuer.yaml", issuer,
-                  "idp.jwks.json", idp.jwksJson()));
+          new KubeletVolume(Files.createTempDirectory("volume").resolve("tokengate"), first);
       try (InProcessSidecar gate = InProcessSidecar.start(volume.dir())) {
         assertThat(gate.events("startup").get(0).getString("key_snapshot"))
             .endsWith("idp.jwks.json");
         assertThat(status(gate, "/orders/1", null)).isEqualTo(401);
+        // The hash of what runs, computed as the operator's status.configHash of the ConfigMap.
+        assertThat(gate.admin("/metrics").body())
+            .contains(
+                "tokengate_config_info{config_hash=\""
+                    + io.tokengate.api.v1alpha1.ConfigHash.of(first)
+                    + "\"} 1");
 
-        volume.update(
+        Map<String, String> second =
             Map.of(
                 "policy.yaml", PolicyFiles.policyYaml(app.port(), OPEN),
                 "issuer.yaml", issuer,
-                "idp.jwks.json", idp.jwksJson()));
+                "idp.jwks.json", idp.jwksJson());
+        volume.update(second);
         eventually(() -> status(gate, "/orders/1", null), 200);
+        String secondInfo =
+            "tokengate_config_info{config_hash=\""
+                + io.tokengate.api.v1alpha1.ConfigHash.of(second)
+                + "\"} 1";
+        assertThat(gate.admin("/metrics").body())
+            .contains(secondInfo)
+            .doesNotContain(io.tokengate.api.v1alpha1.ConfigHash.of(first));
         JsonObject applied = gate.events("reload").get(0);
         assertThat(applied.getString("keys")).isEqualTo("kept");
 
@@ -96,7 +110,9 @@ class HotReloadTest {
         assertThat(status(gate, "/orders/1", null)).isEqualTo(200);
         assertThat(gate.admin("/metrics").body())
             .contains("tokengate_config_reloads_total{result=\"error\"} 1.0")
-            .contains("tokengate_config_reloads_total{result=\"success\"} 1.0");
+            .contains("tokengate_config_reloads_total{result=\"success\"} 1.0")
+            .as("a refused configuration is not in force")
+            .contains(secondInfo);
         assertThat(gate.admin("/healthz/ready").statusCode()).isEqualTo(200);
 
         // A different issuer: its keys are loaded before the swap, then only its tokens work.
