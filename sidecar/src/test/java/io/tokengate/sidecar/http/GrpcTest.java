@@ -272,12 +272,16 @@ class GrpcTest {
 
   /** The channel with {@code authorization: Bearer <token>} on every call (none when null). */
   static Channel as(String token) {
+    return as(channel, token);
+  }
+
+  static Channel as(Channel base, String token) {
     if (token == null) {
-      return channel;
+      return base;
     }
     Metadata m = new Metadata();
     m.put(AUTHORIZATION, "Bearer " + token);
-    return ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(m));
+    return ClientInterceptors.intercept(base, MetadataUtils.newAttachHeadersInterceptor(m));
   }
 
   static CallOptions deadline() {
@@ -454,6 +458,33 @@ class GrpcTest {
       refused(() -> ClientCalls.blockingUnaryCall(as(null), SAY, deadline(), "x"));
       assertThat(ClientCalls.blockingUnaryCall(as(readToken), SAY, deadline(), "again"))
           .isEqualTo("hello again");
+    }
+  }
+
+  @Test
+  void anApplicationThatIsDownIsUnavailable() throws Exception {
+    int dead;
+    try (java.net.ServerSocket s =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      dead = s.getLocalPort();
+    }
+    Path dir = Files.createTempDirectory("grpc-down");
+    PolicyFiles.write(
+        dir.resolve("policy.yaml"),
+        PolicyFiles.policyYaml(dead, POLICY)
+            .replace("timeout: 2s}", "timeout: 2s, protocol: H2C}"));
+    PolicyFiles.write(dir.resolve("issuer.yaml"), PolicyFiles.issuerYaml("idp", idp.spec()));
+    try (InProcessSidecar down = InProcessSidecar.start(dir)) {
+      ManagedChannel ch =
+          NettyChannelBuilder.forAddress("127.0.0.1", down.port()).usePlaintext().build();
+      try {
+        StatusRuntimeException e =
+            refused(() -> ClientCalls.blockingUnaryCall(as(ch, readToken), SAY, deadline(), "x"));
+        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(e.getStatus().getDescription()).contains("refused or closed the connection");
+      } finally {
+        ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
     }
   }
 
