@@ -25,7 +25,7 @@ import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.tokengate.sidecar.testing.InProcessSidecar;
 import io.tokengate.sidecar.testing.PolicyFiles;
-import io.tokengate.sidecar.testing.TestIssuer;
+import io.tokengate.testing.TestIssuer;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -301,7 +301,7 @@ class GrpcTest {
     assertThat(reachedNext()).isEqualTo("Say test-subject");
     JsonObject d = gate.lastDecision("/tokengate.test.Echo/Say");
     assertThat(d.getString("decision")).isEqualTo("allow");
-    assertThat(d.getString("method")).isEqualTo("POST");
+    assertThat(d.getString("http.request.method")).isEqualTo("POST");
   }
 
   @Test
@@ -384,7 +384,7 @@ class GrpcTest {
     JsonObject d = gate.lastDecision("/tokengate.test.Echo/Say");
     assertThat(d.getString("decision")).isEqualTo("deny");
     assertThat(d.getString("reason")).isEqualTo("missing_token");
-    assertThat(d.getInteger("status")).isEqualTo(401);
+    assertThat(d.getInteger("http.response.status_code")).isEqualTo(401);
   }
 
   @Test
