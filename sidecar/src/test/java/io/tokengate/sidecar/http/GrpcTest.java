@@ -25,6 +25,8 @@ import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.tokengate.sidecar.testing.InProcessSidecar;
 import io.tokengate.sidecar.testing.PolicyFiles;
+import io.tokengate.sidecar.testing.RawH2;
+import io.tokengate.sidecar.testing.RawHttp;
 import io.tokengate.testing.TestIssuer;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayInputStream;
@@ -388,6 +390,51 @@ class GrpcTest {
   }
 
   @Test
+  void onTheWireARefusedCallIsATrailersOnlyGrpcResponse() throws Exception {
+    try (RawH2 h2 = new RawH2(gate.port())) {
+      RawH2.Outcome o = h2.outcome(h2.request(grpcCall("application/grpc", null)));
+      assertThat(o.status()).isEqualTo(200);
+      assertThat(o.trailers()).as("one header block ends the stream").isNull();
+      assertThat(o.body()).isEmpty();
+      assertThat(o.headers().get("content-type").toString()).isEqualTo("application/grpc");
+      assertThat(o.headers().get("grpc-status").toString()).isEqualTo("16");
+      assertThat(o.headers().get("grpc-message").toString())
+          .isEqualTo("a bearer token is required");
+      assertThat(o.headers().getAll("www-authenticate").toString())
+          .contains("Bearer realm=\"shop/orders-api\"");
+      // application/grpc+proto is gRPC too; 7 for a token without the scope.
+      RawH2.Outcome denied =
+          h2.outcome(h2.request(grpcCall("application/grpc+proto", "Bearer " + readToken)));
+      assertThat(denied.status()).isEqualTo(200);
+      assertThat(denied.headers().get("grpc-status").toString()).isEqualTo("7");
+      // gRPC-Web carries its status in the body: it gets the plain refusal.
+      RawH2.Outcome web = h2.outcome(h2.request(grpcCall("application/grpc-web", null)));
+      assertThat(web.status()).isEqualTo(401);
+      assertThat(web.headers().get("content-type").toString())
+          .isEqualTo("application/problem+json");
+    }
+    // gRPC needs HTTP/2: an HTTP/1.1 request with that content type gets the plain refusal.
+    RawHttp.Response http1 =
+        RawHttp.get(gate.port(), "/tokengate.test.Echo/Say", "Content-Type: application/grpc");
+    assertThat(http1.status()).isEqualTo(401);
+    assertThat(reached.poll(300, TimeUnit.MILLISECONDS)).as("reached the application").isNull();
+  }
+
+  static List<java.util.Map.Entry<String, String>> grpcCall(String contentType, String auth) {
+    List<java.util.Map.Entry<String, String>> h = new ArrayList<>();
+    h.add(java.util.Map.entry(":method", "POST"));
+    h.add(java.util.Map.entry(":scheme", "http"));
+    h.add(java.util.Map.entry(":authority", "127.0.0.1"));
+    h.add(java.util.Map.entry(":path", "/tokengate.test.Echo/Admin"));
+    h.add(java.util.Map.entry("content-type", contentType));
+    h.add(java.util.Map.entry("te", "trailers"));
+    if (auth != null) {
+      h.add(java.util.Map.entry("authorization", auth));
+    }
+    return h;
+  }
+
+  @Test
   void anInvalidTokenIsUnauthenticatedWithInvalidToken() throws Exception {
     String expired =
         idp.token()
@@ -412,6 +459,8 @@ class GrpcTest {
     StatusRuntimeException e =
         refused(() -> ClientCalls.blockingUnaryCall(as(readToken), ADMIN, deadline(), "x"));
     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(e.getStatus().getDescription())
+        .isEqualTo("the token lacks a scope this request requires");
     assertThat(e.getTrailers().get(WWW_AUTHENTICATE))
         .contains("error=\"insufficient_scope\"")
         .contains("scope=\"orders.admin\"");
