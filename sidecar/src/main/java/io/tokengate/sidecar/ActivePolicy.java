@@ -5,6 +5,7 @@ import io.tokengate.api.v1alpha1.apipolicy.ApiPolicySpec;
 import io.tokengate.api.v1alpha1.apipolicy.DecisionLog;
 import io.tokengate.api.v1alpha1.apipolicy.Limits;
 import io.tokengate.api.v1alpha1.apipolicy.Mode;
+import io.tokengate.api.v1alpha1.apipolicy.UpstreamProtocol;
 import io.tokengate.sidecar.authz.RuleMatcher;
 import io.tokengate.sidecar.config.RequestHandling;
 import io.tokengate.sidecar.config.SidecarConfig;
@@ -40,6 +41,7 @@ public final class ActivePolicy {
   private final int maxTokenBytes;
   private final int maxHeaderBytes;
   private final SocketAddress upstream;
+  private final boolean upstreamH2c;
   private final long upstreamTimeoutMillis;
   private final TokenValidator validator;
   private final RequestHandling handling;
@@ -94,6 +96,7 @@ public final class ActivePolicy {
     this.maxTokenBytes = limits.maxTokenBytes;
     this.maxHeaderBytes = limits.maxHeaderBytes;
     this.upstream = SocketAddress.inetSocketAddress(s.upstream.port, "127.0.0.1");
+    this.upstreamH2c = s.upstream.protocol == UpstreamProtocol.H2C;
     this.upstreamTimeoutMillis = Durations.parse(s.upstream.timeout).toMillis();
     this.handling =
         config.requestHandling() == null ? RequestHandling.DEFAULTS : config.requestHandling();
@@ -190,6 +193,11 @@ public final class ActivePolicy {
 
   public SocketAddress upstream() {
     return upstream;
+  }
+
+  /** The application speaks HTTP/2 over cleartext (prior knowledge), not HTTP/1.1. */
+  public boolean upstreamH2c() {
+    return upstreamH2c;
   }
 
   public long upstreamTimeoutMillis() {

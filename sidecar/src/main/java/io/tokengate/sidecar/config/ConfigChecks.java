@@ -94,6 +94,9 @@ final class ConfigChecks {
         p.add("spec.upstream.port", "must be between 1 and 65535, got " + s.upstream.port);
       }
       checkDuration(p, "spec.upstream.timeout", s.upstream.timeout);
+      if (s.upstream.protocol == null) {
+        p.add("spec.upstream.protocol", "must be HTTP1 or H2C");
+      }
     }
     checkTokenSources(p, s.tokenSources);
     checkRules(p, s.rules, s.extensionMethods);

@@ -324,6 +324,8 @@ class ConfigLoaderTest {
       value = {
         "upstream: {port: 70000}|spec.upstream.port|between 1 and 65535",
         "upstream: {port: 8080, timeout: soon}|spec.upstream.timeout|invalid duration",
+        "upstream: {port: 8080, protocol: HTTP2}|spec.upstream.protocol|is not one of HTTP1, H2C",
+        "upstream: {port: 8080, protocol: null}|spec.upstream.protocol|must be HTTP1 or H2C",
         "rules: [{paths: [\"admin/**\"]}]|spec.rules[0].paths[0]|must start with '/'",
         "rules: [{paths: [\"/a**\"]}]|spec.rules[0].paths[0]|whole segment",
         "rules: [{paths: [\"/a/../b\"]}]|spec.rules[0].paths[0]|'..'",
