@@ -46,8 +46,8 @@ import org.junit.jupiter.api.Test;
  */
 class NimbusDifferentialTest {
   private static final long SEED = 0xD1FF_E2E1L;
-  private static final int SIGNED_VARIANTS = 4_000;
-  private static final int MUTATIONS = 20_000;
+  private static final int SIGNED_VARIANTS = 2_000;
+  private static final int MUTATIONS = 5_000;
   private static final long SKEW = 60;
 
   @Test
@@ -115,7 +115,7 @@ class NimbusDifferentialTest {
         }
         assertThat(disagreements).as("tokens the two judge differently").isEmpty();
         // Both verdicts occur in numbers: the corpus reaches acceptance, not only refusal.
-        assertThat(verdicts.getOrDefault("accepted by both", 0)).isGreaterThan(200);
+        assertThat(verdicts.getOrDefault("accepted by both", 0)).isGreaterThan(100);
         assertThat(verdicts.getOrDefault("refused by both", 0)).isGreaterThan(MUTATIONS);
       } finally {
         sidecar.close();
