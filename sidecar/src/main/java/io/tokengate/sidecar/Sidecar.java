@@ -2,15 +2,17 @@ package io.tokengate.sidecar;
 
 import io.tokengate.api.BuildInfo;
 import io.tokengate.sidecar.admin.AdminServer;
-import io.tokengate.sidecar.admin.GateMetrics;
 import io.tokengate.sidecar.config.ConfigLoader;
 import io.tokengate.sidecar.config.ConfigProblem;
 import io.tokengate.sidecar.config.ConfigWatcher;
 import io.tokengate.sidecar.config.InvalidConfigException;
 import io.tokengate.sidecar.config.SidecarConfig;
+import io.tokengate.sidecar.http.ActivePolicy;
 import io.tokengate.sidecar.http.GateHandler;
+import io.tokengate.sidecar.http.GateState;
 import io.tokengate.sidecar.http.GateVerticle;
 import io.tokengate.sidecar.log.EventLog;
+import io.tokengate.sidecar.metrics.GateMetrics;
 import io.tokengate.sidecar.validation.DpopReplayCache;
 import io.tokengate.sidecar.validation.ValidationTuning;
 import io.vertx.core.DeploymentOptions;

@@ -1,7 +1,8 @@
 package io.tokengate.sidecar.admin;
 
-import io.tokengate.sidecar.GateState;
+import io.tokengate.sidecar.http.GateState;
 import io.tokengate.sidecar.log.Json;
+import io.tokengate.sidecar.metrics.GateMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;

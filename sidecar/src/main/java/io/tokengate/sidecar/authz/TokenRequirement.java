@@ -2,7 +2,7 @@ package io.tokengate.sidecar.authz;
 
 import io.tokengate.api.v1alpha1.apipolicy.ClaimSources;
 import io.tokengate.api.v1alpha1.apipolicy.Requirement;
-import io.tokengate.sidecar.GateFailure;
+import io.tokengate.sidecar.validation.GateFailure;
 import io.tokengate.sidecar.validation.VerifiedToken;
 import java.util.LinkedHashMap;
 import java.util.List;

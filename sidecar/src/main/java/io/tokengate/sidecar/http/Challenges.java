@@ -1,7 +1,7 @@
 package io.tokengate.sidecar.http;
 
-import io.tokengate.sidecar.GateFailure;
 import io.tokengate.sidecar.validation.DpopBinding;
+import io.tokengate.sidecar.validation.GateFailure;
 import java.util.List;
 
 /**

@@ -1,13 +1,11 @@
 package io.tokengate.sidecar.http;
 
-import io.tokengate.sidecar.ActivePolicy;
-import io.tokengate.sidecar.GateFailure;
-import io.tokengate.sidecar.GateState;
-import io.tokengate.sidecar.admin.GateMetrics;
 import io.tokengate.sidecar.authz.AccessRule;
 import io.tokengate.sidecar.authz.ClaimValues;
 import io.tokengate.sidecar.authz.RequestPath;
 import io.tokengate.sidecar.log.EventLog;
+import io.tokengate.sidecar.metrics.GateMetrics;
+import io.tokengate.sidecar.validation.GateFailure;
 import io.tokengate.sidecar.validation.TokenValidator;
 import io.tokengate.sidecar.validation.VerifiedToken;
 import io.vertx.core.Context;

@@ -1,8 +1,7 @@
 package io.tokengate.sidecar.http;
 
-import io.tokengate.sidecar.GateState;
-import io.tokengate.sidecar.admin.GateMetrics;
 import io.tokengate.sidecar.log.EventLog;
+import io.tokengate.sidecar.metrics.GateMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.Http2Settings;

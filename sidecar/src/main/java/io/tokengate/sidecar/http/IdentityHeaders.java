@@ -1,7 +1,5 @@
 package io.tokengate.sidecar.http;
 
-import io.tokengate.sidecar.ActivePolicy;
-
 /**
  * Names of inbound headers that carry identity, origin or routing the application trusts, matched
  * the way frameworks fold them: case-insensitively and with {@code _} equal to {@code -} (CGI,

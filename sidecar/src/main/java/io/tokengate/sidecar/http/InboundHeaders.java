@@ -1,7 +1,6 @@
 package io.tokengate.sidecar.http;
 
-import io.tokengate.sidecar.ActivePolicy;
-import io.tokengate.sidecar.GateFailure;
+import io.tokengate.sidecar.validation.GateFailure;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;

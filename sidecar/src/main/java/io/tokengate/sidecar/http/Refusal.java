@@ -1,8 +1,8 @@
 package io.tokengate.sidecar.http;
 
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.tokengate.sidecar.GateFailure;
 import io.tokengate.sidecar.log.Json;
+import io.tokengate.sidecar.validation.GateFailure;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;

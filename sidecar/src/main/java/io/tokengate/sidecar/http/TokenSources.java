@@ -1,7 +1,7 @@
 package io.tokengate.sidecar.http;
 
 import io.tokengate.api.v1alpha1.apipolicy.TokenSource;
-import io.tokengate.sidecar.GateFailure;
+import io.tokengate.sidecar.validation.GateFailure;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
 import java.net.URLDecoder;

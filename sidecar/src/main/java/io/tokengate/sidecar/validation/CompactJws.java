@@ -5,7 +5,6 @@ import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jose.util.JSONObjectUtils;
 import com.nimbusds.jwt.JWTClaimsSet;
-import io.tokengate.sidecar.GateFailure;
 import java.nio.charset.StandardCharsets;
 import java.text.ParseException;
 import java.util.Base64;

@@ -2,7 +2,6 @@ package io.tokengate.sidecar.validation;
 
 import com.nimbusds.jose.JWSAlgorithm;
 import io.tokengate.api.v1alpha1.apipolicy.Dpop;
-import io.tokengate.sidecar.GateFailure;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.Base64;

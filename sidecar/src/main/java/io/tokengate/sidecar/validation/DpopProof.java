@@ -6,7 +6,6 @@ import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jose.util.JSONObjectUtils;
-import io.tokengate.sidecar.GateFailure;
 import java.nio.charset.StandardCharsets;
 import java.text.ParseException;
 import java.util.List;

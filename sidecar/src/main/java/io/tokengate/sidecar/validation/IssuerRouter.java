@@ -1,7 +1,6 @@
 package io.tokengate.sidecar.validation;
 
 import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
-import io.tokengate.sidecar.GateFailure;
 import io.vertx.core.Future;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

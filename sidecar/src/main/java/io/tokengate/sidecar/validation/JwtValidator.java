@@ -10,7 +10,6 @@ import io.micrometer.core.instrument.Timer;
 import io.tokengate.api.v1alpha1.tokenissuer.Algorithm;
 import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
-import io.tokengate.sidecar.GateFailure;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;

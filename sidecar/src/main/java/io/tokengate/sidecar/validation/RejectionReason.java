@@ -2,8 +2,8 @@ package io.tokengate.sidecar.validation;
 
 /**
  * The stable reason labels a {@link TokenValidator} puts on its {@link
- * io.tokengate.sidecar.GateFailure}s. They are metric label values and log fields: renaming one is
- * a breaking change for dashboards and alerts.
+ * io.tokengate.sidecar.validation.GateFailure}s. They are metric label values and log fields:
+ * renaming one is a breaking change for dashboards and alerts.
  *
  * <p>Every reason is a 401 {@code invalid_token}, except {@link #NO_KEYS}: the issuer's keys are
  * not loaded (IdP unreachable since start and no snapshot), which is not the client's fault, so it

@@ -10,8 +10,8 @@ public interface TokenValidator {
 
   /**
    * Validates {@code token}. Succeeds with the verified claims, or fails with a {@link
-   * io.tokengate.sidecar.GateFailure} (401 {@code invalid_token} with a reason such as {@code
-   * expired}, {@code bad_signature}, {@code unknown_kid}, {@code wrong_audience}).
+   * io.tokengate.sidecar.validation.GateFailure} (401 {@code invalid_token} with a reason such as
+   * {@code expired}, {@code bad_signature}, {@code unknown_kid}, {@code wrong_audience}).
    */
   Future<VerifiedToken> validate(String token);
 

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.nimbusds.jwt.JWTClaimsSet;
 import io.tokengate.api.v1alpha1.apipolicy.ClaimSources;
 import io.tokengate.api.v1alpha1.apipolicy.Requirement;
-import io.tokengate.sidecar.GateFailure;
+import io.tokengate.sidecar.validation.GateFailure;
 import io.tokengate.sidecar.validation.VerifiedToken;
 import java.text.ParseException;
 import java.time.Instant;

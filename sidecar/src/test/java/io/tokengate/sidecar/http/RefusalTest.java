@@ -2,7 +2,7 @@ package io.tokengate.sidecar.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokengate.sidecar.GateFailure;
+import io.tokengate.sidecar.validation.GateFailure;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
 import org.junit.jupiter.api.Test;

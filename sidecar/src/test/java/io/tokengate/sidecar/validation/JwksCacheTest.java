@@ -11,7 +11,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tokengate.api.v1alpha1.tokenissuer.Jwks;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
-import io.tokengate.sidecar.GateFailure;
 import io.tokengate.testing.SigningKey;
 import io.tokengate.testing.TestIssuer;
 import io.vertx.core.Future;

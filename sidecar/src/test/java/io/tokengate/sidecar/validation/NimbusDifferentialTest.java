@@ -13,7 +13,6 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.proc.BadJWTException;
 import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
-import io.tokengate.sidecar.GateFailure;
 import io.tokengate.testing.SigningKey;
 import io.tokengate.testing.TestIssuer;
 import io.tokengate.testing.TokenBuilder;

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jose.util.JSONObjectUtils;
-import io.tokengate.sidecar.GateFailure;
 import io.tokengate.testing.SigningKey;
 import io.tokengate.testing.TestIssuer;
 import io.vertx.core.Future;

@@ -1,4 +1,4 @@
-package io.tokengate.sidecar;
+package io.tokengate.sidecar.http;
 
 /**
  * What every event loop reads at the start of a request: the active policy (swapped whole on

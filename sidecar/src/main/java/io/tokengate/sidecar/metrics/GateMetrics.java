@@ -1,4 +1,4 @@
-package io.tokengate.sidecar.admin;
+package io.tokengate.sidecar.metrics;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;

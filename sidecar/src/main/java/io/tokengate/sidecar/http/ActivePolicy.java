@@ -1,4 +1,4 @@
-package io.tokengate.sidecar;
+package io.tokengate.sidecar.http;
 
 import io.tokengate.api.v1alpha1.Durations;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicySpec;
@@ -9,9 +9,6 @@ import io.tokengate.api.v1alpha1.apipolicy.UpstreamProtocol;
 import io.tokengate.sidecar.authz.RuleMatcher;
 import io.tokengate.sidecar.config.RequestHandling;
 import io.tokengate.sidecar.config.SidecarConfig;
-import io.tokengate.sidecar.http.Challenges;
-import io.tokengate.sidecar.http.ProtectedResourceMetadata;
-import io.tokengate.sidecar.http.TokenSources;
 import io.tokengate.sidecar.log.DecisionSampler;
 import io.tokengate.sidecar.validation.DpopBinding;
 import io.tokengate.sidecar.validation.DpopReplayCache;

@@ -1,4 +1,4 @@
-package io.tokengate.sidecar;
+package io.tokengate.sidecar.validation;
 
 import java.util.List;
 
