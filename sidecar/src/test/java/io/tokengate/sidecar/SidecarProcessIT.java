@@ -260,6 +260,9 @@ class SidecarProcessIT {
           Thread.sleep(50);
         }
         assertThat(r.out()).contains("\"event\":\"ready\"");
+        // Every line is JSON, and no logging library complains on stderr at start.
+        assertThat(r.out().lines()).allSatisfy(l -> assertThat(l).startsWith("{"));
+        assertThat(Files.readString(r.stderr())).doesNotContain("SLF4J");
       } finally {
         r.process().destroy();
         r.process().waitFor(30, TimeUnit.SECONDS);
