@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.tokengate.api.v1alpha1.ResourceReader;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.sidecar.config.SidecarConfig;
+import io.tokengate.sidecar.validation.IntrospectingValidator;
 import io.tokengate.sidecar.validation.IssuerRouter;
 import io.tokengate.sidecar.validation.JwksCache;
 import io.tokengate.sidecar.validation.JwtValidator;
@@ -60,8 +61,20 @@ public final class ValidatorFactory {
           started.add(cache);
         }
         keys.put(identity, cache);
-        byIssuer.put(
-            spec.issuer, JwtValidator.create(cache, spec, issuer.audiences(), registry, tuning));
+        TokenValidator validator =
+            JwtValidator.create(cache, spec, issuer.audiences(), registry, tuning);
+        if (spec.introspection != null) {
+          validator =
+              IntrospectingValidator.create(
+                  vertx,
+                  validator,
+                  spec,
+                  issuer.audiences(),
+                  issuer.clientSecret(),
+                  registry,
+                  tuning);
+        }
+        byIssuer.put(spec.issuer, validator);
       }
       return new Built(IssuerRouter.of(byIssuer), keys, started.isEmpty());
     } catch (RuntimeException e) {

@@ -35,8 +35,21 @@ public final class IdentityProviderClient {
     this.timeout = timeout;
   }
 
+  /**
+   * What discovery publishes that tokengate uses.
+   *
+   * @param jwksUri {@code jwks_uri}
+   * @param introspectionEndpoint {@code introspection_endpoint}, or null
+   */
+  public record Discovery(String jwksUri, String introspectionEndpoint) {}
+
   /** Discovery: the JWKS URI the issuer publishes; its {@code issuer} must equal the spec's. */
   public String discoverJwksUri(TokenIssuerSpec spec, String caPem) {
+    return discover(spec, caPem).jwksUri();
+  }
+
+  /** Discovery: its {@code issuer} must equal the spec's, and it must name a JWKS URI. */
+  public Discovery discover(TokenIssuerSpec spec, String caPem) {
     String url = stripTrailingSlash(spec.issuer) + DISCOVERY_PATH;
     JsonNode doc;
     try {
@@ -60,7 +73,9 @@ public final class IdentityProviderClient {
     if (jwksUri == null || jwksUri.isBlank()) {
       throw new IssuerFailure(Reasons.DISCOVERY_FAILED, url + " publishes no jwks_uri");
     }
-    return jwksUri;
+    String introspection = doc.path("introspection_endpoint").asText(null);
+    return new Discovery(
+        jwksUri, introspection == null || introspection.isBlank() ? null : introspection);
   }
 
   /** Fetches and parses the JWKS at {@code jwksUri}. */

@@ -78,7 +78,9 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
   @Override
   public UpdateControl<ApiPolicy> reconcile(ApiPolicy policy, Context<ApiPolicy> context) {
     String namespace = policy.getMetadata().getNamespace();
-    var resolution = PolicyIssuers.of(policy, secondary::issuer, snapshots);
+    var resolution =
+        PolicyIssuers.of(
+            policy, secondary::issuer, snapshots, ClientSecrets.reading(context.getClient()));
     String specProblem = specProblem(policy, resolution);
     String configHash = null;
     if (specProblem == null && resolution.renderable()) {
@@ -94,6 +96,12 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
         BypassRisk.find(policy, secondary.services(namespace), census.matchedLabels());
     var composed =
         composer.compose(policy, resolution, configHash, specProblem, census, bypass, interception);
+    if (configHash != null) {
+      composed.status().clientSecrets = resolution.clientSecrets();
+    } else if (policy.getStatus() != null) {
+      // Not rendered now: the pods keep being injected with the last rendered configuration.
+      composed.status().clientSecrets = policy.getStatus().clientSecrets;
+    }
     if (policy.getStatus() == null
         || !policy.getMetadata().getGeneration().equals(policy.getStatus().observedGeneration)) {
       secondary.reevaluate(namespace, rivalsToRecheck(policy, census, policies));
@@ -106,8 +114,11 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
       policy.setStatus(composed.status());
       control = UpdateControl.patchStatus(policy);
     }
-    // Keys not loaded yet (e.g. just after a leader change): look again soon.
-    return resolution.keysPending() ? control.rescheduleAfter(KEYS_PENDING_RETRY) : control;
+    // Keys not loaded yet (e.g. just after a leader change), or a client Secret not created yet
+    // (Secrets are not watched): look again soon.
+    return resolution.keysPending() || resolution.clientSecretMissing()
+        ? control.rescheduleAfter(KEYS_PENDING_RETRY)
+        : control;
   }
 
   @Override
@@ -192,7 +203,8 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
 
   /** The deny-all configuration: rendered from the issuer if possible, else from the last one. */
   private Optional<ConfigMap> denyAll(ApiPolicy policy, Context<ApiPolicy> context) {
-    var resolution = PolicyIssuers.of(policy, secondary::issuer, snapshots);
+    var resolution =
+        PolicyIssuers.of(policy, secondary::issuer, snapshots, ClientSecrets.Check.NONE);
     if (resolution.renderable()) {
       return Optional.of(SidecarConfigRenderer.render(policy, trusted(resolution)));
     }
