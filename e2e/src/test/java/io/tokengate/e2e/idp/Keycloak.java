@@ -367,6 +367,33 @@ public final class Keycloak implements AutoCloseable {
     return newKid;
   }
 
+  /**
+   * Ends every session of {@code username} the way an administrator (or the user's "sign out
+   * everywhere") does: the access tokens issued in them stay validly signed until their {@code
+   * exp}, but the realm's introspection endpoint answers {@code active: false} for them from now.
+   */
+  public void logoutUser(String username) {
+    String admin = adminToken();
+    URI users =
+        URI.create(
+            baseUrl()
+                + "/admin/realms/"
+                + REALM
+                + "/users?exact=true&username="
+                + URLEncoder.encode(username, StandardCharsets.UTF_8));
+    JsonNode found = getJson(users, admin);
+    if (found.size() != 1) {
+      throw new IllegalStateException("user " + username + " not found exactly once: " + found);
+    }
+    String id = found.get(0).path("id").asText();
+    send(
+        HttpRequest.newBuilder(
+                URI.create(baseUrl() + "/admin/realms/" + REALM + "/users/" + id + "/logout"))
+            .header("Authorization", "Bearer " + admin)
+            .POST(HttpRequest.BodyPublishers.noBody()),
+        204);
+  }
+
   /** Stops Keycloak and everything it started. */
   @Override
   public void close() {
