@@ -62,14 +62,16 @@ class IntrospectionIT {
                 "corp", keycloak.issuer(), Keycloak.ORDERS_AUDIENCE, keycloak.caPem())
             .replace(
                 "  caBundle: |",
-                """
-                  introspection:
-                    clientId: %s
-                    clientSecretFile: %s
-                    mode: Always
-                    cacheTtl: 1s
-                  caBundle: |"""
-                    .formatted(Keycloak.REPORTS_CLIENT, secret));
+                "  introspection:\n"
+                    + "    clientId: "
+                    + Keycloak.REPORTS_CLIENT
+                    + "\n"
+                    + "    clientSecretFile: "
+                    + secret
+                    + "\n"
+                    + "    mode: Always\n"
+                    + "    cacheTtl: 1s\n"
+                    + "  caBundle: |");
     String policy =
         """
         apiVersion: tokengate.io/v1alpha1
