@@ -46,6 +46,7 @@ public final class ValidatorFactory {
     Map<String, JwksCache> keys = new LinkedHashMap<>();
     List<JwksCache> started = new ArrayList<>();
     Map<String, TokenValidator> byIssuer = new LinkedHashMap<>();
+    List<IntrospectingValidator> introspecting = new ArrayList<>();
     try {
       for (SidecarConfig.TrustedIssuer issuer : config.issuers()) {
         TokenIssuerSpec spec = issuer.issuer().getSpec();
@@ -73,11 +74,14 @@ public final class ValidatorFactory {
                   issuer.clientSecret(),
                   registry,
                   tuning);
+          introspecting.add((IntrospectingValidator) validator);
         }
         byIssuer.put(spec.issuer, validator);
       }
       return new Built(IssuerRouter.of(byIssuer), keys, started.isEmpty());
     } catch (RuntimeException e) {
+      // Their HTTP clients to the introspection endpoints; the key caches they share close below.
+      introspecting.forEach(IntrospectingValidator::close);
       started.forEach(JwksCache::close);
       throw e;
     }

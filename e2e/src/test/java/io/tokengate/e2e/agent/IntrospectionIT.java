@@ -22,10 +22,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Token introspection (RFC 7662) against Keycloak's real endpoint, found through its discovery: the
- * standalone sidecar authenticates as the confidential {@code reports-client} and, with {@code
- * mode: Always}, asks about every token after its local checks. A user's token passes; once the
- * user's sessions are logged out in Keycloak the same, still validly signed, token is refused
- * within the cache ceiling; a random opaque string is refused; a wrong client secret fails closed.
+ * standalone sidecar authenticates as the confidential {@code orders-gate} (which the tokens name
+ * in {@code aud}, as Keycloak requires of an introspecting client) and, with {@code mode: Always},
+ * asks about every token after its local checks. A user's token passes; once the user's sessions
+ * are logged out in Keycloak the same, still validly signed, token is refused within the cache
+ * ceiling; a random opaque string is refused; a wrong client secret fails closed.
  */
 @ExtendWith(KeycloakExtension.class)
 class IntrospectionIT {
@@ -40,7 +41,7 @@ class IntrospectionIT {
     upstreamPort = Ports.free();
     app = UpstreamApp.start(upstreamPort);
     keycloak = shared.awaitReady(Duration.ofMinutes(5));
-    gate = gate(Keycloak.REPORTS_CLIENT_SECRET);
+    gate = gate(Keycloak.GATE_CLIENT_SECRET);
   }
 
   @AfterAll
@@ -64,7 +65,7 @@ class IntrospectionIT {
                 "  caBundle: |",
                 "  introspection:\n"
                     + "    clientId: "
-                    + Keycloak.REPORTS_CLIENT
+                    + Keycloak.GATE_CLIENT
                     + "\n"
                     + "    clientSecretFile: "
                     + secret
@@ -112,7 +113,7 @@ class IntrospectionIT {
     assertThat(last)
         .as("the logged-out session's token within the 1 s cache ceiling")
         .isEqualTo(401);
-    assertThat(gate.logText()).doesNotContain(token).doesNotContain(Keycloak.REPORTS_CLIENT_SECRET);
+    assertThat(gate.logText()).doesNotContain(token).doesNotContain(Keycloak.GATE_CLIENT_SECRET);
     // A new session's token passes again.
     assertThat(
             status(

@@ -47,6 +47,14 @@ public final class Keycloak implements AutoCloseable {
   public static final String REPORTS_CLIENT = "reports-client";
   public static final String REPORTS_CLIENT_SECRET = "reports-client-secret";
   public static final String CLI_CLIENT = "orders-cli";
+
+  /**
+   * The orders API's own confidential client: {@code orders-cli} tokens name it in {@code aud}, so
+   * Keycloak (26.6.2 and later) lets it introspect them.
+   */
+  public static final String GATE_CLIENT = "orders-gate";
+
+  public static final String GATE_CLIENT_SECRET = "orders-gate-secret";
   public static final String USER = "alice";
   public static final String USER_PASSWORD = "alice-password";
   public static final String USER_ROLE = "orders-user";
@@ -365,6 +373,27 @@ public final class Keycloak implements AutoCloseable {
       throw new IllegalStateException("key rotation did not change the active kid " + oldKid);
     }
     return newKid;
+  }
+
+  /**
+   * What the realm's introspection endpoint (RFC 7662) answers about {@code token} when asked by
+   * the confidential client {@code clientId}: the answer as Keycloak gives it.
+   */
+  public JsonNode introspect(String token, String clientId, String secret) {
+    String body =
+        "token="
+            + URLEncoder.encode(token, StandardCharsets.UTF_8)
+            + "&client_id="
+            + URLEncoder.encode(clientId, StandardCharsets.UTF_8)
+            + "&client_secret="
+            + URLEncoder.encode(secret, StandardCharsets.UTF_8);
+    URI uri = URI.create(localRealm() + "/protocol/openid-connect/token/introspect");
+    return parse(
+        send(
+            HttpRequest.newBuilder(uri)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(body)),
+            200));
   }
 
   /**
