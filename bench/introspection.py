@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Introspection load and latency of the sidecar (RFC 7662), in one run on one machine.
 
-A local IdP (127.0.0.1, standard library only) serves discovery, a JWKS (a fixed public key: the
+A local IdP (127.0.0.1, standard library only, in its own process) serves discovery, a JWKS (a fixed public key: the
 sidecar is ready once it holds keys) and an introspection endpoint that answers after
 IDP_LATENCY_MS (a network IdP's round trip) and counts its calls. A local upstream answers 200.
 The sidecar jar runs with the operator's JVM flags and introspects opaque tokens (cacheTtl 60s).
@@ -19,6 +19,7 @@ introspection/results.json beside this file (or in BENCH_OUT).
 
 import http.client
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -57,11 +58,20 @@ def free_port():
 
 
 class Idp:
+    """Serves from its own process (the load client's GIL must not slow it); counts calls."""
+
     def __init__(self):
         self.port = free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
-        self.calls = 0
-        self.lock = threading.Lock()
+        self._calls = multiprocessing.Value("l", 0)
+        self.process = multiprocessing.Process(target=self._serve, daemon=True)
+        self.process.start()
+
+    @property
+    def calls(self):
+        return self._calls.value
+
+    def _serve(self):
         idp = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -97,8 +107,8 @@ class Idp:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", "0"))
                 form = self.rfile.read(length).decode()
-                with idp.lock:
-                    idp.calls += 1
+                with idp._calls.get_lock():
+                    idp._calls.value += 1
                 time.sleep(IDP_LATENCY_MS / 1000)
                 active = "token=bench-" in form
                 answer = {"active": active}
@@ -115,14 +125,20 @@ class Idp:
                     )
                 self.send_json(answer)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server.daemon_threads = True
+        server.serve_forever()
 
 
 class Upstream:
+    """Answers 200 from its own process."""
+
     def __init__(self):
         self.port = free_port()
+        self.process = multiprocessing.Process(target=self._serve, daemon=True)
+        self.process.start()
+
+    def _serve(self):
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -137,9 +153,9 @@ class Upstream:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server.daemon_threads = True
+        server.serve_forever()
 
 
 def start_sidecar(work, idp, upstream):
