@@ -60,7 +60,11 @@ final class ClientSecrets {
       try {
         secret = client.secrets().inNamespace(namespace).withName(ref.name).get();
       } catch (KubernetesClientException e) {
-        return Optional.empty();
+        if (e.getCode() == 403) {
+          return Optional.empty();
+        }
+        // Not known to exist: nothing is rendered until a later reconciliation can tell.
+        return Optional.of("cannot read " + where + " (" + field + "): " + e.getMessage());
       }
       if (secret == null) {
         return Optional.of(

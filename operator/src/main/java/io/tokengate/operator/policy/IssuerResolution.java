@@ -56,6 +56,15 @@ record IssuerResolution(
           field + ": " + key + " does not exist" + hint);
     }
     Optional<IssuerSnapshots.Snapshot> snapshot = snapshots.get(key);
+    // Before readiness: a configuration naming a Secret the pods cannot mount is never rendered,
+    // whatever state the issuer is in.
+    Optional<String> secretProblem =
+        ClientSecrets.of(issuer.get())
+            .flatMap(secret -> secrets.problem(namespace, issuer.get(), secret));
+    if (secretProblem.isPresent()) {
+      return new IssuerResolution(
+          issuer, snapshot, false, Reasons.CLIENT_SECRET_MISSING, secretProblem.get());
+    }
     var conditions = issuer.get().getStatus() == null ? null : issuer.get().getStatus().conditions;
     if (!StatusConditions.isTrue(conditions, Conditions.READY) || snapshot.isEmpty()) {
       String why =
@@ -65,13 +74,6 @@ record IssuerResolution(
               .orElse("its keys are not loaded yet");
       return new IssuerResolution(
           issuer, snapshot, false, Reasons.ISSUER_NOT_READY, key + " is not ready: " + why);
-    }
-    Optional<String> secretProblem =
-        ClientSecrets.of(issuer.get())
-            .flatMap(secret -> secrets.problem(namespace, issuer.get(), secret));
-    if (secretProblem.isPresent()) {
-      return new IssuerResolution(
-          issuer, snapshot, false, Reasons.CLIENT_SECRET_MISSING, secretProblem.get());
     }
     return new IssuerResolution(
         issuer, snapshot, true, Reasons.ISSUER_FOUND, key + " is ready with its keys");
