@@ -40,10 +40,10 @@ if ! go version -m "$BIN/vegeta" 2>/dev/null | grep -q "vegeta/v12[[:space:]]*${
 fi
 
 # --- Python for the issuer, the token minter and the chart
-if ! "$VENV/bin/python" -c 'import cryptography, matplotlib' 2>/dev/null; then
-  say "python venv with cryptography and matplotlib in $VENV"
+if ! "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null; then
+  say "python venv with matplotlib in $VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check 'cryptography>=42' 'matplotlib>=3.8'
+  "$VENV/bin/pip" install -q --disable-pip-version-check 'matplotlib>=3.8'
 fi
 
 # --- the sidecar: build it when the jar is missing or older than the sources it is made of

@@ -22,7 +22,6 @@ Usage: startup.py [--jar sidecar/target/tokengate-sidecar.jar] [--starts 7] [--i
 """
 
 import argparse
-import base64
 import http.server
 import json
 import os
@@ -38,8 +37,8 @@ import time
 import urllib.error
 import urllib.request
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "demo"))
+from issuer import RsaKey  # noqa: E402  the one development issuer's key and token minting
 
 JDK17 = os.environ.get("JDK17_HOME", "/usr/lib/jvm/java-17-openjdk-amd64")
 JDK25 = os.environ.get("JDK25_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64")
@@ -51,27 +50,15 @@ def log(msg):
     print(f"[startup] {msg}", file=sys.stderr, flush=True)
 
 
-def b64(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def write_config(directory, upstream_port):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pub = key.public_key().public_numbers()
-    jwk = {
-        "kty": "RSA",
-        "kid": "bench-1",
-        "alg": "RS256",
-        "use": "sig",
-        "n": b64(pub.n.to_bytes((pub.n.bit_length() + 7) // 8, "big")),
-        "e": b64(pub.e.to_bytes(3, "big")),
-    }
+def write_config(directory, key_directory, upstream_port):
+    key = RsaKey.load_or_create(key_directory)
+    jwk = key.jwk()
     with open(os.path.join(directory, "issuer.yaml"), "w") as f:
         f.write(
             f"""apiVersion: tokengate.io/v1alpha1
@@ -102,12 +89,8 @@ spec:
 """
         )
     now = int(time.time())
-    header = b64(json.dumps({"alg": "RS256", "typ": "JWT", "kid": "bench-1"}).encode())
-    claims = {"iss": ISSUER, "aud": "api://bench", "sub": "bench", "scope": "bench.read",
-              "iat": now, "nbf": now, "exp": now + 3600}
-    signing_input = f"{header}.{b64(json.dumps(claims).encode())}"
-    sig = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-    return f"{signing_input}.{b64(sig)}"
+    return key.token({"iss": ISSUER, "aud": "api://bench", "sub": "bench", "scope": "bench.read",
+                      "iat": now, "nbf": now, "exp": now + 3600})
 
 
 class Upstream(http.server.BaseHTTPRequestHandler):
@@ -305,7 +288,8 @@ def main():
         threading.Thread(target=server.serve_forever, daemon=True).start()
         config = os.path.join(work, "config")
         os.mkdir(config)
-        token = write_config(config, upstream_port)
+        os.mkdir(os.path.join(work, "key"))
+        token = write_config(config, os.path.join(work, "key"), upstream_port)
         results = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
                    "loadavg_before": os.getloadavg()[0], "injected_opts": INJECTED, "runs": []}
         n = args.starts

@@ -87,5 +87,5 @@ show "1. no token" -D "$WORK/headers"
 show "2. token with scope 'profile' (orders.read needed)" -D "$WORK/headers" -H "Authorization: Bearer $(mint profile)"
 show "3. token with scope 'orders.read'" -D "$WORK/headers" -H "Authorization: Bearer $(mint orders.read)"
 echo
-echo "Decision log (one JSON line per request, never the token):"
+echo "Decision log (every refusal, allowed requests sampled; never the token):"
 grep '"decision"' "$WORK/sidecar.log" | tail -3 | sed 's/^/  /'

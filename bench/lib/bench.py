@@ -894,8 +894,8 @@ def main():
         log(f"issuer on {issuer_port}: minting {' '.join(token_sets)}")
         issuer = Proc(
             "issuer",
-            [sys.executable, os.path.join(LIB, "issuer.py"), "--port", str(issuer_port),
-             "--audience", CFG["audience"], "--out", RUN] + sum((["--tokens", t] for t in token_sets), []),
+            [sys.executable, os.path.join(LIB, "..", "..", "demo", "issuer.py"), "--port", str(issuer_port),
+             "--state-dir", os.path.join(RUN, "issuer"), "--audience", CFG["audience"], "--out", RUN] + sum((["--tokens", t] for t in token_sets), []),
         )
         wait_for(f"http://127.0.0.1:{issuer_port}/jwks", issuer, timeout=600, interval=0.2)
         issuer_url = f"http://127.0.0.1:{issuer_port}"

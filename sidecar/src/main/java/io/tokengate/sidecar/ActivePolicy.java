@@ -2,14 +2,17 @@ package io.tokengate.sidecar;
 
 import io.tokengate.api.v1alpha1.Durations;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicySpec;
+import io.tokengate.api.v1alpha1.apipolicy.DecisionLog;
 import io.tokengate.api.v1alpha1.apipolicy.Limits;
 import io.tokengate.api.v1alpha1.apipolicy.Mode;
+import io.tokengate.api.v1alpha1.apipolicy.UpstreamProtocol;
 import io.tokengate.sidecar.authz.RuleMatcher;
 import io.tokengate.sidecar.config.RequestHandling;
 import io.tokengate.sidecar.config.SidecarConfig;
 import io.tokengate.sidecar.http.Challenges;
 import io.tokengate.sidecar.http.ProtectedResourceMetadata;
 import io.tokengate.sidecar.http.TokenSources;
+import io.tokengate.sidecar.log.DecisionSampler;
 import io.tokengate.sidecar.validation.DpopBinding;
 import io.tokengate.sidecar.validation.DpopReplayCache;
 import io.tokengate.sidecar.validation.TokenValidator;
@@ -38,6 +41,7 @@ public final class ActivePolicy {
   private final int maxTokenBytes;
   private final int maxHeaderBytes;
   private final SocketAddress upstream;
+  private final boolean upstreamH2c;
   private final long upstreamTimeoutMillis;
   private final TokenValidator validator;
   private final RequestHandling handling;
@@ -45,6 +49,7 @@ public final class ActivePolicy {
   private final DpopBinding dpop;
   private final ProtectedResourceMetadata resourceMetadata;
   private final Challenges challenges;
+  private final DecisionSampler decisionLog;
 
   /** A claim forwarded as a header. */
   public record ClaimHeader(String claim, String header) {}
@@ -55,7 +60,18 @@ public final class ActivePolicy {
    */
   public record Presentation(DpopReplayCache replay, Clock clock) {}
 
-  public ActivePolicy(SidecarConfig config, TokenValidator validator, Presentation presentation) {
+  /**
+   * What the installation decides where a policy is silent (the sidecar's launch options).
+   *
+   * @param decisionLogAllowed the log lines of allowed requests
+   */
+  public record Defaults(DecisionLog.Allowed decisionLogAllowed) {}
+
+  public ActivePolicy(
+      SidecarConfig config,
+      TokenValidator validator,
+      Presentation presentation,
+      Defaults defaults) {
     this.config = config;
     this.validator = validator;
     ApiPolicySpec s = config.policy().getSpec();
@@ -80,6 +96,7 @@ public final class ActivePolicy {
     this.maxTokenBytes = limits.maxTokenBytes;
     this.maxHeaderBytes = limits.maxHeaderBytes;
     this.upstream = SocketAddress.inetSocketAddress(s.upstream.port, "127.0.0.1");
+    this.upstreamH2c = s.upstream.protocol == UpstreamProtocol.H2C;
     this.upstreamTimeoutMillis = Durations.parse(s.upstream.timeout).toMillis();
     this.handling =
         config.requestHandling() == null ? RequestHandling.DEFAULTS : config.requestHandling();
@@ -87,9 +104,15 @@ public final class ActivePolicy {
     this.resourceMetadata =
         ProtectedResourceMetadata.of(
             s, config.issuers().stream().map(i -> i.identifier()).toList(), tokenSources);
+    this.decisionLog = DecisionSampler.of(s.decisionLog, defaults.decisionLogAllowed());
     this.challenges =
         new Challenges(
             id, dpop.required(), resourceMetadata == null ? null : resourceMetadata.url());
+  }
+
+  /** Which allowed requests' decisions are logged. */
+  public DecisionSampler decisionLog() {
+    return decisionLog;
   }
 
   /** How bound and unbound tokens must be presented (DPoP). */
@@ -170,6 +193,11 @@ public final class ActivePolicy {
 
   public SocketAddress upstream() {
     return upstream;
+  }
+
+  /** The application speaks HTTP/2 over cleartext (prior knowledge), not HTTP/1.1. */
+  public boolean upstreamH2c() {
+    return upstreamH2c;
   }
 
   public long upstreamTimeoutMillis() {

@@ -1,5 +1,6 @@
 package io.tokengate.sidecar;
 
+import io.tokengate.api.v1alpha1.apipolicy.DecisionLog;
 import io.tokengate.sidecar.admin.AppProbes;
 import java.nio.file.Path;
 import java.util.Map;
@@ -16,6 +17,7 @@ import java.util.Map;
  * @param adminPort the admin port (0: any free port)
  * @param drainSeconds how long in-flight requests may take to finish after SIGTERM
  * @param appProbes the application's probes the admin port forwards (see {@link AppProbes})
+ * @param decisionLogAllowed the log lines of allowed requests where a policy does not say
  * @param help print usage and exit
  */
 public record LaunchOptions(
@@ -26,6 +28,7 @@ public record LaunchOptions(
     int adminPort,
     int drainSeconds,
     AppProbes appProbes,
+    DecisionLog.Allowed decisionLogAllowed,
     boolean help) {
 
   public static final int DEFAULT_LISTEN_PORT = 7450;
@@ -53,6 +56,10 @@ public record LaunchOptions(
         --app-probes JSON      the application's probes the admin port forwards over loopback,
                                {"/app-health/<container>/<probe>": <Kubernetes probe>, ...}
                                                                          [TOKENGATE_APP_PROBES]
+        --decision-log-allowed None|Sampled|All
+                               log lines of allowed requests where the policy's
+                               spec.decisionLog does not say (default Sampled; refusals
+                               are always logged)          [TOKENGATE_DECISION_LOG_ALLOWED]
         --version              print the version and the Java runtime, and exit
         -h, --help             this text
 
@@ -80,6 +87,7 @@ public record LaunchOptions(
     String listenHost = env.get("TOKENGATE_LISTEN_HOST");
     String adminHost = env.get("TOKENGATE_ADMIN_HOST");
     String appProbes = env.get("TOKENGATE_APP_PROBES");
+    String decisionLog = env.get("TOKENGATE_DECISION_LOG_ALLOWED");
     boolean help = false;
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
@@ -113,11 +121,13 @@ public record LaunchOptions(
         case "--drain-seconds" -> drain = value;
         case "--listen-host" -> listenHost = value;
         case "--app-probes" -> appProbes = value;
+        case "--decision-log-allowed" -> decisionLog = value;
         default -> adminHost = value;
       }
     }
     if (help) {
-      return new LaunchOptions(null, null, 0, null, 0, 0, AppProbes.NONE, true);
+      return new LaunchOptions(
+          null, null, 0, null, 0, 0, AppProbes.NONE, DecisionLog.Allowed.Sampled, true);
     }
     if (config == null || config.isBlank()) {
       throw new UsageException("--config PATH is required (or TOKENGATE_CONFIG)");
@@ -136,7 +146,21 @@ public record LaunchOptions(
         admin,
         drainSeconds,
         probes(appProbes),
+        decisionLogAllowed(decisionLog),
         false);
+  }
+
+  private static DecisionLog.Allowed decisionLogAllowed(String value) {
+    if (value == null || value.isBlank()) {
+      return DecisionLog.Allowed.Sampled;
+    }
+    for (DecisionLog.Allowed a : DecisionLog.Allowed.values()) {
+      if (a.name().equals(value)) {
+        return a;
+      }
+    }
+    throw new UsageException(
+        "--decision-log-allowed must be None, Sampled or All, not '" + value + "'");
   }
 
   private static boolean isKnown(String name) {
@@ -147,7 +171,8 @@ public record LaunchOptions(
           "--drain-seconds",
           "--listen-host",
           "--admin-host",
-          "--app-probes" ->
+          "--app-probes",
+          "--decision-log-allowed" ->
           true;
       default -> false;
     };

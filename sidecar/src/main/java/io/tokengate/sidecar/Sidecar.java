@@ -54,6 +54,7 @@ public final class Sidecar {
   private final GateState state;
   // One replay cache for the life of the process: a reload must not forget the proofs seen.
   private final ActivePolicy.Presentation presentation;
+  private final ActivePolicy.Defaults defaults;
   private ValidatorFactory.Built serving;
   private final AdminServer admin;
   private ConfigWatcher watcher;
@@ -90,6 +91,7 @@ public final class Sidecar {
     this.state = runtime.state();
     this.admin = runtime.admin();
     this.validators = new ValidatorFactory(vertx, metrics.registry(), tuning.validation());
+    this.defaults = new ActivePolicy.Defaults(options.decisionLogAllowed());
     this.presentation =
         new ActivePolicy.Presentation(
             new DpopReplayCache(DpopReplayCache.DEFAULT_SLOTS), tuning.validation().clock());
@@ -173,7 +175,8 @@ public final class Sidecar {
   private void boot(SidecarConfig config, Map<Path, String> files, long t0) {
     serving = build(config);
     validators.activate(serving);
-    state.swap(new ActivePolicy(config, serving.validator(), presentation));
+    state.swap(new ActivePolicy(config, serving.validator(), presentation, defaults));
+    metrics.configHash(configHash(files));
     int maxHeaderBytes = state.current().maxHeaderBytes();
     decoderLimit = Math.max(maxHeaderBytes, 64 * 1024) + DECODER_HEADROOM;
 
@@ -306,6 +309,16 @@ public final class Sidecar {
     }
   }
 
+  /**
+   * The hash of the loaded files by name: for a ConfigMap volume, the operator's {@code
+   * status.configHash} of that ConfigMap (every data key is a file the loader reads).
+   */
+  static String configHash(Map<Path, String> files) {
+    Map<String, String> byName = new java.util.TreeMap<>();
+    files.forEach((path, content) -> byName.put(path.getFileName().toString(), content));
+    return io.tokengate.api.v1alpha1.ConfigHash.of(byName);
+  }
+
   /** Runs on the watcher thread: parse, check and build fully, then swap; or refuse. */
   private void reload(Map<Path, String> files) {
     ValidatorFactory.Built built = null;
@@ -322,7 +335,7 @@ public final class Sidecar {
                     + readyTimeout.toSeconds()
                     + " s (and no key snapshot was given)"));
       }
-      ActivePolicy next = new ActivePolicy(config, built.validator(), presentation);
+      ActivePolicy next = new ActivePolicy(config, built.validator(), presentation, defaults);
       if (next.maxHeaderBytes() + DECODER_HEADROOM > decoderLimit) {
         log.warn(
             "reload",
@@ -347,6 +360,7 @@ public final class Sidecar {
       ValidatorFactory.Built old = previous;
       vertx.setTimer(RELEASE_DELAY_MILLIS, id -> validators.release(old));
       metrics.reload(true);
+      metrics.configHash(configHash(files));
       log.info(
           "reload",
           "configuration reloaded",

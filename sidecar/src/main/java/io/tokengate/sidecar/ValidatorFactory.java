@@ -2,6 +2,7 @@ package io.tokengate.sidecar;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.tokengate.api.v1alpha1.ResourceReader;
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.sidecar.config.SidecarConfig;
 import io.tokengate.sidecar.validation.IntrospectingValidator;
@@ -76,7 +77,7 @@ public final class ValidatorFactory {
                   tuning);
           introspecting.add((IntrospectingValidator) validator);
         }
-        byIssuer.put(spec.issuer, validator);
+        byIssuer.put(IssuerTemplate.routingKey(spec), validator);
       }
       return new Built(IssuerRouter.of(byIssuer), keys, started.isEmpty());
     } catch (RuntimeException e) {

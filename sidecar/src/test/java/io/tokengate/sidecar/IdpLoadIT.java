@@ -6,7 +6,7 @@ import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.sidecar.SidecarProcessIT.Running;
 import io.tokengate.sidecar.testing.KubeletVolume;
 import io.tokengate.sidecar.testing.PolicyFiles;
-import io.tokengate.sidecar.testing.TestIssuer;
+import io.tokengate.testing.TestIssuer;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;

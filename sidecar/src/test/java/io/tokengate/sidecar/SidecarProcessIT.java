@@ -6,7 +6,7 @@ import io.tokengate.api.BuildInfo;
 import io.tokengate.sidecar.testing.EchoUpstream;
 import io.tokengate.sidecar.testing.KubeletVolume;
 import io.tokengate.sidecar.testing.PolicyFiles;
-import io.tokengate.sidecar.testing.TestIssuer;
+import io.tokengate.testing.TestIssuer;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.ServerSocket;

@@ -22,6 +22,21 @@ public final class ApiGroup {
   public static final String CONFIG_HASH_ANNOTATION = "tokengate.io/config-hash";
 
   /**
+   * Pod annotation the webhook writes on a pod that a policy selects but that it admits without the
+   * sidecar, naming why ({@link #NOT_INJECTED_HOST_NETWORK}, {@link #NOT_INJECTED_OPTED_OUT}): the
+   * policy's status then counts the pod as excluded rather than as one a restart would protect.
+   */
+  public static final String NOT_INJECTED_ANNOTATION = "tokengate.io/not-injected";
+
+  /**
+   * {@link #NOT_INJECTED_ANNOTATION}: a hostNetwork pod (the sidecar's ports would be the node's).
+   */
+  public static final String NOT_INJECTED_HOST_NETWORK = "HostNetwork";
+
+  /** {@link #NOT_INJECTED_ANNOTATION}: the pod opted out ({@code tokengate.io/inject: "false"}). */
+  public static final String NOT_INJECTED_OPTED_OUT = "OptedOut";
+
+  /**
    * Pod annotation written at injection: the pod's declared container ports other than the
    * protected application port and the sidecar's own ({@code 9090/TCP,5353/UDP}), which the
    * policy's NetworkPolicy keeps open.

@@ -28,6 +28,13 @@ public final class Conditions {
     public static final String DISCOVERY_DISABLED = "DiscoveryDisabled";
     public static final String DISCOVERY_FAILED = "DiscoveryFailed";
     public static final String ISSUER_MISMATCH = "IssuerMismatch";
+
+    /**
+     * Discovery names an issuer template ({@code {tenantid}}: a multi-tenant Entra issuer) and
+     * {@code spec.tenants} is not set, so no token could be matched; the issuer stays unusable.
+     */
+    public static final String TENANTS_REQUIRED = "TenantsRequired";
+
     public static final String KEYS_FETCHED = "KeysFetched";
     public static final String STATIC_KEYS = "StaticKeys";
     public static final String JWKS_FETCH_FAILED = "JwksFetchFailed";
@@ -89,6 +96,13 @@ public final class Conditions {
      * sidecar (and without its interception).
      */
     public static final String PODS_NEED_RESTART = "PodsNeedRestart";
+
+    /**
+     * Ready=True and, under Redirect or Loopback, Protected=False: matched pods run without the
+     * sidecar and a restart would not change that (opted out, hostNetwork, or a namespace not
+     * labelled for injection).
+     */
+    public static final String PODS_EXCLUDED = "PodsExcluded";
 
     public static final String DELETING = "Deleting";
 

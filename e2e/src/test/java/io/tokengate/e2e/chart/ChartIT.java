@@ -149,7 +149,7 @@ class ChartIT {
   void operatorPodsRunRestrictedAndOutsideTheirOwnWebhook(String name) throws IOException {
     List<JsonNode> docs = documents(template(name));
     JsonNode webhook = only(docs, "MutatingWebhookConfiguration").path("webhooks").get(0);
-    assertThat(webhook.path("sideEffects").asText()).isEqualTo("None");
+    assertThat(webhook.path("sideEffects").asText()).isEqualTo("NoneOnDryRun");
     assertThat(strings(webhook.path("admissionReviewVersions"))).containsExactly("v1");
     assertThat(
             webhook

@@ -2,6 +2,7 @@ package io.tokengate.e2e.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tokengate.e2e.node.SharedNode;
 import io.tokengate.e2e.support.Processes;
 import io.tokengate.e2e.support.Repo;
 import java.time.Duration;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Test;
 class DemoIT {
   @Test
   void theDemoShowsTheSidecarRunningAndTheThreeAnswers() {
+    SharedNode.close(); // one node per machine: the demo starts its own
     String output;
     try {
       output =

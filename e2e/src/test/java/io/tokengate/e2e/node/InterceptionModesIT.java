@@ -12,26 +12,23 @@ import io.tokengate.api.v1alpha1.ApiGroup;
 import io.tokengate.api.v1alpha1.Conditions;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.e2e.ScenarioResources;
-import io.tokengate.e2e.cluster.ControlPlane;
 import io.tokengate.e2e.cluster.NodeImages;
 import io.tokengate.e2e.idp.Keycloak;
 import io.tokengate.e2e.scenario.UserPathScenario;
 import io.tokengate.e2e.support.Await;
 import io.tokengate.e2e.support.Cli;
 import io.tokengate.e2e.support.Repo;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
@@ -53,9 +50,10 @@ import org.junit.jupiter.api.extension.TestWatcher;
  *
  * In every mode the Service by name gives 401/403/200, and the pod is Ready with its probes
  * working: under Redirect and Loopback through the sidecar's admin port, which a client pod can ask
- * too.
+ * too. It runs on the {@link SharedNode} and leaves it as it found it.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(SharedNode.ClosedAtTheEnd.class)
 class InterceptionModesIT {
   static final String NODE_IP = NodeCluster.NODE_IP;
   static final String SYSTEM_NS = "tokengate-system";
@@ -66,7 +64,7 @@ class InterceptionModesIT {
   static final int ADMIN_PORT = 7451;
   static final List<String> MODES = List.of("Redirect", "Loopback", "NetworkPolicy", "PortName");
 
-  static ControlPlane cluster;
+  static NodeCluster cluster;
   static Keycloak keycloak;
   static Cli kubectl;
 
@@ -96,21 +94,39 @@ class InterceptionModesIT {
       };
 
   @BeforeAll
-  static void start() throws Exception {
-    Path base = Repo.workDir();
-    Map<String, String> images = NodeImages.build();
-    cluster = ControlPlane.start(Files.createTempDirectory(base, "modes-"), true, images);
-    keycloak = Keycloak.startOn(Files.createTempDirectory(base, "keycloak-"), NODE_IP);
+  static void start() {
+    cluster = SharedNode.acquire();
+    keycloak = cluster.keycloak();
     kubectl = cluster.kubectl();
   }
 
+  /**
+   * Leaves the shared node as this suite found it: the release, the modes' namespaces and the
+   * leader Lease gone. If that fails, the node is closed, so the next suite starts a fresh one.
+   */
   @AfterAll
   static void stop() {
-    if (keycloak != null) {
-      keycloak.close();
+    if (cluster == null) {
+      return;
     }
-    if (cluster != null) {
-      cluster.close();
+    try {
+      cluster.helm().run("uninstall", "tokengate", "-n", SYSTEM_NS, "--wait", "--timeout", "3m");
+      List<String> namespaces = new ArrayList<>();
+      for (String mode : MODES) {
+        namespaces.add("namespace/" + ns(mode));
+      }
+      List<String> delete = new ArrayList<>(List.of("delete", "--ignore-not-found"));
+      delete.addAll(namespaces);
+      delete.add("--timeout=180s");
+      kubectl.run(delete.toArray(String[]::new));
+      kubectl.run("delete", "leases", "--all", "-n", SYSTEM_NS, "--ignore-not-found");
+      Await.until(
+          "the operator pods to go",
+          Duration.ofMinutes(2),
+          () -> cluster.client().pods().inNamespace(SYSTEM_NS).list().getItems().isEmpty());
+    } catch (RuntimeException | AssertionError e) {
+      System.out.println("[modes] cleaning up failed, closing the node: " + e.getMessage());
+      SharedNode.close();
     }
   }
 

@@ -58,7 +58,11 @@ final class InjectedPods {
             "--listen-port",
             Integer.toString(SIDECAR_PORT),
             "--admin-port",
-            "7451");
+            "7451",
+            "--drain-seconds",
+            "20",
+            "--decision-log-allowed",
+            "Sampled");
     assertThat(sidecar.getVolumeMounts())
         .anySatisfy(m -> assertThat(m.getMountPath()).isEqualTo("/etc/tokengate"));
     assertThat(sidecar.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();

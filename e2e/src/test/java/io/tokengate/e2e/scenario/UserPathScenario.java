@@ -132,10 +132,15 @@ public abstract class UserPathScenario {
     clients = new ClientPod(client, NS);
   }
 
+  /** Ends the cluster once the scenario is done (a shared one may outlive it). */
+  protected void closeCluster(ScenarioCluster cluster) {
+    cluster.close();
+  }
+
   @AfterAll
   void stop() {
     if (cluster != null) {
-      cluster.close();
+      closeCluster(cluster);
       log(String.format("scenario took %.1f s", (System.nanoTime() - startedNanos) / 1e9));
     }
   }
@@ -384,6 +389,20 @@ public abstract class UserPathScenario {
           .contains("version=\"" + RELEASE_VERSION + "\"")
           .contains("jvm_memory_used_bytes");
     }
+    // The sidecar reports the configuration it runs, hashed as the policy's status.configHash
+    // (the mounted ConfigMap's files; the kubelet may take a sync period to swap them).
+    Await.until(
+        "the sidecar to report the policy's configHash as tokengate_config_info",
+        Duration.ofSeconds(90),
+        () ->
+            clients
+                .get(sidecarMetrics, null, openMetrics)
+                .path("body")
+                .asText()
+                .contains(
+                    "tokengate_config_info{config_hash=\""
+                        + policy().getStatus().configHash
+                        + "\"}"));
   }
 
   @Test

@@ -65,6 +65,14 @@ public interface OperatorSettings {
     @WithDefault("20")
     int drainSeconds();
 
+    /**
+     * The log lines of allowed requests where a policy's {@code spec.decisionLog} does not say:
+     * None, Sampled or All (refusals are always logged).
+     */
+    @WithName("decision-log.allowed")
+    @WithDefault("Sampled")
+    String decisionLogAllowed();
+
     /** Resource requests and limits of the sidecar container. */
     Resources resources();
   }

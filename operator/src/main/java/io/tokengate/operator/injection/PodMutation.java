@@ -245,7 +245,7 @@ final class PodMutation {
     spec.setVolumes(all);
   }
 
-  private static Pod copy(Pod pod) {
+  static Pod copy(Pod pod) {
     return JSON.convertValue(JSON.valueToTree(pod), Pod.class);
   }
 }

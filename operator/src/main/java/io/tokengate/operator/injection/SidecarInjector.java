@@ -55,36 +55,59 @@ public final class SidecarInjector {
    */
   public AdmissionResponse admit(
       AdmissionRequest request, List<ApiPolicy> policies, boolean nativeSidecars) {
+    return decide(request, policies, nativeSidecars).response();
+  }
+
+  /**
+   * The answer to the admission request, and what the selecting policy's owner should hear about it
+   * (nothing for a dry run, which must have no side effects).
+   */
+  public record Decision(AdmissionResponse response, List<PolicyNotice> notices) {}
+
+  /** As {@link #admit}, with the notices for the policy concerned. */
+  public Decision decide(
+      AdmissionRequest request, List<ApiPolicy> policies, boolean nativeSidecars) {
     String uid = request.getUid();
     var kind = request.getKind();
     if (kind == null || !"".equals(kind.getGroup()) || !"Pod".equals(kind.getKind())) {
-      return Admission.deny(
-          uid,
-          400,
-          "tokengate's sidecar injector admits Pods only, not %s: check the rules of the MutatingWebhookConfiguration"
-              .formatted(
-                  kind == null
-                      ? "a request without a kind"
-                      : kind.getGroup() + "/" + kind.getVersion() + " " + kind.getKind()));
+      return new Decision(
+          Admission.deny(
+              uid,
+              400,
+              "tokengate's sidecar injector admits Pods only, not %s: check the rules of the MutatingWebhookConfiguration"
+                  .formatted(
+                      kind == null
+                          ? "a request without a kind"
+                          : kind.getGroup() + "/" + kind.getVersion() + " " + kind.getKind())),
+          List.of());
     }
     if (!"CREATE".equals(request.getOperation()) || !blank(request.getSubResource())) {
-      return Admission.allow(uid, List.of());
+      return new Decision(Admission.allow(uid, List.of()), List.of());
     }
     if (!(request.getObject() instanceof Pod pod)) {
-      return Admission.deny(uid, 400, "the admission request carries no Pod object");
+      return new Decision(
+          Admission.deny(uid, 400, "the admission request carries no Pod object"), List.of());
     }
     String namespace =
         Optional.ofNullable(request.getNamespace()).orElse(pod.getMetadata().getNamespace());
+    List<PolicyNotice> notices = new ArrayList<>();
+    AdmissionResponse response;
     try {
-      return decide(uid, namespace, pod, policies, nativeSidecars);
+      response = decide(uid, namespace, pod, policies, nativeSidecars, notices);
     } catch (InjectionRefused e) {
-      return Admission.deny(
-          uid, 403, "tokengate: pod " + describe(namespace, pod) + ": " + e.getMessage());
+      response =
+          Admission.deny(
+              uid, 403, "tokengate: pod " + describe(namespace, pod) + ": " + e.getMessage());
     } catch (RuntimeException e) {
       LOG.errorf(e, "injection failed for pod %s", describe(namespace, pod));
-      return Admission.deny(
-          uid, 403, "tokengate could not inject its sidecar into this pod, so it is refused: " + e);
+      response =
+          Admission.deny(
+              uid,
+              403,
+              "tokengate could not inject its sidecar into this pod, so it is refused: " + e);
     }
+    return new Decision(
+        response, Boolean.TRUE.equals(request.getDryRun()) ? List.of() : List.copyOf(notices));
   }
 
   /**
@@ -122,7 +145,12 @@ public final class SidecarInjector {
   }
 
   private AdmissionResponse decide(
-      String uid, String namespace, Pod pod, List<ApiPolicy> policies, boolean nativeSidecars) {
+      String uid,
+      String namespace,
+      Pod pod,
+      List<ApiPolicy> policies,
+      boolean nativeSidecars,
+      List<PolicyNotice> notices) {
     if (namespace != null && namespace.equals(settings.operatorNamespace())) {
       return Admission.allow(uid, List.of());
     }
@@ -136,10 +164,13 @@ public final class SidecarInjector {
       PolicySelection.deleting(policies, labels).stream()
           .findFirst()
           .ifPresent(
-              p ->
-                  warnings.add(
-                      "ApiPolicy %s selecting this pod is being deleted: the pod starts without the tokengate sidecar"
-                          .formatted(ref(p))));
+              p -> {
+                warnings.add(
+                    "ApiPolicy %s selecting this pod is being deleted: the pod starts without the tokengate sidecar"
+                        .formatted(ref(p)));
+                notices.add(
+                    PolicyNotice.of(p, PolicyNotice.POD_NOT_INJECTED, namespace, pod, warnings));
+              });
       return Admission.allow(uid, warnings);
     }
     ApiPolicy policy = matching.get(0);
@@ -148,14 +179,41 @@ public final class SidecarInjector {
       warnings.add(
           "%s=false: the pod starts without the tokengate sidecar although ApiPolicy %s selects it"
               .formatted(ApiGroup.INJECT_ANNOTATION, ref(policy)));
-      return Admission.allow(uid, warnings);
+      return declined(
+          uid, namespace, pod, policy, ApiGroup.NOT_INJECTED_OPTED_OUT, warnings, notices);
     }
     if (Boolean.TRUE.equals(pod.getSpec().getHostNetwork())) {
       warnings.add(
           "hostNetwork pods are never injected: the pod starts without the tokengate sidecar although ApiPolicy %s selects it"
               .formatted(ref(policy)));
-      return Admission.allow(uid, warnings);
+      return declined(
+          uid, namespace, pod, policy, ApiGroup.NOT_INJECTED_HOST_NETWORK, warnings, notices);
     }
+    try {
+      return inject(uid, namespace, pod, policy, matching, nativeSidecars, warnings, notices);
+    } catch (RuntimeException e) {
+      notices.add(
+          PolicyNotice.of(
+              policy,
+              PolicyNotice.INJECTION_REFUSED,
+              namespace,
+              pod,
+              List.of(
+                  "the pod is refused: "
+                      + (e instanceof InjectionRefused ? e.getMessage() : e.toString()))));
+      throw e;
+    }
+  }
+
+  private AdmissionResponse inject(
+      String uid,
+      String namespace,
+      Pod pod,
+      ApiPolicy policy,
+      List<ApiPolicy> matching,
+      boolean nativeSidecars,
+      List<String> warnings,
+      List<PolicyNotice> notices) {
     matching.stream()
         .skip(1)
         .filter(other -> PolicyPrecedence.compete(policy, other))
@@ -180,7 +238,35 @@ public final class SidecarInjector {
     LOG.debugf(
         "pod %s: sidecar of ApiPolicy %s (%d patch operations)",
         describe(namespace, pod), ref(policy), patch.operations().size());
+    if (!warnings.isEmpty()) {
+      notices.add(
+          PolicyNotice.of(policy, PolicyNotice.INJECTED_WITH_WARNINGS, namespace, pod, warnings));
+    }
     return Admission.patch(uid, patch, warnings, ref(policy));
+  }
+
+  /**
+   * Admits a pod the policy selects without the sidecar, stamping why on it ({@code
+   * tokengate.io/not-injected}): the pod informer sees metadata only, and this is how the policy's
+   * census tells a pod a restart would not protect from one created before the policy.
+   */
+  private static AdmissionResponse declined(
+      String uid,
+      String namespace,
+      Pod pod,
+      ApiPolicy policy,
+      String why,
+      List<String> warnings,
+      List<PolicyNotice> notices) {
+    notices.add(PolicyNotice.of(policy, PolicyNotice.POD_NOT_INJECTED, namespace, pod, warnings));
+    Pod stamped = PodMutation.copy(pod);
+    Map<String, String> annotations = new java.util.LinkedHashMap<>();
+    if (stamped.getMetadata().getAnnotations() != null) {
+      annotations.putAll(stamped.getMetadata().getAnnotations());
+    }
+    annotations.put(ApiGroup.NOT_INJECTED_ANNOTATION, why);
+    stamped.getMetadata().setAnnotations(annotations);
+    return Admission.patch(uid, PodPatch.between(pod, stamped), warnings, ref(policy));
   }
 
   static boolean alreadyInjected(Pod pod) {

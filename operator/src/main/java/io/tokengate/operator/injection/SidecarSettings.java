@@ -15,6 +15,9 @@ import java.util.Optional;
  * @param resources requests and limits of the sidecar container
  * @param operatorNamespace pods of this namespace are never injected (the operator's own)
  * @param redirectImage the init image of {@code interception: Redirect} (redirect-init)
+ * @param drainSeconds how long the sidecar serves in-flight requests after SIGTERM
+ * @param decisionLogAllowed None, Sampled or All: the log lines of allowed requests where a
+ *     policy's {@code spec.decisionLog} does not say
  */
 public record SidecarSettings(
     String image,
@@ -23,7 +26,12 @@ public record SidecarSettings(
     int adminPort,
     Resources resources,
     String operatorNamespace,
-    String redirectImage) {
+    String redirectImage,
+    int drainSeconds,
+    String decisionLogAllowed) {
+
+  public static final int DEFAULT_DRAIN_SECONDS = 20;
+  public static final String DEFAULT_DECISION_LOG_ALLOWED = "Sampled";
 
   /** The image the build makes for {@code interception: Redirect}. */
   public static final String DEFAULT_REDIRECT_IMAGE = "tokengate/redirect-init:0.1.0";
@@ -36,7 +44,7 @@ public record SidecarSettings(
 
   public static final int DEFAULT_ADMIN_PORT = 7451;
 
-  /** Settings with the default redirect init image. */
+  /** Settings with the default redirect init image, drain time and decision log. */
   public SidecarSettings(
       String image,
       String imagePullPolicy,
@@ -51,13 +59,25 @@ public record SidecarSettings(
         adminPort,
         resources,
         operatorNamespace,
-        DEFAULT_REDIRECT_IMAGE);
+        DEFAULT_REDIRECT_IMAGE,
+        DEFAULT_DRAIN_SECONDS,
+        DEFAULT_DECISION_LOG_ALLOWED);
   }
 
   public SidecarSettings {
     Objects.requireNonNull(image, "image");
     Objects.requireNonNull(redirectImage, "redirectImage");
     Objects.requireNonNull(resources, "resources");
+    if (drainSeconds < 0 || drainSeconds > 3600) {
+      throw new IllegalArgumentException(
+          "the sidecar's drain time must be 0 to 3600 seconds, not " + drainSeconds);
+    }
+    if (!java.util.Set.of("None", "Sampled", "All").contains(decisionLogAllowed)) {
+      throw new IllegalArgumentException(
+          "the sidecar's decision log for allowed requests must be None, Sampled or All, not '"
+              + decisionLogAllowed
+              + "'");
+    }
     if (listenPort == adminPort) {
       throw new IllegalArgumentException("the sidecar listen and admin ports must differ");
     }

@@ -74,6 +74,8 @@ public final class SidecarTemplate {
     values.put("configMapName", configMapName);
     values.put("javaToolOptions", settings.javaToolOptions());
     values.put("redirectImage", settings.redirectImage());
+    values.put("drainSeconds", settings.drainSeconds());
+    values.put("decisionLogAllowed", settings.decisionLogAllowed());
     JsonNode rendered = substitute(template.deepCopy(), values);
     Container container = YAML.convertValue(rendered.get("container"), Container.class);
     List<Volume> volumes = new ArrayList<>();

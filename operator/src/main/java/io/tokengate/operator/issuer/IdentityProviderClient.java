@@ -3,6 +3,7 @@ package io.tokengate.operator.issuer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tokengate.api.v1alpha1.Conditions.Reasons;
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,6 +16,7 @@ import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.SSLException;
 
@@ -43,7 +45,10 @@ public final class IdentityProviderClient {
    */
   public record Discovery(String jwksUri, String introspectionEndpoint) {}
 
-  /** Discovery: the JWKS URI the issuer publishes; its {@code issuer} must equal the spec's. */
+  /**
+   * Discovery: the JWKS URI the issuer publishes. Its {@code issuer} must equal the spec's, or, for
+   * a multi-tenant issuer ({@code spec.tenants}), the {@link IssuerTemplate} of the spec's issuer.
+   */
   public String discoverJwksUri(TokenIssuerSpec spec, String caPem) {
     return discover(spec, caPem).jwksUri();
   }
@@ -58,17 +63,7 @@ public final class IdentityProviderClient {
       throw new IssuerFailure(Reasons.DISCOVERY_FAILED, url + " did not return a JSON document");
     }
     String published = doc.path("issuer").asText(null);
-    if (!spec.issuer.equals(published)) {
-      throw new IssuerFailure(
-          Reasons.ISSUER_MISMATCH,
-          "discovery at "
-              + url
-              + " names issuer '"
-              + published
-              + "', not spec.issuer '"
-              + spec.issuer
-              + "': tokens would be refused; fix spec.issuer to match exactly");
-    }
+    checkIssuer(spec, url, published);
     String jwksUri = doc.path("jwks_uri").asText(null);
     if (jwksUri == null || jwksUri.isBlank()) {
       throw new IssuerFailure(Reasons.DISCOVERY_FAILED, url + " publishes no jwks_uri");
@@ -76,6 +71,67 @@ public final class IdentityProviderClient {
     String introspection = doc.path("introspection_endpoint").asText(null);
     return new Discovery(
         jwksUri, introspection == null || introspection.isBlank() ? null : introspection);
+  }
+
+  /**
+   * Discovery's {@code issuer} against the spec. A template ({@code {tenantid}}) is accepted only
+   * with {@code spec.tenants} and only when it is the template of {@code spec.issuer}'s own
+   * authority, so a discovery document cannot widen the issuers trusted beyond what the spec names.
+   */
+  static void checkIssuer(TokenIssuerSpec spec, String url, String published) {
+    Optional<IssuerTemplate> expectedTemplate = IssuerTemplate.of(spec);
+    String expected = expectedTemplate.map(IssuerTemplate::template).orElse(spec.issuer);
+    if (expected.equals(published)) {
+      return;
+    }
+    Optional<IssuerTemplate> ownTemplate = IssuerTemplate.forIssuer(spec.issuer);
+    if (IssuerTemplate.isTemplate(published) && expectedTemplate.isEmpty()) {
+      if (ownTemplate.isPresent() && ownTemplate.get().template().equals(published)) {
+        throw new IssuerFailure(
+            Reasons.TENANTS_REQUIRED,
+            "discovery at "
+                + url
+                + " names the issuer template '"
+                + published
+                + "': a multi-tenant issuer, whose tokens each name their own tenant in iss and"
+                + " tid; no token is accepted until spec.tenants lists the tenant ids to accept,"
+                + " or [\"*\"] for every tenant");
+      }
+      throw new IssuerFailure(
+          Reasons.ISSUER_MISMATCH,
+          "discovery at "
+              + url
+              + " names the issuer template '"
+              + published
+              + "', which is not the template of spec.issuer '"
+              + spec.issuer
+              + "'"
+              + ownTemplate.map(t -> " (" + t.template() + ")").orElse("")
+              + ": tokens would be refused; fix spec.issuer");
+    }
+    if (expectedTemplate.isPresent()) {
+      throw new IssuerFailure(
+          Reasons.ISSUER_MISMATCH,
+          "discovery at "
+              + url
+              + " names issuer '"
+              + published
+              + "', not the template '"
+              + expected
+              + "' that spec.issuer '"
+              + spec.issuer
+              + "' with spec.tenants stands for: tokens would be refused; remove spec.tenants"
+              + " for a single-tenant issuer, or fix spec.issuer");
+    }
+    throw new IssuerFailure(
+        Reasons.ISSUER_MISMATCH,
+        "discovery at "
+            + url
+            + " names issuer '"
+            + published
+            + "', not spec.issuer '"
+            + spec.issuer
+            + "': tokens would be refused; fix spec.issuer to match exactly");
   }
 
   /** Fetches and parses the JWKS at {@code jwksUri}. */

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.tokengate.api.v1alpha1.Conditions.Reasons;
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -31,6 +32,7 @@ final class IssuerKeyLoader {
    * @throws IssuerFailure with the reason of the first step that failed
    */
   Loaded load(TokenIssuerSpec spec, String secretNamespace) {
+    IssuerTemplate.of(spec); // spec.tenants on an issuer that is not multi-tenant: InvalidSpec
     if (spec.jwks != null) {
       return new Loaded(
           null, KeySet.of(spec.jwks.keys), null, false, introspectionEndpoint(spec, null));

@@ -8,11 +8,11 @@ import io.tokengate.api.v1alpha1.Conditions;
 import io.tokengate.api.v1alpha1.Conditions.Reasons;
 import io.tokengate.api.v1alpha1.Durations;
 import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerStatus;
-import io.tokengate.operator.status.ResourceEvents;
-import io.tokengate.operator.status.StatusComparison;
 import io.tokengate.operator.status.StatusConditions;
+import io.tokengate.operator.status.StatusWriter;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -36,7 +36,7 @@ public abstract class IssuerReconciliation<
 
   private final IssuerKeyLoader loader;
   private final IssuerSnapshots snapshots;
-  private final ResourceEvents events;
+  private final StatusWriter status;
   private final Duration maxRetryInterval;
   private final Clock clock;
   private final Map<IssuerKey, Integer> failuresInARow = new ConcurrentHashMap<>();
@@ -44,7 +44,7 @@ public abstract class IssuerReconciliation<
   protected IssuerReconciliation(IssuerServices services) {
     this.loader = new IssuerKeyLoader(services.client(), services.idp());
     this.snapshots = services.snapshots();
-    this.events = services.events();
+    this.status = new StatusWriter(services.events());
     this.maxRetryInterval = services.maxRetryInterval();
     this.clock = services.clock();
   }
@@ -80,7 +80,11 @@ public abstract class IssuerReconciliation<
           true,
           loaded.discovered() ? Reasons.DISCOVERED : Reasons.DISCOVERY_DISABLED,
           loaded.discovered()
-              ? "discovery names issuer " + spec.issuer + " and JWKS " + loaded.jwksUri()
+              ? "discovery names issuer "
+                  + IssuerTemplate.routingKey(spec)
+                  + tenants(spec)
+                  + " and JWKS "
+                  + loaded.jwksUri()
               : "discovery is off (spec.discovery: false or static spec.jwks)");
       conditions.set(
           Conditions.KEYS_LOADED,
@@ -104,12 +108,8 @@ public abstract class IssuerReconciliation<
       requeue = maxRetryInterval;
     }
     next.conditions = conditions.build();
-    events.conditionsChanged(issuer, conditions.changed());
-    if (StatusComparison.same(previous, next)) {
-      return UpdateControl.<R>noUpdate().rescheduleAfter(requeue);
-    }
-    issuer.setStatus(next);
-    return UpdateControl.patchStatus(issuer).rescheduleAfter(requeue);
+    status.write(issuer, next, conditions.changed(), context);
+    return UpdateControl.<R>noUpdate().rescheduleAfter(requeue);
   }
 
   private void publish(
@@ -150,6 +150,16 @@ public abstract class IssuerReconciliation<
             ? ""
             : " (policies keep the keys fetched at " + previous.lastRefreshTime + ")";
     conditions.set(Conditions.READY, false, reason, message + stale);
+  }
+
+  /** For a multi-tenant issuer, which tenants its tokens may come from. */
+  private static String tenants(TokenIssuerSpec spec) {
+    if (spec.tenants == null) {
+      return "";
+    }
+    return spec.tenants.contains(IssuerTemplate.ALL_TENANTS)
+        ? " (tokens of every tenant accepted)"
+        : " (tokens of " + spec.tenants.size() + " listed tenant(s) accepted)";
   }
 
   private Duration backoff(int failures) {

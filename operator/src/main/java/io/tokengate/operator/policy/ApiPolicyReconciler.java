@@ -1,6 +1,7 @@
 package io.tokengate.operator.policy;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -15,9 +16,10 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.tokengate.api.v1alpha1.Conditions;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.operator.issuer.IssuerSnapshots;
+import io.tokengate.operator.status.NamespaceTermination;
 import io.tokengate.operator.status.ResourceEvents;
-import io.tokengate.operator.status.StatusComparison;
 import io.tokengate.operator.status.StatusConditions;
+import io.tokengate.operator.status.StatusWriter;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,7 +43,9 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
   static final Duration DELETION_RECHECK = Duration.ofSeconds(30);
 
   private final IssuerSnapshots snapshots;
-  private final ResourceEvents events;
+  private final StatusWriter status;
+  private final NamespaceTermination endingNamespaces = new NamespaceTermination();
+
   private final PolicyStatusComposer composer;
   private final PolicySecondaryResources secondary;
   private final SidecarConfigMapDependent configMaps = new SidecarConfigMapDependent();
@@ -62,7 +66,7 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
     this.listenPort = listenPort;
     this.adminPort = adminPort;
     this.snapshots = snapshots;
-    this.events = events;
+    this.status = new StatusWriter(events);
     this.composer = new PolicyStatusComposer(clock);
     this.secondary = new PolicySecondaryResources(podMetadataClient);
   }
@@ -78,71 +82,84 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
   @Override
   public UpdateControl<ApiPolicy> reconcile(ApiPolicy policy, Context<ApiPolicy> context) {
     String namespace = policy.getMetadata().getNamespace();
-    var resolution =
-        PolicyIssuers.of(
-            policy, secondary::issuer, snapshots, ClientSecrets.reading(context.getClient()));
-    String specProblem = specProblem(policy, resolution);
-    String configHash = null;
-    if (specProblem == null && resolution.renderable()) {
-      ConfigMap desired = SidecarConfigRenderer.render(policy, trusted(resolution));
-      configMaps.apply(policy, desired, context);
-      configHash = SidecarConfigRenderer.configHash(desired.getData());
+    Optional<Namespace> ns = secondary.namespace(namespace);
+    if (NamespaceTermination.terminating(ns)) {
+      endingNamespaces.noted(ns, policy);
+      return UpdateControl.noUpdate();
     }
-    List<ApiPolicy> policies = secondary.policies(namespace);
-    List<Pod> pods = secondary.pods(namespace);
-    PodCensus census = PodCensus.take(policy, pods, policies);
-    Interception interception = interception(policy, context, pods, policies, census);
-    BypassRisk.Findings bypass =
-        BypassRisk.find(policy, secondary.services(namespace), census.matchedLabels());
-    var composed =
-        composer.compose(policy, resolution, configHash, specProblem, census, bypass, interception);
-    if (configHash != null) {
-      composed.status().clientSecrets = resolution.clientSecrets();
-    } else if (policy.getStatus() != null) {
-      // Not rendered now: the pods keep being injected with the last rendered configuration.
-      composed.status().clientSecrets = policy.getStatus().clientSecrets;
-    }
-    if (policy.getStatus() == null
-        || !policy.getMetadata().getGeneration().equals(policy.getStatus().observedGeneration)) {
-      secondary.reevaluate(namespace, rivalsToRecheck(policy, census, policies));
-    }
-    events.conditionsChanged(policy, composed.changed());
-    UpdateControl<ApiPolicy> control;
-    if (StatusComparison.same(policy.getStatus(), composed.status())) {
-      control = UpdateControl.noUpdate();
-    } else {
-      policy.setStatus(composed.status());
-      control = UpdateControl.patchStatus(policy);
+    PolicyIssuers resolution;
+    try {
+      resolution =
+          PolicyIssuers.of(
+              policy, secondary::issuer, snapshots, ClientSecrets.reading(context.getClient()));
+      String specProblem = specProblem(policy, resolution);
+      String configHash = null;
+      if (specProblem == null && resolution.renderable()) {
+        ConfigMap desired = SidecarConfigRenderer.render(policy, trusted(resolution));
+        configMaps.apply(policy, desired, context);
+        configHash = SidecarConfigRenderer.configHash(desired.getData());
+      }
+      List<ApiPolicy> policies = secondary.policies(namespace);
+      List<Pod> pods = secondary.pods(namespace);
+      PodCensus census = PodCensus.take(policy, pods, policies, PodCensus.injectionEnabled(ns));
+      Interception interception = interception(policy, context, pods, policies, census);
+      BypassRisk.Findings bypass =
+          BypassRisk.find(policy, secondary.services(namespace), census.matchedLabels());
+      var composed =
+          composer.compose(
+              policy, resolution, configHash, specProblem, census, bypass, interception);
+      if (policy.getStatus() == null
+          || !policy.getMetadata().getGeneration().equals(policy.getStatus().observedGeneration)) {
+        secondary.reevaluate(namespace, rivalsToRecheck(policy, census, policies));
+      }
+      if (configHash != null) {
+        composed.status().clientSecrets = resolution.clientSecrets();
+      } else if (policy.getStatus() != null) {
+        // Not rendered now: the pods keep being injected with the last rendered configuration.
+        composed.status().clientSecrets = policy.getStatus().clientSecrets;
+      }
+      status.write(policy, composed.status(), composed.changed(), context);
+    } catch (RuntimeException e) {
+      if (!NamespaceTermination.refused(e)) {
+        throw e;
+      }
+      // The namespace informer had not seen the deletion yet: the API server says it.
+      endingNamespaces.noted(ns, policy);
+      return UpdateControl.noUpdate();
     }
     // Keys not loaded yet (e.g. just after a leader change), or a client Secret not created yet
     // (Secrets are not watched): look again soon.
     return resolution.keysPending() || resolution.clientSecretMissing()
-        ? control.rescheduleAfter(KEYS_PENDING_RETRY)
-        : control;
+        ? UpdateControl.<ApiPolicy>noUpdate().rescheduleAfter(KEYS_PENDING_RETRY)
+        : UpdateControl.noUpdate();
   }
 
   @Override
   public DeleteControl cleanup(ApiPolicy policy, Context<ApiPolicy> context) {
     String namespace = policy.getMetadata().getNamespace();
     List<ApiPolicy> policies = secondary.policies(namespace);
-    PodCensus census = PodCensus.take(policy, secondary.pods(namespace), policies);
+    PodCensus census =
+        PodCensus.take(
+            policy,
+            secondary.pods(namespace),
+            policies,
+            PodCensus.injectionEnabled(secondary.namespace(namespace)));
     if (census.injectedAnywhere() == 0) {
       secondary.reevaluate(namespace, rivalsToRecheck(policy, census, policies));
       return DeleteControl.defaultDelete();
     }
-    denyAll(policy, context).ifPresent(cm -> configMaps.apply(policy, cm, context));
-    var composed = composer.deleting(policy, census);
-    events.conditionsChanged(policy, composed.changed());
-    if (!StatusComparison.same(policy.getStatus(), composed.status())) {
-      ApiPolicy patch = new ApiPolicy();
-      patch.setMetadata(
-          new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
-              .withName(policy.getMetadata().getName())
-              .withNamespace(namespace)
-              .build());
-      patch.setStatus(composed.status());
-      context.getClient().resource(patch).patchStatus();
+    try {
+      denyAll(policy, context).ifPresent(cm -> configMaps.apply(policy, cm, context));
+    } catch (RuntimeException e) {
+      if (!NamespaceTermination.refused(e)) {
+        throw e;
+      }
+      // Its ConfigMap is gone with the namespace's content and cannot be created again; the
+      // namespace's pods, the injected ones included, are being deleted too.
+      endingNamespaces.noted(secondary.namespace(namespace), policy);
     }
+    var composed = composer.deleting(policy, census);
+    status.write(policy, composed.status(), composed.changed(), context);
     return DeleteControl.noFinalizerRemoval().rescheduleAfter(DELETION_RECHECK);
   }
 
@@ -220,19 +237,9 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
   }
 
   private static String specProblem(ApiPolicy policy, PolicyIssuers resolution) {
-    java.util.Map<String, String> byIdentifier = new java.util.HashMap<>();
-    for (IssuerResolution r : resolution.each()) {
-      if (r.issuer().isPresent()) {
-        String name = r.issuer().get().getMetadata().getName();
-        String other = byIdentifier.putIfAbsent(r.issuer().get().getSpec().issuer, name);
-        if (other != null) {
-          return "spec.issuerRefs: issuers "
-              + other
-              + " and "
-              + name
-              + " have the same spec.issuer, so a token could not be routed to one of them";
-        }
-      }
+    String overlap = PolicyIssuers.overlap(resolution);
+    if (overlap != null) {
+      return overlap;
     }
     if (policy.getSpec().audiences != null) {
       return null;

@@ -153,6 +153,15 @@ final class InterceptionConditions {
                   + " matched pod(s) run without the sidecar, so nothing closes their port "
                   + port
                   + ": restart them");
+        } else if (census.excludedCount() > 0) {
+          conditions.set(
+              Conditions.PROTECTED,
+              false,
+              Reasons.PODS_EXCLUDED,
+              "nothing closes port "
+                  + port
+                  + " of pods without the sidecar; "
+                  + PolicyStatusComposer.excluded(policy, census));
         } else if (interception.mode() == Interception.Redirect) {
           conditions.set(
               Conditions.PROTECTED,

@@ -5,6 +5,8 @@ import io.tokengate.api.v1alpha1.Conditions.Reasons;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.api.v1alpha1.apipolicy.IssuerRef;
 import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
+import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.operator.issuer.IssuerKey;
 import io.tokengate.operator.issuer.IssuerSnapshots;
 import io.tokengate.operator.status.StatusConditions;
@@ -106,6 +108,45 @@ record PolicyIssuers(List<IssuerResolution> each) {
     List<String> ids =
         each.stream().flatMap(r -> r.issuer().stream()).map(i -> i.getSpec().issuer).toList();
     return ids.isEmpty() ? null : String.join(", ", ids);
+  }
+
+  /**
+   * Two issuers that accept tokens of one {@code iss} (the same {@code spec.issuer}, or a tenant of
+   * a multi-tenant issuer's template), so a token could not be routed to one of them: what is
+   * wrong, or null.
+   */
+  static String overlap(PolicyIssuers resolution) {
+    List<IssuerResource> seen = new ArrayList<>();
+    for (IssuerResolution r : resolution.each()) {
+      if (r.issuer().isEmpty()) {
+        continue;
+      }
+      IssuerResource issuer = r.issuer().get();
+      for (IssuerResource other : seen) {
+        TokenIssuerSpec a = other.getSpec();
+        TokenIssuerSpec b = issuer.getSpec();
+        boolean overlapping;
+        try {
+          overlapping = IssuerTemplate.overlap(a, b);
+        } catch (IllegalArgumentException invalid) {
+          continue; // that issuer reports InvalidSpec itself
+        }
+        if (overlapping) {
+          String names = other.getMetadata().getName() + " and " + issuer.getMetadata().getName();
+          return String.valueOf(a.issuer).equals(b.issuer)
+              ? "spec.issuerRefs: issuers "
+                  + names
+                  + " have the same spec.issuer, so a token could not be routed to one of them"
+              : "spec.issuerRefs: issuers "
+                  + names
+                  + " accept tokens of the same iss (a tenant of "
+                  + IssuerTemplate.routingKey(a.tenants != null ? a : b)
+                  + "), so a token could not be routed to one of them";
+        }
+      }
+      seen.add(issuer);
+    }
+    return null;
   }
 
   /**

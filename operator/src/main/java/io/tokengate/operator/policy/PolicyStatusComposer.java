@@ -63,8 +63,11 @@ final class PolicyStatusComposer {
           true,
           Reasons.PODS_NEED_RESTART,
           census.uninjected()
-              + " matched pod(s) run without the sidecar (created before the policy or with"
-              + " injection off): restart them to protect them");
+              + " matched pod(s) run without the sidecar (created before the policy or before"
+              + " the namespace was labelled for injection): restart them to protect them"
+              + (census.excludedCount() > 0 ? ". Besides, " + excluded(policy, census) : ""));
+    } else if (census.excludedCount() > 0) {
+      conditions.set(Conditions.READY, true, Reasons.PODS_EXCLUDED, excluded(policy, census));
     } else {
       conditions.set(
           Conditions.READY,
@@ -109,6 +112,44 @@ final class PolicyStatusComposer {
     return new Composed(next, conditions.changed());
   }
 
+  /**
+   * The matched pods a restart would not protect, by why, and what to change for each: the message
+   * of reason {@code PodsExcluded}.
+   */
+  static String excluded(ApiPolicy policy, PodCensus census) {
+    String namespace = policy.getMetadata().getNamespace();
+    List<String> parts = new java.util.ArrayList<>();
+    census
+        .excluded()
+        .forEach(
+            (why, names) ->
+                parts.add(
+                    names.size()
+                        + " "
+                        + why.description()
+                        + " ("
+                        + shown(names)
+                        + "): "
+                        + switch (why) {
+                          case OPTED_OUT ->
+                              "remove the opt-out from the workload's pod template, or leave"
+                                  + " these pods out of spec.selector";
+                          case HOST_NETWORK ->
+                              "hostNetwork pods are never injected (the sidecar's ports would be"
+                                  + " the node's); leave them out of spec.selector";
+                          case NAMESPACE_NOT_ENABLED ->
+                              "the webhook never sees this namespace's pods; run kubectl label"
+                                  + " namespace "
+                                  + namespace
+                                  + " "
+                                  + io.tokengate.api.v1alpha1.ApiGroup.INJECTION_LABEL
+                                  + "=enabled, then restart them";
+                        }));
+    return census.excludedCount()
+        + " matched pod(s) run without the sidecar and a restart would not change that: "
+        + String.join("; ", parts);
+  }
+
   private static void setConflict(StatusConditions conditions, PodCensus census) {
     if (census.lostTo().isEmpty()) {
       conditions.set(
@@ -133,7 +174,10 @@ final class PolicyStatusComposer {
   }
 
   private static String pods(Map.Entry<String, List<String>> e) {
-    List<String> names = e.getValue();
+    return shown(e.getValue());
+  }
+
+  private static String shown(List<String> names) {
     String shown = String.join(", ", names.subList(0, Math.min(5, names.size())));
     return names.size() > 5 ? shown + " and " + (names.size() - 5) + " more" : shown;
   }
@@ -147,6 +191,7 @@ final class PolicyStatusComposer {
     next.matchedPods = census.matched();
     next.injectedPods = census.injected();
     next.uninjectedPods = census.uninjected();
+    next.excludedPods = census.excludedCount();
     next.pods = census.pods();
     return next;
   }

@@ -20,10 +20,6 @@ import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuer;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.operator.issuer.IssuerSnapshots.Snapshot;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -102,18 +98,7 @@ public final class SidecarConfigRenderer {
 
   /** {@code sha256:<hex>} over the data, keys sorted: each entry is {@code key NUL value NUL}. */
   public static String configHash(Map<String, String> data) {
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      for (var e : new TreeMap<>(data).entrySet()) {
-        sha.update(e.getKey().getBytes(StandardCharsets.UTF_8));
-        sha.update((byte) 0);
-        sha.update(e.getValue().getBytes(StandardCharsets.UTF_8));
-        sha.update((byte) 0);
-      }
-      return "sha256:" + HexFormat.of().formatHex(sha.digest());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return io.tokengate.api.v1alpha1.ConfigHash.of(data);
   }
 
   private static ConfigMap configMap(ApiPolicy policy, Map<String, String> data) {

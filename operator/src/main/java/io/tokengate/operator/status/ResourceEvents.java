@@ -9,9 +9,13 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.UUID;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,23 +45,34 @@ public final class ResourceEvents {
     this.clock = clock;
   }
 
-  /** One Event per condition whose status or reason changed. */
+  /**
+   * One Event per reason among the conditions whose status or reason changed: two conditions that
+   * change for one reason (Ready and Protected both {@code PodsNeedRestart}) are one Event naming
+   * both, not two Events of the same reason.
+   */
   public void conditionsChanged(HasMetadata resource, List<Condition> changed) {
-    for (Condition c : changed) {
-      boolean warning =
-          ("Ready".equals(c.getType()) || "IssuerResolved".equals(c.getType()))
-                  && "False".equals(c.getStatus())
-              || (("Conflict".equals(c.getType()) || "BypassRisk".equals(c.getType()))
-                  && "True".equals(c.getStatus()));
-      record(
-          resource,
-          warning,
-          c.getReason(),
-          c.getType() + "=" + c.getStatus() + ": " + c.getMessage());
-    }
+    Map<String, List<Condition>> byReason = new LinkedHashMap<>();
+    changed.forEach(c -> byReason.computeIfAbsent(c.getReason(), r -> new ArrayList<>()).add(c));
+    byReason.forEach(
+        (reason, conditions) ->
+            record(
+                resource,
+                conditions.stream().anyMatch(ResourceEvents::warning),
+                reason,
+                conditions.stream()
+                    .map(c -> c.getType() + "=" + c.getStatus() + ": " + c.getMessage())
+                    .collect(Collectors.joining("; "))));
   }
 
-  public void record(HasMetadata resource, boolean warning, String reason, String message) {
+  private static boolean warning(Condition c) {
+    return ("Ready".equals(c.getType()) || "IssuerResolved".equals(c.getType()))
+            && "False".equals(c.getStatus())
+        || (("Conflict".equals(c.getType()) || "BypassRisk".equals(c.getType()))
+            && "True".equals(c.getStatus()));
+  }
+
+  /** Creates one Event; returns its name, or null when it could not be recorded. */
+  public String record(HasMetadata resource, boolean warning, String reason, String message) {
     String namespace = resource.getMetadata().getNamespace();
     if (namespace == null) {
       namespace = eventNamespaceForClusterResources;
@@ -93,13 +108,20 @@ public final class ResourceEvents {
             .build();
     try {
       client.v1().events().inNamespace(namespace).resource(event).create();
+      return event.getMetadata().getName();
     } catch (KubernetesClientException e) {
+      if (NamespaceTermination.refused(e)) {
+        // The namespace is being deleted, and the resource with it: nobody will read the Event.
+        LOG.debug("no event {} in namespace {}: it is being deleted", reason, namespace);
+        return null;
+      }
       LOG.warn(
           "cannot record event {} on {} {}: {}",
           reason,
           resource.getKind().toLowerCase(Locale.ROOT),
           resource.getMetadata().getName(),
           e.getMessage());
+      return null;
     }
   }
 

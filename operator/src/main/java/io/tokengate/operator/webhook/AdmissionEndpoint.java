@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.admission.v1.AdmissionRequest;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.operator.injection.Admission;
+import io.tokengate.operator.injection.PolicyNotice;
 import io.tokengate.operator.injection.SidecarInjector;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -15,6 +16,7 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.util.List;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
@@ -41,6 +43,7 @@ public final class AdmissionEndpoint {
   private final PolicyIndex policies;
   private final BooleanSupplier nativeSidecars;
   private final AdmissionMetrics metrics;
+  private final Consumer<List<PolicyNotice>> notices;
   private Vertx vertx;
 
   public AdmissionEndpoint(
@@ -48,10 +51,24 @@ public final class AdmissionEndpoint {
       PolicyIndex policies,
       BooleanSupplier nativeSidecars,
       AdmissionMetrics metrics) {
+    this(injector, policies, nativeSidecars, metrics, notices -> {});
+  }
+
+  /**
+   * @param notices takes what each decision means for the selecting policy (Events on it); called
+   *     on the deciding thread, so it must not block
+   */
+  public AdmissionEndpoint(
+      SidecarInjector injector,
+      PolicyIndex policies,
+      BooleanSupplier nativeSidecars,
+      AdmissionMetrics metrics,
+      Consumer<List<PolicyNotice>> notices) {
     this.injector = injector;
     this.policies = policies;
     this.nativeSidecars = nativeSidecars;
     this.metrics = metrics;
+    this.notices = notices;
   }
 
   public Router router(Vertx vertx) {
@@ -118,13 +135,12 @@ public final class AdmissionEndpoint {
       }
       List<ApiPolicy> cached = policies.inNamespace(request.getNamespace());
       if (!injector.needsCurrentPolicies(request, cached)) {
-        return Future.succeededFuture(
-            injector.admit(request, cached, nativeSidecars.getAsBoolean()));
+        return Future.succeededFuture(answer(request, cached));
       }
       metrics.currentPoliciesRead();
       return withinTimeout(
               vertx.executeBlocking(() -> policies.current(request.getNamespace()), false))
-          .map(current -> injector.admit(request, current, nativeSidecars.getAsBoolean()))
+          .map(current -> answer(request, current))
           .otherwise(
               e -> {
                 LOG.warnf(
@@ -147,6 +163,19 @@ public final class AdmissionEndpoint {
       return Future.succeededFuture(
           Admission.deny(request.getUid(), 403, "tokengate could not decide on this pod: " + e));
     }
+  }
+
+  private AdmissionResponse answer(AdmissionRequest request, List<ApiPolicy> policies) {
+    SidecarInjector.Decision decision =
+        injector.decide(request, policies, nativeSidecars.getAsBoolean());
+    if (!decision.notices().isEmpty()) {
+      try {
+        notices.accept(decision.notices());
+      } catch (RuntimeException e) {
+        LOG.warnf("cannot report admission notices: %s", e.toString());
+      }
+    }
+    return decision.response();
   }
 
   private <T> Future<T> withinTimeout(Future<T> future) {

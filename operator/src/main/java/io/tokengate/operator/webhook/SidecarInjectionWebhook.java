@@ -35,6 +35,7 @@ public final class SidecarInjectionWebhook {
   private final NativeSidecarSupport nativeSidecars = new NativeSidecarSupport();
   private final WebhookTls tls;
   private final WebhookServer server;
+  private final AdmissionEvents admissionEvents;
   private volatile ServingCertificate serving;
   private volatile boolean caBundlePublished;
   private volatile boolean stopped;
@@ -42,6 +43,19 @@ public final class SidecarInjectionWebhook {
 
   public SidecarInjectionWebhook(
       Vertx vertx, KubernetesClient client, WebhookOptions options, AdmissionMetrics metrics) {
+    this(vertx, client, options, metrics, AdmissionEvents.DEFAULT_INTERVAL);
+  }
+
+  /**
+   * @param admissionEventInterval how often the count of an aggregated admission Event on a policy
+   *     is written (see {@link AdmissionEvents})
+   */
+  public SidecarInjectionWebhook(
+      Vertx vertx,
+      KubernetesClient client,
+      WebhookOptions options,
+      AdmissionMetrics metrics,
+      Duration admissionEventInterval) {
     this.vertx = vertx;
     this.client = client;
     this.options = options;
@@ -64,7 +78,9 @@ public final class SidecarInjectionWebhook {
                 options.servingNames())
             : WebhookTls.provided(secret);
     var injector = new SidecarInjector(SidecarTemplate.bundled(), options.sidecar());
-    var endpoint = new AdmissionEndpoint(injector, policies, nativeSidecars, metrics);
+    this.admissionEvents = new AdmissionEvents(client, Clock.systemUTC(), admissionEventInterval);
+    var endpoint =
+        new AdmissionEndpoint(injector, policies, nativeSidecars, metrics, admissionEvents::report);
     this.server = new WebhookServer(vertx, endpoint.router(vertx), options.host(), options.port());
   }
 
@@ -104,6 +120,7 @@ public final class SidecarInjectionWebhook {
   public Future<Void> stop() {
     stopped = true;
     policies.close();
+    admissionEvents.close();
     return server.stop();
   }
 

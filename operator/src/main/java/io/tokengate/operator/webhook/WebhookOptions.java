@@ -61,6 +61,8 @@ public record WebhookOptions(
                 sidecar.resources().limitsCpu().orElse(null),
                 sidecar.resources().limitsMemory()),
             settings.operatorNamespace(),
-            settings.redirectInit().image()));
+            settings.redirectInit().image(),
+            sidecar.drainSeconds(),
+            sidecar.decisionLogAllowed()));
   }
 }

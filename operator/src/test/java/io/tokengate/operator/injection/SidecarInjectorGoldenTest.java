@@ -12,6 +12,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
 import io.fabric8.zjsonpatch.JsonPatch;
+import io.tokengate.api.v1alpha1.ApiGroup;
 import io.tokengate.api.v1alpha1.ResourceReader;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.operator.webhook.AdmissionReviews;
@@ -135,15 +136,22 @@ class SidecarInjectorGoldenTest {
       out.set("patch", patch);
       JsonNode admitted = c.review().path("request").path("object");
       JsonNode patched = JsonPatch.apply(patch, admitted);
-      // The patched document is a valid Pod that runs the sidecar exactly once.
+      // The patched document is a valid Pod that runs the sidecar exactly once, or a declined pod
+      // that only got the annotation saying why.
       Pod pod = JSON.treeToValue(patched, Pod.class);
-      assertThat(
-              Stream.concat(
-                      pod.getSpec().getInitContainers().stream(),
-                      pod.getSpec().getContainers().stream())
-                  .filter(ct -> ct.getName().equals(SidecarInjector.CONTAINER_NAME)))
-          .hasSize(1);
-      assertThat(SidecarInjector.alreadyInjected(pod)).isTrue();
+      var annotations = pod.getMetadata().getAnnotations();
+      if (annotations != null && annotations.containsKey(ApiGroup.NOT_INJECTED_ANNOTATION)) {
+        assertThat(SidecarInjector.alreadyInjected(pod)).isFalse();
+        assertThat(patch).hasSize(1);
+      } else {
+        assertThat(
+                Stream.concat(
+                        pod.getSpec().getInitContainers().stream(),
+                        pod.getSpec().getContainers().stream())
+                    .filter(ct -> ct.getName().equals(SidecarInjector.CONTAINER_NAME)))
+            .hasSize(1);
+        assertThat(SidecarInjector.alreadyInjected(pod)).isTrue();
+      }
       out.set("pod", patched);
     }
     return "# Generated from "

@@ -17,8 +17,8 @@ import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerStatus;
 import io.tokengate.operator.status.StatusConditions;
 import io.tokengate.operator.testing.RunningOperator;
 import io.tokengate.operator.testing.TestApiServer;
-import io.tokengate.operator.testing.TestIdentityProvider;
-import io.tokengate.operator.testing.TestIdentityProvider.Behaviour;
+import io.tokengate.testing.SigningKey;
+import io.tokengate.testing.TestIssuer;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -66,7 +66,7 @@ class IssuerReconcilerIT {
 
   @Test
   void loadsKeysThroughDiscoveryAndFollowsRotation() {
-    try (TestIdentityProvider idp = TestIdentityProvider.start()) {
+    try (TestIssuer idp = rsaAndEcIssuer()) {
       var kids = idp.keyIds();
       create(tokenIssuer("rotating", idp.issuer(), "1s"));
 
@@ -83,7 +83,7 @@ class IssuerReconcilerIT {
       assertCondition(ready, Conditions.DISCOVERY_SUCCEEDED, "True", Reasons.DISCOVERED);
       assertCondition(ready, Conditions.KEYS_LOADED, "True", Reasons.KEYS_FETCHED);
 
-      var rotated = idp.rotate();
+      var rotated = idp.replaceAllKeys();
       eventually(
           () -> {
             TokenIssuerStatus s = status(TokenIssuer.class, "rotating");
@@ -100,7 +100,7 @@ class IssuerReconcilerIT {
 
   @Test
   void anUnreachableIssuerIsNotReadyAndKeepsItsLastKeys() {
-    TestIdentityProvider idp = TestIdentityProvider.start();
+    TestIssuer idp = rsaAndEcIssuer();
     create(tokenIssuer("goes-away", idp.issuer(), "1s"));
     TokenIssuerStatus ready = awaitReady(TokenIssuer.class, "goes-away");
     idp.close();
@@ -112,7 +112,7 @@ class IssuerReconcilerIT {
           assertThat(c.getStatus()).isEqualTo("False");
           assertThat(c.getReason()).isEqualTo(Reasons.DISCOVERY_FAILED);
           assertThat(c.getMessage())
-              .contains(idp.issuer() + "/.well-known/openid-configuration")
+              .contains(idp.discoveryUri())
               .contains("policies keep the keys fetched at");
           assertThat(s.jwksHash).isEqualTo(ready.jwksHash);
           assertThat(s.keyCount).isEqualTo(2);
@@ -121,23 +121,109 @@ class IssuerReconcilerIT {
 
   @Test
   void misbehavingIssuersGetTheirReason() {
-    try (TestIdentityProvider wrongIssuer = TestIdentityProvider.start();
-        TestIdentityProvider notJson = TestIdentityProvider.start();
-        TestIdentityProvider failing = TestIdentityProvider.start()) {
-      wrongIssuer.behave(Behaviour.WRONG_ISSUER);
-      notJson.behave(Behaviour.NOT_JSON);
-      failing.behave(Behaviour.SERVER_ERROR);
+    try (TestIssuer wrongIssuer = TestIssuer.start();
+        TestIssuer notJson = TestIssuer.start();
+        TestIssuer failing = TestIssuer.start()) {
+      wrongIssuer.discoveryOverrides(Map.of("issuer", wrongIssuer.issuer() + "/other"));
+      notJson.serveJwksBody("<html>login</html>");
+      failing.goDown(TestIssuer.Outage.HTTP_500);
       create(tokenIssuer("wrong-issuer", wrongIssuer.issuer(), "10m"));
       create(tokenIssuer("not-json", notJson.issuer(), "10m"));
       create(tokenIssuer("failing", failing.issuer(), "10m"));
 
       awaitNotReady("wrong-issuer", Reasons.ISSUER_MISMATCH, "names issuer");
       awaitNotReady("not-json", Reasons.JWKS_INVALID, "not a JSON object");
-      awaitNotReady("failing", Reasons.DISCOVERY_FAILED, "answered HTTP 503");
+      awaitNotReady("failing", Reasons.DISCOVERY_FAILED, "answered HTTP 500");
       // Retried with backoff (at most 2 s here), never given up.
       int before = notJson.jwksRequests();
       eventually(
           Duration.ofSeconds(15), () -> assertThat(notJson.jwksRequests()).isGreaterThan(before));
+    }
+  }
+
+  @Test
+  void entraMultiTenantIssuersNeedTheirTenantsAndTheTemplateOfTheirOwnAuthority() {
+    String tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    try (TestIssuer v2 = entra("/organizations/v2.0", "/{tenantid}/v2.0");
+        TestIssuer v1 = entra("/organizations/", "/{tenantid}/");
+        TestIssuer foreign = entra("/organizations/v2.0", "/{tenantid}/v2.0");
+        TestIssuer singleTenant =
+            TestIssuer.builder()
+                .issuerPath("/organizations/v2.0")
+                .key(SigningKey.rsa("single-1"))
+                .start()) {
+      assertThat(v2.issuerTemplate()).endsWith("/{tenantid}/v2.0");
+
+      // Discovery names a template and spec.tenants is missing: fail closed, say so, and an Event.
+      create(tokenIssuer("entra-no-tenants", v2.issuer(), "10m"));
+      awaitNotReady(
+          "entra-no-tenants",
+          Reasons.TENANTS_REQUIRED,
+          "names the issuer template '" + v2.issuerTemplate() + "'");
+      TokenIssuerStatus refused = status(TokenIssuer.class, "entra-no-tenants");
+      assertCondition(refused, Conditions.DISCOVERY_SUCCEEDED, "False", Reasons.TENANTS_REQUIRED);
+      assertThat(StatusConditions.find(refused.conditions, Conditions.READY).get().getMessage())
+          .contains("spec.tenants lists the tenant ids to accept");
+      assertThat(refused.keys).as("no keys published for an issuer no token could match").isNull();
+      eventually(
+          () ->
+              assertThat(
+                      client.v1().events().inNamespace(namespace).list().getItems().stream()
+                          .filter(e -> "entra-no-tenants".equals(e.getInvolvedObject().getName()))
+                          .filter(e -> Reasons.TENANTS_REQUIRED.equals(e.getReason()))
+                          .map(e -> e.getType()))
+                  .contains("Warning"));
+
+      // With the tenants listed, the same issuer is Ready and says which template it matches.
+      TokenIssuer fixed =
+          client
+              .resources(TokenIssuer.class)
+              .inNamespace(namespace)
+              .withName("entra-no-tenants")
+              .get();
+      fixed.getSpec().tenants = java.util.List.of(tid);
+      client.resource(fixed).update();
+      TokenIssuerStatus ready = awaitReady(TokenIssuer.class, "entra-no-tenants");
+      assertThat(ready.keyCount).isEqualTo(2);
+      assertThat(ready.keys).extracting(k -> k.kid).containsExactlyInAnyOrder("entra-1", "entra-2");
+      assertThat(ready.jwksUri).isEqualTo(v2.jwksUri());
+      Condition discovered =
+          StatusConditions.find(ready.conditions, Conditions.DISCOVERY_SUCCEEDED).orElseThrow();
+      assertThat(discovered.getReason()).isEqualTo(Reasons.DISCOVERED);
+      assertThat(discovered.getMessage())
+          .contains(v2.issuerTemplate())
+          .contains("1 listed tenant(s)");
+
+      // v1: the template keeps v1's trailing slash; every tenant, explicitly.
+      TokenIssuer anyV1 = tokenIssuer("entra-v1", v1.issuer(), "10m");
+      anyV1.getSpec().tenants = java.util.List.of("*");
+      create(anyV1);
+      assertThat(
+              StatusConditions.find(
+                      awaitReady(TokenIssuer.class, "entra-v1").conditions,
+                      Conditions.DISCOVERY_SUCCEEDED)
+                  .orElseThrow()
+                  .getMessage())
+          .contains(v1.issuerTemplate())
+          .contains("every tenant");
+
+      // A template that is not spec.issuer's own is a mismatch, with or without spec.tenants.
+      foreign.discoveryOverrides(Map.of("issuer", foreign.issuerTemplate() + "/other"));
+      TokenIssuer widened = tokenIssuer("entra-foreign", foreign.issuer(), "10m");
+      widened.getSpec().tenants = java.util.List.of("*");
+      create(widened);
+      awaitNotReady("entra-foreign", Reasons.ISSUER_MISMATCH, "/{tenantid}/v2.0/other");
+      create(tokenIssuer("entra-foreign-bare", foreign.issuer(), "10m"));
+      awaitNotReady(
+          "entra-foreign-bare",
+          Reasons.ISSUER_MISMATCH,
+          "which is not the template of spec.issuer");
+
+      // spec.tenants on an issuer whose discovery names one issuer: a mismatch saying what to do.
+      TokenIssuer single = tokenIssuer("entra-single", singleTenant.issuer(), "10m");
+      single.getSpec().tenants = java.util.List.of(tid);
+      create(single);
+      awaitNotReady("entra-single", Reasons.ISSUER_MISMATCH, "remove spec.tenants");
     }
   }
 
@@ -243,5 +329,23 @@ class IssuerReconcilerIT {
     assertThat(c.getStatus()).isEqualTo(value);
     assertThat(c.getReason()).isEqualTo(reason);
     assertThat(c.getLastTransitionTime()).isNotBlank();
+  }
+
+  /** An issuer publishing one RSA (RS256) and one EC (ES256) key, as Keycloak does by default. */
+  /**
+   * An issuer serving what Entra's tenant-independent endpoints serve: discovery naming the
+   * template, RSA keys without alg carrying Entra's issuer member.
+   */
+  private static TestIssuer entra(String tenantIndependentPath, String templatePath) {
+    return TestIssuer.builder()
+        .issuerPath(tenantIndependentPath)
+        .tenantTemplate(templatePath)
+        .key(SigningKey.rsa("entra-1").withoutAlgOnJwk())
+        .key(SigningKey.rsa("entra-2").withoutAlgOnJwk())
+        .start();
+  }
+
+  private static TestIssuer rsaAndEcIssuer() {
+    return TestIssuer.builder().key(SigningKey.rsa("rsa-1")).key(SigningKey.ec("ec-1")).start();
   }
 }

@@ -32,7 +32,8 @@ import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.operator.status.StatusConditions;
 import io.tokengate.operator.testing.RunningOperator;
 import io.tokengate.operator.testing.TestApiServer;
-import io.tokengate.operator.testing.TestIdentityProvider;
+import io.tokengate.testing.SigningKey;
+import io.tokengate.testing.TestIssuer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -50,8 +51,11 @@ class ApiPolicyReconcilerIT {
   private static String namespace;
   // A namespace of its own: a default policy there covers every pod of its namespace.
   private static String defaults;
+  // Namespaces of their own: Events counted per policy, and a namespace being deleted.
+  private static String events;
+  private static String ending;
   private static RunningOperator operator;
-  private static TestIdentityProvider idp;
+  private static TestIssuer idp;
 
   @BeforeAll
   static void start() {
@@ -64,13 +68,18 @@ class ApiPolicyReconcilerIT {
     client = api.client();
     namespace = api.newNamespace("policies");
     defaults = api.newNamespace("defaults");
-    idp = TestIdentityProvider.start();
+    events = api.newNamespace("events");
+    ending = api.newNamespace("ending");
+    for (String ns : List.of(namespace, defaults, events, ending)) {
+      labelForInjection(ns);
+    }
+    idp = TestIssuer.builder().key(SigningKey.rsa("rsa-1")).key(SigningKey.ec("ec-1")).start();
     operator =
         RunningOperator.start(
             client,
             Map.of(
                 "tokengate.watched-namespaces",
-                namespace + "," + defaults,
+                String.join(",", namespace, defaults, events, ending),
                 "tokengate.operator-namespace",
                 namespace,
                 "tokengate.issuers.max-retry-interval",
@@ -133,7 +142,7 @@ class ApiPolicyReconcilerIT {
         .contains(idp.keyIds().get(0))
         .doesNotContain("\"d\"");
 
-    List<String> rotated = idp.rotate();
+    List<String> rotated = idp.replaceAllKeys();
     eventually(
         () -> {
           ConfigMap now = configMap("orders");
@@ -146,7 +155,7 @@ class ApiPolicyReconcilerIT {
 
   @Test
   void aPolicyOfSeveralIssuersServesWithTheReadyOnesAndNamesTheOthers() throws Exception {
-    try (TestIdentityProvider partnerIdp = TestIdentityProvider.start()) {
+    try (TestIssuer partnerIdp = TestIssuer.start()) {
       client.resource(issuer("corp-m", "1s")).create();
       TokenIssuer partner = issuer("partner-m", "1s");
       partner.getSpec().issuer = partnerIdp.issuer();
@@ -222,6 +231,38 @@ class ApiPolicyReconcilerIT {
             assertThat(ready.getStatus()).isEqualTo("False");
             assertThat(ready.getReason()).isEqualTo(Reasons.INVALID_SPEC);
             assertThat(ready.getMessage()).contains("corp-m and twin-m have the same spec.issuer");
+          });
+
+      // A multi-tenant Entra issuer and a single tenant of it would both take that tenant's
+      // tokens: refused the same way.
+      TokenIssuer orgs = issuer("entra-orgs-m", "1m");
+      orgs.getSpec().issuer = "https://login.microsoftonline.com/organizations/v2.0";
+      orgs.getSpec().tenants = List.of("*");
+      orgs.getSpec().discovery = false;
+      orgs.getSpec().jwksUri = idp.jwksUri();
+      client.resource(orgs).create();
+      TokenIssuer oneTenant = issuer("entra-tenant-m", "1m");
+      oneTenant.getSpec().issuer =
+          "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0";
+      oneTenant.getSpec().discovery = false;
+      oneTenant.getSpec().jwksUri = idp.jwksUri();
+      client.resource(oneTenant).create();
+      ApiPolicy tenants = policy("tenants", "unused", Map.of("app", "tenants"));
+      tenants.getSpec().issuerRef = null;
+      tenants.getSpec().issuerRefs =
+          List.of(
+              new IssuerRef(IssuerRef.IssuerKind.TokenIssuer, "entra-orgs-m"),
+              new IssuerRef(IssuerRef.IssuerKind.TokenIssuer, "entra-tenant-m"));
+      create(tenants);
+      eventually(
+          () -> {
+            Condition ready = condition("tenants", Conditions.READY);
+            assertThat(ready.getStatus()).isEqualTo("False");
+            assertThat(ready.getReason()).isEqualTo(Reasons.INVALID_SPEC);
+            assertThat(ready.getMessage())
+                .contains(
+                    "entra-orgs-m and entra-tenant-m accept tokens of the same iss (a tenant of"
+                        + " https://login.microsoftonline.com/{tenantid}/v2.0)");
           });
 
       // Without the dead issuer every reference resolves.
@@ -642,6 +683,260 @@ class ApiPolicyReconcilerIT {
               .contains("guarded-renamed")
               .contains("redirected to the sidecar");
         });
+  }
+
+  @Test
+  void oneTransitionIsOneEvent() throws Exception {
+    TokenIssuer issuer = issuer("events-idp", "10m");
+    issuer.getMetadata().setNamespace(events);
+    client.resource(issuer).create();
+    eventually(
+        () ->
+            assertThat(
+                    StatusConditions.isTrue(
+                        client
+                            .resources(TokenIssuer.class)
+                            .inNamespace(events)
+                            .withName("events-idp")
+                            .get()
+                            .getStatus()
+                            .conditions,
+                        Conditions.READY))
+                .isTrue());
+    createPodIn(events, "fenced-1", Map.of("app", "fenced"), Map.of());
+    createPodIn(events, "redirected-1", Map.of("app", "redirected"), Map.of());
+    // NetworkPolicy interception: the reconciliation applies a NetworkPolicy, whose watch event
+    // starts the next reconciliation before the status patch's own event has arrived.
+    ApiPolicy fenced = policy("fenced", "events-idp", Map.of("app", "fenced"));
+    fenced.getMetadata().setNamespace(events);
+    create(fenced);
+    // Redirect: Ready and Protected both change for one reason, PodsNeedRestart.
+    ApiPolicy redirected = policy("redirected", "events-idp", Map.of("app", "redirected"));
+    redirected.getMetadata().setNamespace(events);
+    redirected.getSpec().interception = Interception.Redirect;
+    create(redirected);
+    for (String name : List.of("fenced", "redirected")) {
+      eventually(
+          () -> {
+            Condition ready = conditionIn(events, name, Conditions.READY);
+            assertThat(ready.getReason()).isEqualTo(Reasons.PODS_NEED_RESTART);
+          });
+    }
+    // More events that change counts but no reason: they must not repeat an Event.
+    createPodIn(events, "fenced-2", Map.of("app", "fenced"), Map.of());
+    createPodIn(events, "redirected-2", Map.of("app", "redirected"), Map.of());
+    eventually(() -> assertThat(in(events, "fenced").getStatus().uninjectedPods).isEqualTo(2));
+    eventually(() -> assertThat(in(events, "redirected").getStatus().uninjectedPods).isEqualTo(2));
+    Thread.sleep(2000);
+
+    for (String name : List.of("fenced", "redirected")) {
+      String uid = in(events, name).getMetadata().getUid();
+      var reasons =
+          client.v1().events().inNamespace(events).list().getItems().stream()
+              .filter(e -> uid.equals(e.getInvolvedObject().getUid()))
+              .map(io.fabric8.kubernetes.api.model.Event::getReason)
+              .toList();
+      assertThat(reasons).as("Event reasons of %s", name).contains(Reasons.PODS_NEED_RESTART);
+      assertThat(reasons).as("Event reasons of %s, each once", name).doesNotHaveDuplicates();
+    }
+    var merged =
+        client.v1().events().inNamespace(events).list().getItems().stream()
+            .filter(
+                e ->
+                    e.getInvolvedObject().getName().equals("redirected")
+                        && Reasons.PODS_NEED_RESTART.equals(e.getReason()))
+            .toList();
+    assertThat(merged)
+        .singleElement()
+        .satisfies(
+            e -> assertThat(e.getMessage()).contains("Ready=True: ").contains("Protected=False: "));
+  }
+
+  @Test
+  void podsARestartWouldNotProtectAreReportedApart() {
+    client.resource(issuer("excluded-idp", "10m")).create();
+    create(policy("nodes", "excluded-idp", Map.of("app", "nodes")));
+    createPodIn(namespace, "nodes-plain", Map.of("app", "nodes"), Map.of());
+    createPodIn(
+        namespace,
+        "nodes-host",
+        Map.of("app", "nodes"),
+        Map.of(ApiGroup.NOT_INJECTED_ANNOTATION, ApiGroup.NOT_INJECTED_HOST_NETWORK));
+    createPodIn(
+        namespace,
+        "nodes-out",
+        Map.of("app", "nodes"),
+        Map.of(ApiGroup.INJECT_ANNOTATION, "false"));
+    eventually(
+        () -> {
+          var s = get("nodes").getStatus();
+          assertThat(s.matchedPods).isEqualTo(3);
+          assertThat(s.uninjectedPods).isEqualTo(1);
+          assertThat(s.excludedPods).isEqualTo(2);
+          Condition ready = condition("nodes", Conditions.READY);
+          assertThat(ready.getReason()).isEqualTo(Reasons.PODS_NEED_RESTART);
+          assertThat(ready.getMessage())
+              .contains("1 matched pod(s) run without the sidecar")
+              .contains("1 hostNetwork (nodes-host)")
+              .contains("1 opted out with tokengate.io/inject: \"false\" (nodes-out)");
+        });
+    client.pods().inNamespace(namespace).withName("nodes-plain").withGracePeriod(0).delete();
+    eventually(
+        () -> {
+          Condition ready = condition("nodes", Conditions.READY);
+          assertThat(ready.getStatus()).isEqualTo("True");
+          assertThat(ready.getReason()).isEqualTo(Reasons.PODS_EXCLUDED);
+          assertThat(ready.getMessage())
+              .contains("a restart would not change that")
+              .contains("leave them out of spec.selector");
+        });
+    // The namespace loses its injection label: a restart no longer helps any uninjected pod.
+    createPodIn(namespace, "nodes-late", Map.of("app", "nodes"), Map.of());
+    client
+        .namespaces()
+        .withName(namespace)
+        .edit(
+            ns -> {
+              ns.getMetadata().getLabels().remove(ApiGroup.INJECTION_LABEL);
+              return ns;
+            });
+    try {
+      eventually(
+          () -> {
+            var s = get("nodes").getStatus();
+            assertThat(s.uninjectedPods).isZero();
+            assertThat(s.excludedPods).isEqualTo(3);
+            assertThat(condition("nodes", Conditions.READY).getMessage())
+                .contains(
+                    "kubectl label namespace " + namespace + " tokengate.io/injection=enabled");
+          });
+    } finally {
+      labelForInjection(namespace);
+    }
+    eventually(() -> assertThat(get("nodes").getStatus().uninjectedPods).isEqualTo(1));
+  }
+
+  @Test
+  void aNamespaceBeingDeletedIsOneLogLineWithoutRetries() throws Exception {
+    String issuerName = "ending-" + java.util.UUID.randomUUID().toString().substring(0, 6);
+    ApiPolicy doomed = policy("late", issuerName, Map.of("app", "late"));
+    doomed.getMetadata().setNamespace(ending);
+    doomed.getSpec().issuerRef = new IssuerRef(IssuerRef.IssuerKind.ClusterTokenIssuer, issuerName);
+    create(doomed);
+    eventually(
+        () ->
+            assertThat(conditionIn(ending, "late", Conditions.ISSUER_RESOLVED).getReason())
+                .isEqualTo(Reasons.ISSUER_NOT_FOUND));
+    List<java.util.logging.LogRecord> records = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Handler capture =
+        new java.util.logging.Handler() {
+          @Override
+          public void publish(java.util.logging.LogRecord r) {
+            records.add(r);
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+    root.addHandler(capture);
+    try {
+      // No kube-controller-manager here: the namespace stays Terminating, refusing new objects.
+      client.namespaces().withName(ending).delete();
+      eventually(
+          () ->
+              assertThat(client.namespaces().withName(ending).get().getStatus().getPhase())
+                  .isEqualTo("Terminating"));
+      // What the API server answers a create there, as the operator meets it.
+      var refused =
+          org.assertj.core.api.Assertions.catchThrowableOfType(
+              io.fabric8.kubernetes.client.KubernetesClientException.class,
+              () ->
+                  client
+                      .configMaps()
+                      .inNamespace(ending)
+                      .resource(
+                          new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                              .withNewMetadata()
+                              .withName("probe")
+                              .endMetadata()
+                              .build())
+                      .create());
+      assertThat(refused).isNotNull();
+      assertThat(io.tokengate.operator.status.NamespaceTermination.refused(refused)).isTrue();
+
+      // The issuer appears: the policy could render now, in a namespace that refuses it.
+      var cluster = new io.tokengate.api.v1alpha1.tokenissuer.ClusterTokenIssuer();
+      cluster.setMetadata(new ObjectMetaBuilder().withName(issuerName).build());
+      cluster.setSpec(issuer("unused", "10m").getSpec());
+      client.resource(cluster).create();
+      try {
+        eventually(
+            () ->
+                assertThat(
+                        StatusConditions.isTrue(
+                            client
+                                .resources(
+                                    io.tokengate.api.v1alpha1.tokenissuer.ClusterTokenIssuer.class)
+                                .withName(issuerName)
+                                .get()
+                                .getStatus()
+                                .conditions,
+                            Conditions.READY))
+                    .isTrue());
+        Thread.sleep(5000); // JOSDK's retries would start within 2 s and log each attempt
+      } finally {
+        client
+            .resources(io.tokengate.api.v1alpha1.tokenissuer.ClusterTokenIssuer.class)
+            .withName(issuerName)
+            .delete();
+      }
+    } finally {
+      root.removeHandler(capture);
+    }
+    assertThat(client.configMaps().inNamespace(ending).withName("tokengate-late").get()).isNull();
+    List<String> aboutIt =
+        records.stream()
+            .filter(r -> r.getLevel().intValue() >= java.util.logging.Level.INFO.intValue())
+            .filter(r -> text(r).contains(ending))
+            .map(ApiPolicyReconcilerIT::text)
+            .toList();
+    assertThat(aboutIt)
+        .as("log lines about namespace %s", ending)
+        .singleElement()
+        .satisfies(l -> assertThat(l).contains("is being deleted"));
+    assertThat(records)
+        .as("no stack trace about the refused objects")
+        .noneMatch(
+            r ->
+                r.getThrown() != null
+                    && (String.valueOf(r.getThrown()).contains("being terminated")
+                        || text(r).contains(ending)));
+  }
+
+  private static String text(java.util.logging.LogRecord r) {
+    String message = r.getMessage() == null ? "" : r.getMessage();
+    Object[] params = r.getParameters();
+    if (params != null) {
+      for (Object p : params) {
+        message = message + " " + p;
+      }
+    }
+    return message;
+  }
+
+  private static void labelForInjection(String ns) {
+    client
+        .namespaces()
+        .withName(ns)
+        .edit(
+            n -> {
+              n.getMetadata().getLabels().put(ApiGroup.INJECTION_LABEL, "enabled");
+              return n;
+            });
   }
 
   private static void setPodSecurity(String level) {

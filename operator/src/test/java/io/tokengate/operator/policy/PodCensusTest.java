@@ -37,10 +37,46 @@ class PodCensusTest {
     PodCensus census = PodCensus.take(policy, pods, List.of(policy));
     assertThat(census.matched()).isEqualTo(3);
     assertThat(census.injected()).isEqualTo(1);
-    assertThat(census.uninjected()).isEqualTo(2);
+    assertThat(census.uninjected()).as("the opted-out pod is excluded instead").isEqualTo(1);
+    assertThat(census.excluded())
+        .containsExactly(Map.entry(PodCensus.Exclusion.OPTED_OUT, List.of("opted-out")));
     assertThat(census.injectedAnywhere()).isEqualTo(2);
     assertThat(census.pods()).isEqualTo("1/3");
     assertThat(census.lostTo()).isEmpty();
+  }
+
+  @Test
+  void podsARestartWouldNotProtectAreCountedApartByCause() {
+    ApiPolicy policy = policy("p", "2026-01-01T00:00:00Z", Map.of("app", "a"));
+    List<Pod> pods =
+        List.of(
+            pod("plain", Map.of("app", "a"), Map.of()),
+            pod("label-opt-out", Map.of("app", "a", "tokengate.io/inject", "false"), Map.of()),
+            pod("node-net", Map.of("app", "a"), Map.of("tokengate.io/not-injected", "HostNetwork")),
+            pod(
+                "declined-opt-out",
+                Map.of("app", "a"),
+                Map.of("tokengate.io/not-injected", "OptedOut")),
+            pod(
+                "injected",
+                Map.of("app", "a"),
+                Map.of("tokengate.io/policy", "p", "tokengate.io/config-hash", "sha256:1")));
+    PodCensus enabled = PodCensus.take(policy, pods, List.of(policy), true);
+    assertThat(enabled.uninjected()).isEqualTo(1);
+    assertThat(enabled.excludedCount()).isEqualTo(3);
+    assertThat(enabled.excluded())
+        .containsExactly(
+            Map.entry(PodCensus.Exclusion.OPTED_OUT, List.of("declined-opt-out", "label-opt-out")),
+            Map.entry(PodCensus.Exclusion.HOST_NETWORK, List.of("node-net")));
+
+    // Without the namespace's injection label no restart helps: the webhook never sees the pods.
+    PodCensus disabled = PodCensus.take(policy, pods, List.of(policy), false);
+    assertThat(disabled.uninjected()).isZero();
+    assertThat(disabled.injected()).isEqualTo(1);
+    assertThat(disabled.excluded())
+        .containsEntry(PodCensus.Exclusion.NAMESPACE_NOT_ENABLED, List.of("plain"))
+        .containsEntry(PodCensus.Exclusion.HOST_NETWORK, List.of("node-net"));
+    assertThat(disabled.excludedCount()).isEqualTo(4);
   }
 
   @Test

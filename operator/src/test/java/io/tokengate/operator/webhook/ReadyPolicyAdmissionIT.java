@@ -29,11 +29,16 @@ import io.vertx.core.Vertx;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -47,12 +52,14 @@ import org.junit.jupiter.api.Test;
  * through a proxy that delivers everything {@value #LAG_MS} ms late, so its index lags the way a
  * busy replica's does and regularly has not seen a policy that is already Ready. Every pod must be
  * stored with the sidecar: none admitted bare, none refused; and replica b must have met the lag.
- * {@code -Dtokengate.admission-loop.iterations=N} (default 1000).
+ * {@code -Dtokengate.admission-loop.iterations=N} (default 1000), by {@code
+ * -Dtokengate.admission-loop.users=N} users at once (default 4), each on its own policies.
  */
 class ReadyPolicyAdmissionIT {
   static final String OPERATOR_NAMESPACE = "tokengate-system";
   static final String REPLICA_LABEL = "test.tokengate.io/webhook-replica";
   static final int ITERATIONS = Integer.getInteger("tokengate.admission-loop.iterations", 1000);
+  static final int USERS = Integer.getInteger("tokengate.admission-loop.users", 4);
   static final String SUFFIX = UUID.randomUUID().toString().substring(0, 6);
   static final String CONFIGURATION = "tokengate-loop-" + SUFFIX;
   static final String SECRET = "tokengate-loop-tls-" + SUFFIX;
@@ -209,52 +216,78 @@ class ReadyPolicyAdmissionIT {
   }
 
   @Test
-  void everyPodOfAReadyPolicyIsStoredWithTheSidecar() {
-    List<String> bare = new ArrayList<>();
-    List<String> refused = new ArrayList<>();
-    int injected = 0;
-    for (int i = 0; i < ITERATIONS; i++) {
-      String name = "p" + i;
-      String app = "app" + i;
-      client.resource(policy(name, app)).create();
-      client
-          .resources(ApiPolicy.class)
-          .inNamespace(namespace)
-          .withName(name)
-          .waitUntilCondition(ReadyPolicyAdmissionIT::ready, 30, TimeUnit.SECONDS);
-      Pod stored;
-      try {
-        stored = client.resource(pod(app, replica(i % 2))).create();
-      } catch (KubernetesClientException e) {
-        refused.add(name + ": " + e.getMessage());
-        deletePolicy(name);
-        continue;
+  void everyPodOfAReadyPolicyIsStoredWithTheSidecar() throws Exception {
+    List<String> bare = Collections.synchronizedList(new ArrayList<>());
+    List<String> refused = Collections.synchronizedList(new ArrayList<>());
+    AtomicInteger injectedCount = new AtomicInteger();
+    // Several users at once, each doing the whole sequence on its own policies: the same 1,000
+    // iterations in a fraction of the time, and more admissions racing the index than one user.
+    ExecutorService users = Executors.newFixedThreadPool(USERS);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (int u = 0; u < USERS; u++) {
+        int user = u;
+        done.add(
+            users.submit(
+                () -> {
+                  for (int i = user; i < ITERATIONS; i += USERS) {
+                    iteration(i, bare, refused, injectedCount);
+                  }
+                }));
       }
-      boolean withSidecar =
-          stored.getSpec().getInitContainers().stream()
-              .map(Container::getName)
-              .anyMatch(SidecarInjector.CONTAINER_NAME::equals);
-      if (withSidecar) {
-        injected++;
-      } else {
-        bare.add(stored.getMetadata().getName() + " (policy " + name + ")");
+      for (Future<?> f : done) {
+        f.get(30, TimeUnit.MINUTES);
       }
-      client.resource(stored).withGracePeriod(0).delete();
-      deletePolicy(name);
+    } finally {
+      users.shutdownNow();
     }
+    int injected = injectedCount.get();
     long readsA = metrics.get(0).currentPoliciesReads();
     long readsB = metrics.get(1).currentPoliciesReads();
     System.out.printf(
-        "[ReadyPolicyAdmissionIT] %d iterations over 2 webhook replicas: %d injected, %d bare,"
+        "[ReadyPolicyAdmissionIT] %d iterations by %d users over 2 webhook replicas: %d injected,"
+            + " %d bare,"
             + " %d refused; admissions decided from a consistent read because the index lagged:"
             + " replica a %d, replica b (watch %d ms late) %d%n",
-        ITERATIONS, injected, bare.size(), refused.size(), readsA, LAG_MS, readsB);
+        ITERATIONS, USERS, injected, bare.size(), refused.size(), readsA, LAG_MS, readsB);
     assertThat(bare).as("pods admitted without the sidecar").isEmpty();
     assertThat(refused).as("pods refused").isEmpty();
     assertThat(injected).isEqualTo(ITERATIONS);
     assertThat(readsB)
         .as("replica b's index lagged behind Ready at least once (else the loop proved nothing)")
         .isPositive();
+  }
+
+  /** One user's sequence: policy, wait for Ready, a pod it selects at once, then clean up. */
+  private static void iteration(
+      int i, List<String> bare, List<String> refused, AtomicInteger injected) {
+    String name = "p" + i;
+    String app = "app" + i;
+    client.resource(policy(name, app)).create();
+    client
+        .resources(ApiPolicy.class)
+        .inNamespace(namespace)
+        .withName(name)
+        .waitUntilCondition(ReadyPolicyAdmissionIT::ready, 30, TimeUnit.SECONDS);
+    Pod stored;
+    try {
+      stored = client.resource(pod(app, replica(i % 2))).create();
+    } catch (KubernetesClientException e) {
+      refused.add(name + ": " + e.getMessage());
+      deletePolicy(name);
+      return;
+    }
+    boolean withSidecar =
+        stored.getSpec().getInitContainers().stream()
+            .map(Container::getName)
+            .anyMatch(SidecarInjector.CONTAINER_NAME::equals);
+    if (withSidecar) {
+      injected.incrementAndGet();
+    } else {
+      bare.add(stored.getMetadata().getName() + " (policy " + name + ")");
+    }
+    client.resource(stored).withGracePeriod(0).delete();
+    deletePolicy(name);
   }
 
   private static boolean ready(ApiPolicy p) {

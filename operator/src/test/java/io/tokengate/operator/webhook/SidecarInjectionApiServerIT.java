@@ -127,7 +127,10 @@ class SidecarInjectionApiServerIT {
             Duration.ofSeconds(1), // certificate checks, fast for the rotation test
             Optional.empty(),
             WebhookTestKit.SIDECAR);
-    webhook = new SidecarInjectionWebhook(vertx, client, options, AdmissionMetrics.inMemory());
+    // Aggregated admission Events write their count every second here (30 s in production).
+    webhook =
+        new SidecarInjectionWebhook(
+            vertx, client, options, AdmissionMetrics.inMemory(), Duration.ofSeconds(1));
     webhook.start().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (!webhook.ready() && System.nanoTime() < deadline) {
@@ -158,7 +161,7 @@ class SidecarInjectionApiServerIT {
         .addNewWebhook()
         .withName("sidecar-injector.tokengate.io")
         .withAdmissionReviewVersions("v1")
-        .withSideEffects("None")
+        .withSideEffects("NoneOnDryRun")
         .withFailurePolicy("Fail")
         .withTimeoutSeconds(10)
         .addNewRule()
@@ -269,7 +272,16 @@ class SidecarInjectionApiServerIT {
         .isEqualTo("Always");
     assertThat(sidecar.getArgs())
         .containsExactly(
-            "--config", "/etc/tokengate", "--listen-port", "7450", "--admin-port", "7451");
+            "--config",
+            "/etc/tokengate",
+            "--listen-port",
+            "7450",
+            "--admin-port",
+            "7451",
+            "--drain-seconds",
+            "20",
+            "--decision-log-allowed",
+            "Sampled");
     assertThat(sidecar.getPorts())
         .anySatisfy(
             p -> {
@@ -356,6 +368,89 @@ class SidecarInjectionApiServerIT {
     assertThat(other.getSpec().getInitContainers()).isEmpty();
     assertThat(other.getSpec().getContainers().get(0).getPorts().get(0).getName())
         .isEqualTo("http");
+  }
+
+  @Test
+  void declinedPodsOfAControllerAreStampedAndMakeOneEventOnThePolicy() throws Exception {
+    String replicaSet = "orders-node-" + UUID.randomUUID().toString().substring(0, 5);
+    List<Pod> stored = new java.util.ArrayList<>();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (stored.size() < 6) {
+      Pod p = pod("orders");
+      p.getSpec().setHostNetwork(true);
+      p.getSpec().getContainers().get(0).getPorts().get(0).setHostPort(8080);
+      p.getMetadata()
+          .setOwnerReferences(
+              List.of(
+                  new io.fabric8.kubernetes.api.model.OwnerReferenceBuilder()
+                      .withApiVersion("apps/v1")
+                      .withKind("ReplicaSet")
+                      .withName(replicaSet)
+                      .withUid(UUID.randomUUID().toString())
+                      .withController(true)
+                      .build()));
+      Pod pod = client.pods().inNamespace(namespace).resource(p).create();
+      var annotations = pod.getMetadata().getAnnotations();
+      if (annotations != null && annotations.containsKey(ApiGroup.NOT_INJECTED_ANNOTATION)) {
+        stored.add(pod);
+      } else {
+        // The webhook's index had not seen orders-api yet: nothing selected the pod.
+        assertThat(System.nanoTime()).as("the webhook never selected the pod").isLessThan(deadline);
+        Thread.sleep(200);
+      }
+    }
+    assertThat(stored)
+        .allSatisfy(
+            pod -> {
+              assertThat(pod.getMetadata().getAnnotations())
+                  .containsEntry(
+                      ApiGroup.NOT_INJECTED_ANNOTATION, ApiGroup.NOT_INJECTED_HOST_NETWORK);
+              assertThat(pod.getSpec().getInitContainers()).isEmpty();
+            });
+    // A dry run has no side effects: no Event, no count.
+    Pod dry = pod("orders");
+    dry.getSpec().setHostNetwork(true);
+    dry.getMetadata().setOwnerReferences(stored.get(0).getMetadata().getOwnerReferences());
+    client.pods().inNamespace(namespace).resource(dry).dryRun().create();
+
+    String uid =
+        client
+            .resources(ApiPolicy.class)
+            .inNamespace(namespace)
+            .withName("orders-api")
+            .get()
+            .getMetadata()
+            .getUid();
+    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    List<io.fabric8.kubernetes.api.model.Event> events;
+    do {
+      Thread.sleep(300);
+      events =
+          client.v1().events().inNamespace(namespace).list().getItems().stream()
+              .filter(e -> uid.equals(e.getInvolvedObject().getUid()))
+              .filter(e -> e.getMessage().contains(replicaSet))
+              .toList();
+    } while ((events.size() != 1 || events.get(0).getCount() < stored.size())
+        && System.nanoTime() < deadline);
+    Thread.sleep(2500); // longer than the write interval: a count the dry run raised would show
+    events =
+        client.v1().events().inNamespace(namespace).list().getItems().stream()
+            .filter(e -> uid.equals(e.getInvolvedObject().getUid()))
+            .filter(e -> e.getMessage().contains(replicaSet))
+            .toList();
+    assertThat(events)
+        .as("one aggregated Event for the controller's pods")
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e.getReason()).isEqualTo("PodNotInjected");
+              assertThat(e.getType()).isEqualTo("Warning");
+              assertThat(e.getInvolvedObject().getKind()).isEqualTo("ApiPolicy");
+              assertThat(e.getMessage())
+                  .startsWith("ReplicaSet " + namespace + "/" + replicaSet + ": ")
+                  .contains("hostNetwork pods are never injected");
+              assertThat(e.getCount()).as("one per stored pod, none for the dry run").isEqualTo(6);
+            });
   }
 
   @Test

@@ -30,6 +30,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code tokengate_upstream_in_flight}: requests forwarded and awaiting the application's
  *       response head
  *   <li>{@code tokengate_config_reloads_total{result}}: {@code success} or {@code error}
+ *   <li>{@code tokengate_config_info{config_hash}}: always 1; the hash of the configuration in
+ *       force, computed as the operator's {@code status.configHash}
  *   <li>{@code tokengate_build_info{version,java_version}}: always 1
  *   <li>the JVM's and the process's: {@code jvm_memory_*}, {@code jvm_gc_*}, {@code jvm_threads_*},
  *       {@code jvm_classes_*}, {@code process_cpu_*}, {@code process_files_*}, {@code
@@ -58,6 +60,7 @@ public final class GateMetrics {
   private final ConcurrentHashMap<String, Counter> upstreamFailures = new ConcurrentHashMap<>();
   private final Counter reloadOk;
   private final Counter reloadError;
+  private Gauge configInfo;
 
   public GateMetrics() {
     this(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
@@ -144,6 +147,23 @@ public final class GateMetrics {
             "tokengate.upstream.in_flight", () -> inFlight.getAsInt())
         .description("Requests forwarded and awaiting the application's response head")
         .register(registry);
+  }
+
+  /** The configuration now in force: replaces the previous {@code tokengate_config_info}. */
+  public synchronized void configHash(String hash) {
+    if (configInfo != null) {
+      if (hash.equals(configInfo.getId().getTag("config_hash"))) {
+        return;
+      }
+      registry.remove(configInfo);
+    }
+    configInfo =
+        Gauge.builder("tokengate.config.info", () -> 1)
+            .description(
+                "The configuration in force: config_hash is computed as the ApiPolicy's"
+                    + " status.configHash; always 1")
+            .tag("config_hash", hash)
+            .register(registry);
   }
 
   public void reload(boolean success) {

@@ -85,7 +85,7 @@ public final class TokenRequirement {
 
   /** Null when {@code token} meets the requirement, else the 403 to answer. */
   public GateFailure check(VerifiedToken token) {
-    if (!issuers.isEmpty() && !issuers.contains(token.issuer())) {
+    if (!issuers.isEmpty() && !issuers.contains(token.trustedIssuer())) {
       return GateFailure.forbidden(
           "issuer_not_allowed", "tokens of this issuer are not accepted for this request");
     }

@@ -14,6 +14,7 @@ import io.tokengate.api.v1alpha1.apipolicy.RuleAction;
 import io.tokengate.api.v1alpha1.apipolicy.TokenSource;
 import io.tokengate.api.v1alpha1.tokenissuer.Introspection;
 import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.sidecar.authz.PathPattern;
 import java.net.URI;
@@ -94,6 +95,9 @@ final class ConfigChecks {
         p.add("spec.upstream.port", "must be between 1 and 65535, got " + s.upstream.port);
       }
       checkDuration(p, "spec.upstream.timeout", s.upstream.timeout);
+      if (s.upstream.protocol == null) {
+        p.add("spec.upstream.protocol", "must be HTTP1 or H2C");
+      }
     }
     checkTokenSources(p, s.tokenSources);
     checkRules(p, s.rules, s.extensionMethods);
@@ -396,6 +400,7 @@ final class ConfigChecks {
     if (s.jwksUri != null) {
       checkUrl(p, "spec.jwksUri", s.jwksUri, s.allowInsecureHttp);
     }
+    checkTenants(p, s);
     if (s.jwks != null && (s.jwksUri != null || s.discovery)) {
       p.add(
           "spec.jwks",
@@ -466,6 +471,40 @@ final class ConfigChecks {
       p.add("spec.introspection.authMethod", "must be client_secret_basic or client_secret_post");
     }
     checkDuration(p, "spec.introspection.cacheTtl", i.cacheTtl);
+  }
+
+  private static void checkTenants(Problems p, TokenIssuerSpec s) {
+    if (s.tenants == null) {
+      return;
+    }
+    if (!IssuerTemplate.isMultiTenantIssuer(s.issuer)) {
+      p.add(
+          "spec.tenants",
+          "applies only to a multi-tenant issuer such as"
+              + " https://login.microsoftonline.com/organizations/v2.0 (path /organizations or"
+              + " /common, optionally followed by /v2.0); a single-tenant issuer names its tenant"
+              + " in spec.issuer");
+    }
+    if (s.tenants.isEmpty() || s.tenants.size() > 1000) {
+      p.add("spec.tenants", "must list 1 to 1000 tenant ids, or '*' alone");
+      return;
+    }
+    if (s.tenants.contains(IssuerTemplate.ALL_TENANTS) && s.tenants.size() > 1) {
+      p.add(
+          "spec.tenants",
+          "'*' (every tenant) must be the only entry; list tenant ids or '*', not both");
+    }
+    for (int i = 0; i < s.tenants.size(); i++) {
+      String t = s.tenants.get(i);
+      if (!IssuerTemplate.ALL_TENANTS.equals(t) && !IssuerTemplate.isTenantId(t)) {
+        p.add(
+            "spec.tenants[" + i + "]",
+            "'"
+                + t
+                + "' is not a tenant id: a lower-case GUID as in the tokens' tid claim (e.g."
+                + " 72f988bf-86f1-41af-91ab-2d7cd011db47), or '*' alone");
+      }
+    }
   }
 
   static List<String> effectiveAudiences(

@@ -8,14 +8,15 @@ import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.api.v1alpha1.apipolicy.IssuerRef;
 import io.tokengate.api.v1alpha1.tokenissuer.ClusterTokenIssuer;
 import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuer;
+import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.ParseException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -175,24 +176,19 @@ public final class ConfigLoader {
     List<ConfigProblem> problems = new ArrayList<>();
     ConfigChecks.checkPolicy(policy.file(), policy.resource(), problems);
     List<SidecarConfig.TrustedIssuer> resolved = new ArrayList<>();
-    Map<String, String> identifiers = new HashMap<>();
+    List<Found<IssuerResource>> checked = new ArrayList<>();
     for (Found<IssuerResource> issuer : trusted) {
       ConfigChecks.checkIssuer(issuer.file(), issuer.resource(), problems);
-      String identifier = issuer.resource().getSpec().issuer;
-      String earlier = identifiers.putIfAbsent(String.valueOf(identifier), ref(issuer.resource()));
-      if (earlier != null && !earlier.equals(ref(issuer.resource()))) {
+      String overlap = overlapping(issuer, checked);
+      if (overlap != null) {
         problems.add(
             new ConfigProblem(
                 policy.file(),
                 ref(policy.resource()),
                 "spec.issuerRefs",
-                earlier
-                    + " and "
-                    + ref(issuer.resource())
-                    + " have the same spec.issuer "
-                    + identifier
-                    + ": a token could not be routed to one of them"));
+                overlap + ": a token could not be routed to one of them"));
       }
+      checked.add(issuer);
       List<String> audiences = ConfigChecks.effectiveAudiences(policy, issuer, problems);
       resolved.add(
           snapshotOf(
@@ -356,6 +352,37 @@ public final class ConfigLoader {
       }
     }
     return issuer;
+  }
+
+  /**
+   * Names an issuer in {@code earlier} (another resource) accepting an {@code iss} that {@code
+   * issuer} accepts too (the same spec.issuer, or a tenant of a multi-tenant template) and what
+   * they share; or null. Specs the checks refused are skipped: their problems are reported already.
+   */
+  private static String overlapping(
+      Found<IssuerResource> issuer, List<Found<IssuerResource>> earlier) {
+    for (Found<IssuerResource> other : earlier) {
+      if (ref(other.resource()).equals(ref(issuer.resource()))) {
+        continue;
+      }
+      try {
+        TokenIssuerSpec a = other.resource().getSpec();
+        TokenIssuerSpec b = issuer.resource().getSpec();
+        if (IssuerTemplate.overlap(a, b)) {
+          return ref(other.resource())
+              + " and "
+              + ref(issuer.resource())
+              + (String.valueOf(a.issuer).equals(b.issuer)
+                  ? " have the same spec.issuer " + b.issuer
+                  : " accept tokens of the same iss (a tenant of "
+                      + IssuerTemplate.routingKey(a.tenants != null ? a : b)
+                      + ")");
+        }
+      } catch (IllegalArgumentException refusedAlready) {
+        // spec.tenants on an issuer that is not multi-tenant: ConfigChecks names it.
+      }
+    }
+    return null;
   }
 
   static String ref(HasMetadata r) {

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.util.ByteProcessor;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.impl.ConnectionBase;
@@ -32,8 +33,9 @@ import java.nio.charset.StandardCharsets;
  *       most the head timeout for its first byte.
  * </ul>
  *
- * <p>Only HTTP/1.x connections carry a guard; HTTP/2 bounds header blocks with its own settings.
- * Everything here runs on the event loop that owns it.
+ * <p>Once a connection speaks HTTP/2 its header blocks are bounded by HTTP/2's own settings (see
+ * {@link GateVerticle}); it is still counted, and closed (GOAWAY) once it has had no open stream
+ * for {@link Limits#idleTimeoutMillis}. Everything here runs on the event loop that owns it.
  */
 final class ConnectionBudget {
   static final String HANDLER_NAME = "tokengate-head-guard";
@@ -177,8 +179,13 @@ final class ConnectionBudget {
     }
     g.endHead();
     if (req.version() == io.vertx.core.http.HttpVersion.HTTP_2) {
-      // HTTP/2 bounds header blocks with its own settings, and streams share the connection.
+      // HTTP/2 bounds header blocks with its own settings, and streams share the connection:
+      // only its idle time is watched from now on.
       g.tunnel = true;
+      if (g.http2 == null && g.ctx != null) {
+        g.http2 = g.ctx.pipeline().get(Http2ConnectionHandler.class);
+      }
+      g.idleSince = 0;
       return;
     }
     req.response().endHandler(v -> g.awaitHead(System.nanoTime()));
@@ -228,6 +235,10 @@ final class ConnectionBudget {
     long headTimeout = limits.headTimeoutMillis() * 1_000_000L;
     long idleTimeout = limits.idleTimeoutMillis() * 1_000_000L;
     for (Guard g = head; g != null; g = g.next) {
+      if (g.http2 != null) {
+        sweepHttp2(g, now, idleTimeout);
+        continue;
+      }
       if (!g.inHead || g.tunnel || g.ctx == null) {
         continue;
       }
@@ -239,6 +250,21 @@ final class ConnectionBudget {
       } else if (now - g.idleSince >= (g.served ? idleTimeout : headTimeout)) {
         g.ctx.close();
       }
+    }
+  }
+
+  /**
+   * An HTTP/2 connection without open streams is idle from the first sweep that sees it so, or from
+   * its last stream's start, whichever is later; idle for {@code idleTimeout}, it is closed through
+   * the HTTP/2 handler, which says GOAWAY first.
+   */
+  private static void sweepHttp2(Guard g, long now, long idleTimeout) {
+    if (g.http2.connection().numActiveStreams() > 0) {
+      g.idleSince = 0;
+    } else if (g.idleSince == 0) {
+      g.idleSince = now;
+    } else if (now - g.idleSince >= idleTimeout) {
+      g.ctx.channel().close();
     }
   }
 
@@ -305,6 +331,8 @@ final class ConnectionBudget {
     boolean served;
     boolean tunnel;
     boolean protocolKnown;
+    // The connection's HTTP/2 handler once it speaks HTTP/2: its open streams tell idle from busy.
+    Http2ConnectionHandler http2;
     long idleSince;
     long firstByte;
     long headBytes;

@@ -42,6 +42,7 @@ public final class GateHandler implements Handler<HttpServerRequest> {
 
   private final Vertx vertx;
   private final HttpClient client;
+  private final java.util.function.Supplier<HttpClient> h2cClient;
   private final GateState state;
   private final GateMetrics metrics;
   private final EventLog log;
@@ -113,12 +114,14 @@ public final class GateHandler implements Handler<HttpServerRequest> {
   public GateHandler(
       Vertx vertx,
       HttpClient client,
+      java.util.function.Supplier<HttpClient> h2cClient,
       GateState state,
       GateMetrics metrics,
       EventLog log,
       Capacity capacity) {
     this.vertx = vertx;
     this.client = client;
+    this.h2cClient = h2cClient;
     this.capacity = capacity;
     this.state = state;
     this.metrics = metrics;
@@ -485,14 +488,25 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         }
       }
       boolean challenge = (f.status() == 401 || f.error() != null) && p != null;
-      Refusal.send(
-          res,
-          challenge ? p.challenges().of(f, credential != null && credential.dpop()) : List.of(),
-          f,
-          close);
+      List<String> challenges =
+          challenge ? p.challenges().of(f, credential != null && credential.dpop()) : List.of();
+      if (Refusal.isGrpc(req)) {
+        Refusal.sendGrpc(res, challenges, f);
+      } else {
+        Refusal.send(res, challenges, f, close);
+      }
     }
 
     void forward() {
+      if (webSocketKey != null && p.upstreamH2c()) {
+        refuse(
+            GateFailure.of(
+                501,
+                "websocket_unsupported",
+                "the application is spoken to in HTTP/2 (upstream.protocol H2C); WebSocket"
+                    + " upgrades are not forwarded"));
+        return;
+      }
       if (waitingCount >= capacity.inFlight()) {
         overloaded("the sidecar has too many requests waiting for the application");
         return;
@@ -527,7 +541,9 @@ public final class GateHandler implements Handler<HttpServerRequest> {
       deadline = upstreamStarted + p.upstreamTimeoutMillis() * 1_000_000L;
       enqueue(this);
       try {
-        client.request(options).onComplete(ar -> sendUpstream(ar.result(), ar.cause()));
+        (p.upstreamH2c() ? h2cClient.get() : client)
+            .request(options)
+            .onComplete(ar -> sendUpstream(ar.result(), ar.cause()));
       } catch (RuntimeException e) {
         // A request the client library cannot write (it validates what we did not foresee):
         // answered at once, never left holding its place among the waiting.
@@ -621,7 +637,24 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         res.setChunked(true);
       }
       finish(status);
-      cres.pipe().endOnFailure(false).to(res).onFailure(e -> res.reset());
+      cres.pipe()
+          .endOnComplete(false)
+          .to(res)
+          .onComplete(
+              ar -> {
+                if (ar.failed()) {
+                  res.reset();
+                  return;
+                }
+                // Trailers (gRPC's grpc-status) come after the body: passed on once it is.
+                MultiMap trailers = cres.trailers();
+                if (!trailers.isEmpty() && !res.ended()) {
+                  copyTrailers(trailers, res.trailers());
+                }
+                if (!res.ended()) {
+                  res.end();
+                }
+              });
     }
 
     void upgraded(HttpClientResponse cres, Throwable failure) {
@@ -684,7 +717,10 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         upstreamError = "overloaded";
       }
       HttpServerResponse res = req.response();
-      if (!res.closed() && !res.headWritten()) {
+      if (!res.closed() && !res.headWritten() && Refusal.isGrpc(req)) {
+        res.putHeader(HttpHeaders.RETRY_AFTER, "1");
+        Refusal.sendGrpc(res, List.of(), GateFailure.of(503, "overloaded", why));
+      } else if (!res.closed() && !res.headWritten()) {
         res.putHeader(HttpHeaders.RETRY_AFTER, "1");
         res.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
         Refusal.send(res, List.of(), GateFailure.of(503, "overloaded", why), true);
@@ -745,20 +781,28 @@ public final class GateHandler implements Handler<HttpServerRequest> {
       if (upstreamError != null) {
         metrics.upstreamFailure(policy, upstreamError);
       }
+      if (p != null && GateMetrics.ALLOW.equals(decision) && !p.decisionLog().logAllowed()) {
+        return; // counted above; refusals are always logged
+      }
       StringBuilder sb = EventLog.start("info", "decision");
+      // The product's own fields keep plain names; what OpenTelemetry's semantic conventions name
+      // (HTTP, URL, client, end user, trace) carries the convention's name.
       EventLog.field(sb, "policy", policy);
       EventLog.field(sb, "decision", decision);
       EventLog.field(sb, "reason", reason);
-      EventLog.field(sb, "status", status);
-      EventLog.field(sb, "method", req.method().name());
-      EventLog.field(sb, "path", path != null ? path.path() : rawPath(req.uri()));
+      EventLog.field(sb, "http.request.method", req.method().name());
+      EventLog.field(sb, "url.path", path != null ? path.path() : rawPath(req.uri()));
+      EventLog.field(sb, "http.response.status_code", status);
       if (rule != null) {
         EventLog.field(sb, "rule", rule.label());
       }
       if (token != null) {
-        EventLog.field(sb, "subject", token.subject());
-        EventLog.field(sb, "client", token.clientId());
+        EventLog.field(sb, "enduser.id", token.subject());
+        EventLog.field(sb, "client_id", token.clientId());
         EventLog.field(sb, "issuer", token.issuer());
+      }
+      if (req.remoteAddress() != null) {
+        EventLog.field(sb, "client.address", req.remoteAddress().hostAddress());
       }
       long micros = (System.nanoTime() - started) / 1000;
       sb.append(",\"latency_ms\":").append(micros / 1000).append('.');
@@ -770,9 +814,10 @@ public final class GateHandler implements Handler<HttpServerRequest> {
         sb.append('0');
       }
       sb.append(frac);
-      String trace = req.headers().get(TRACEPARENT);
+      TraceContext trace = TraceContext.parse(req.headers().get(TRACEPARENT));
       if (trace != null) {
-        EventLog.field(sb, "traceparent", trace);
+        EventLog.field(sb, "trace_id", trace.traceId());
+        EventLog.field(sb, "span_id", trace.parentId());
       }
       if (upstreamError != null) {
         EventLog.field(sb, "upstream_error", upstreamError);
@@ -788,10 +833,26 @@ public final class GateHandler implements Handler<HttpServerRequest> {
     }
   }
 
+  /** Trailers are end-to-end fields only: no framing, routing or connection fields. */
+  private static void copyTrailers(MultiMap from, MultiMap to) {
+    for (Map.Entry<String, String> e : from) {
+      String name = e.getKey();
+      if (!name.isEmpty()
+          && name.charAt(0) != ':'
+          && HopByHop.classify(name) == HopByHop.OTHER
+          && HopByHop.isSafeValue(e.getValue())) {
+        to.add(name, e.getValue());
+      }
+    }
+  }
+
   private static void copyResponseHeaders(MultiMap from, MultiMap to) {
     String connection = null;
     for (Map.Entry<String, String> e : from) {
       String name = e.getKey();
+      if (name.isEmpty() || name.charAt(0) == ':') {
+        continue;
+      }
       switch (HopByHop.classify(name)) {
         case HopByHop.CONNECTION -> connection = e.getValue();
         case HopByHop.OTHER, HopByHop.CONTENT_LENGTH, HopByHop.HOST, HopByHop.EXPECT ->

@@ -15,12 +15,20 @@ final class HopByHop {
   static final int CONTENT_LENGTH = 6;
   static final int HOST = 7;
 
+  /**
+   * {@code TE}: hop-by-hop, but {@code TE: trailers} is the one value HTTP/2 allows, and gRPC
+   * servers expect it (it says the proxy in front passes trailers on).
+   */
+  static final int TE = 8;
+
+  static final String TE_NAME = "te";
+
   private HopByHop() {}
 
   static int classify(String name) {
     switch (name.length()) {
       case 2:
-        return name.equalsIgnoreCase("te") ? DROP : OTHER;
+        return name.equalsIgnoreCase("te") ? TE : OTHER;
       case 4:
         return name.equalsIgnoreCase("host") ? HOST : OTHER;
       case 6:

@@ -20,6 +20,8 @@ import java.util.Map;
  *       and the connection closed (RFC 9112 section 6.3), so no body can hide a second request;
  *   <li>header values with control characters (HTTP/2 carries CR and LF where HTTP/1.1 cannot) and
  *       methods that are not upper-case tokens are refused;
+ *   <li>hop-by-hop headers are consumed here; {@code TE: trailers} alone is passed on, and only to
+ *       an HTTP/2 ({@code H2C}) application (gRPC servers expect it);
  *   <li>only a well-formed WebSocket upgrade is forwarded as an upgrade; {@code h2c} or any other
  *       protocol in {@code Upgrade} is dropped, so the application never switches protocols with
  *       the client behind the gate's back;
@@ -111,6 +113,13 @@ final class InboundHeaders {
           }
           contentLength = value.trim();
           out.add(name, value);
+        }
+        case HopByHop.TE -> {
+          // Passed on only to an HTTP/2 application, where "trailers" is the one value allowed and
+          // the sidecar relays the trailers; HTTP/1.1 would need it declared in Connection.
+          if (p.upstreamH2c() && value.trim().equalsIgnoreCase("trailers")) {
+            out.set(HopByHop.TE_NAME, "trailers");
+          }
         }
         case HopByHop.DROP, HopByHop.HOST -> {}
         default -> {

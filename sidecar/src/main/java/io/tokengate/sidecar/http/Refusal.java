@@ -6,7 +6,9 @@ import io.tokengate.sidecar.log.Json;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 import java.util.List;
 
 /**
@@ -22,6 +24,10 @@ public final class Refusal {
   private static final CharSequence NO_STORE = HttpHeaders.createOptimized("no-store");
   private static final CharSequence WWW_AUTHENTICATE =
       HttpHeaders.createOptimized("WWW-Authenticate");
+
+  private static final CharSequence GRPC = HttpHeaders.createOptimized("application/grpc");
+  private static final CharSequence GRPC_STATUS = HttpHeaders.createOptimized("grpc-status");
+  private static final CharSequence GRPC_MESSAGE = HttpHeaders.createOptimized("grpc-message");
 
   private Refusal() {}
 
@@ -44,6 +50,80 @@ public final class Refusal {
     }
     res.end(Buffer.buffer(body(f)));
   }
+
+  /**
+   * Whether {@code req} is a gRPC call (HTTP/2 with {@code content-type: application/grpc} or
+   * {@code application/grpc+<codec>}): its refusals are answered in gRPC's shape, which a gRPC
+   * client reads as a status instead of a transport error.
+   */
+  public static boolean isGrpc(HttpServerRequest req) {
+    if (req.version() != HttpVersion.HTTP_2) {
+      return false;
+    }
+    String type = req.headers().get(HttpHeaders.CONTENT_TYPE);
+    if (type == null || !type.regionMatches(true, 0, "application/grpc", 0, 16)) {
+      return false;
+    }
+    if (type.length() == 16) {
+      return true;
+    }
+    char next = type.charAt(16);
+    // application/grpc-web carries its trailers in the body: not this shape.
+    return next == '+' || next == ';';
+  }
+
+  /**
+   * Answers {@code f} to a gRPC call as a "Trailers-Only" response: HTTP 200, {@code content-type:
+   * application/grpc}, {@code grpc-status} and {@code grpc-message} in one header block that ends
+   * the stream, and the same RFC 6750 challenges in {@code www-authenticate} as a plain refusal.
+   */
+  public static void sendGrpc(HttpServerResponse res, List<String> challenges, GateFailure f) {
+    res.setStatusCode(200);
+    MultiMap h = res.headers();
+    h.set(HttpHeaders.CONTENT_TYPE, GRPC);
+    h.set(GRPC_STATUS, Integer.toString(grpcStatus(f.status())));
+    h.set(GRPC_MESSAGE, grpcMessage(f.description()));
+    for (String c : challenges) {
+      h.add(WWW_AUTHENTICATE, c);
+    }
+    res.end();
+  }
+
+  /**
+   * The gRPC status code that stands for the HTTP status {@code status} of a refusal: 16
+   * UNAUTHENTICATED for 401, 7 PERMISSION_DENIED for 403, 14 UNAVAILABLE where a retry may succeed
+   * (502, 503, 504), and the closest code for the rest.
+   */
+  static int grpcStatus(int status) {
+    return switch (status) {
+      case 400 -> 3; // INVALID_ARGUMENT
+      case 401 -> 16; // UNAUTHENTICATED
+      case 403 -> 7; // PERMISSION_DENIED
+      case 404, 405, 501 -> 12; // UNIMPLEMENTED
+      case 429, 431 -> 8; // RESOURCE_EXHAUSTED
+      case 502, 503, 504 -> 14; // UNAVAILABLE
+      default -> 2; // UNKNOWN
+    };
+  }
+
+  /** gRPC's percent-encoding of {@code grpc-message}: UTF-8, printable ASCII but '%' kept. */
+  static String grpcMessage(String text) {
+    if (text == null) {
+      return "";
+    }
+    StringBuilder sb = new StringBuilder(text.length());
+    for (byte b : text.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+      int c = b & 0xff;
+      if (c >= 0x20 && c <= 0x7e && c != '%') {
+        sb.append((char) c);
+      } else {
+        sb.append('%').append(HEX[c >>> 4]).append(HEX[c & 0xf]);
+      }
+    }
+    return sb.toString();
+  }
+
+  private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
   /**
    * The complete HTTP/1.1 response for {@code f} with {@code Connection: close}, as bytes to be

@@ -1,6 +1,7 @@
 package io.tokengate.sidecar.validation;
 
 import com.nimbusds.jose.util.JSONObjectUtils;
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -88,9 +89,10 @@ final class IdpClient {
 
   /**
    * Fetches {@code <issuer>/.well-known/openid-configuration} and returns its {@code jwks_uri},
-   * after checking that its {@code issuer} equals {@code issuer} exactly.
+   * after checking that its {@code issuer} equals {@code expected} exactly: {@code issuer} itself,
+   * or a multi-tenant issuer's template.
    */
-  Future<String> discoverJwksUri(String issuer) {
+  Future<String> discoverJwksUri(String issuer, String expected) {
     String base = issuer.endsWith("/") ? issuer.substring(0, issuer.length() - 1) : issuer;
     String url = base + "/.well-known/openid-configuration";
     return get(url, null)
@@ -101,15 +103,19 @@ final class IdpClient {
               }
               Map<String, Object> doc = parseJson(response.body(), url);
               Object advertised = doc.get("issuer");
-              if (!issuer.equals(advertised)) {
+              if (!expected.equals(advertised)) {
+                boolean template = advertised instanceof String s && IssuerTemplate.isTemplate(s);
                 throw new IdpException(
                     "discovery "
                         + url
                         + " names issuer "
                         + (advertised instanceof String s ? "'" + s + "'" : "none")
                         + ", expected exactly '"
-                        + issuer
-                        + "'");
+                        + expected
+                        + "'"
+                        + (template && expected.equals(issuer)
+                            ? " (a multi-tenant issuer: set spec.tenants)"
+                            : ""));
               }
               if (!(doc.get("jwks_uri") instanceof String jwksUri) || jwksUri.isBlank()) {
                 throw new IdpException("discovery " + url + " has no jwks_uri");

@@ -1,8 +1,11 @@
 package io.tokengate.sidecar.validation;
 
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.sidecar.GateFailure;
 import io.vertx.core.Future;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -12,14 +15,27 @@ import java.util.Map;
  * as soon as one issuer's keys are loaded: a policy keeps serving the tokens of its ready issuers
  * while another is unreachable (those tokens get that validator's 503 until its keys arrive). A
  * token that is not a JWT goes to the first issuer with {@code spec.introspection}.
+ *
+ * <p>A multi-tenant issuer is keyed by its {@link IssuerTemplate}: an {@code iss} that is no
+ * trusted issuer exactly goes to the template it is an instance of (a canonical tenant id in place
+ * of {@code {tenantid}}, nothing else), which then checks {@code tid} and the allowed tenants.
  */
 public final class IssuerRouter implements TokenValidator {
   private final Map<String, TokenValidator> byIssuer;
+  private final List<Map.Entry<IssuerTemplate, TokenValidator>> byTemplate;
   private final TokenValidator first;
   private final TokenValidator opaque;
 
   private IssuerRouter(Map<String, TokenValidator> byIssuer) {
     this.byIssuer = byIssuer;
+    List<Map.Entry<IssuerTemplate, TokenValidator>> templates = new ArrayList<>();
+    byIssuer.forEach(
+        (key, v) -> {
+          if (IssuerTemplate.isTemplate(key)) {
+            templates.add(Map.entry(IssuerTemplate.parse(key), v));
+          }
+        });
+    this.byTemplate = List.copyOf(templates);
     this.first = byIssuer.values().iterator().next();
     this.opaque =
         byIssuer.values().stream()
@@ -29,8 +45,9 @@ public final class IssuerRouter implements TokenValidator {
   }
 
   /**
-   * A validator over {@code byIssuer} (issuer identifier → its validator, distinct identifiers);
-   * with one issuer, that issuer's validator itself.
+   * A validator over {@code byIssuer} (routing key → its validator: the issuer identifier, or a
+   * multi-tenant issuer's template, see {@link IssuerTemplate#routingKey}; no {@code iss} matches
+   * two keys); with one issuer, that issuer's validator itself.
    */
   public static TokenValidator of(Map<String, TokenValidator> byIssuer) {
     if (byIssuer.isEmpty()) {
@@ -53,7 +70,12 @@ public final class IssuerRouter implements TokenValidator {
       // Not a routable token: any issuer's validator refuses it before looking at keys.
       return first.validate(token);
     }
-    TokenValidator v = byIssuer.get(iss);
+    TokenValidator v = IssuerTemplate.isTemplate(iss) ? null : byIssuer.get(iss);
+    for (int i = 0; v == null && i < byTemplate.size(); i++) {
+      if (byTemplate.get(i).getKey().tenantOf(iss) != null) {
+        v = byTemplate.get(i).getValue();
+      }
+    }
     if (v == null) {
       return Future.failedFuture(
           GateFailure.invalidToken(

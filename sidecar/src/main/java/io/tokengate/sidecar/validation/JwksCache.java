@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.tokengate.api.v1alpha1.Durations;
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -30,7 +31,8 @@ import java.util.concurrent.ThreadLocalRandom;
  *   <li><b>Sources</b>: static {@code spec.jwks} (no network, never refreshed); otherwise {@code
  *       spec.jwksUri}, or the {@code jwks_uri} of OpenID Connect discovery ({@code
  *       <issuer>/.well-known/openid-configuration}, whose {@code issuer} must equal {@code
- *       spec.issuer} exactly). With {@code spec.jwksUri} set, discovery is not fetched.
+ *       spec.issuer} exactly, or, with {@code spec.tenants}, its {@link IssuerTemplate}). With
+ *       {@code spec.jwksUri} set, discovery is not fetched.
  *   <li><b>Snapshot mode</b>: given a snapshot holding a usable key (the {@code <issuer>.jwks.json}
  *       the operator renders from its own polling of the IdP), the cache holds exactly those keys,
  *       is ready at once and never polls the IdP: the operator does, and a newer snapshot arrives
@@ -65,6 +67,7 @@ public final class JwksCache implements AutoCloseable {
   private final Vertx vertx;
   private final Context context;
   private final String issuer;
+  private final String discoveredIssuer;
   private final boolean discovery;
   private final String configuredJwksUri;
   private final boolean staticKeys;
@@ -104,6 +107,7 @@ public final class JwksCache implements AutoCloseable {
     this.vertx = vertx;
     this.context = vertx.getOrCreateContext();
     this.issuer = spec.issuer;
+    this.discoveredIssuer = IssuerTemplate.routingKey(spec);
     this.discovery = spec.discovery;
     this.configuredJwksUri = spec.jwksUri;
     this.staticKeys = spec.jwks != null;
@@ -316,7 +320,7 @@ public final class JwksCache implements AutoCloseable {
     } else if (jwksUri != null) {
       uri = Future.succeededFuture(jwksUri);
     } else {
-      uri = idp.discoverJwksUri(issuer);
+      uri = idp.discoverJwksUri(issuer, discoveredIssuer);
     }
     return uri.compose(
             u -> {

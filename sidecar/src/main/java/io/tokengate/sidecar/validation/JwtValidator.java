@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.tokengate.api.v1alpha1.tokenissuer.Algorithm;
+import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.sidecar.GateFailure;
 import io.vertx.core.Context;
@@ -50,7 +51,9 @@ import java.util.concurrent.TimeUnit;
  *       crit} ({@code unsupported_critical_header}); {@code typ} absent, {@code JWT}, {@code
  *       at+jwt} or {@code application/at+jwt} ({@code unsupported_type}).
  *   <li>{@code iss} equals {@code spec.issuer} exactly ({@code wrong_issuer}); checked before the
- *       key lookup so foreign tokens never cause JWKS fetches.
+ *       key lookup so foreign tokens never cause JWKS fetches. A multi-tenant issuer ({@code
+ *       spec.tenants}) instead needs {@code iss} to be its {@link IssuerTemplate} with a tenant id
+ *       in canonical form in place of {@code {tenantid}}.
  *   <li>Key: by {@code kid} among the issuer's keys whose type fits {@code alg} (RSA for RS/PS, EC
  *       of the right curve for ES, Ed25519 for EdDSA; {@code use: enc} keys are never held). An
  *       unknown kid waits for one coalesced, rate-limited refetch ({@code unknown_kid} if still
@@ -64,6 +67,10 @@ import java.util.concurrent.TimeUnit;
  *       {@code exp} present ({@code missing_exp}) and not past ({@code expired}); {@code nbf} not
  *       future ({@code not_yet_valid}); {@code iat} not future ({@code issued_in_future}); all with
  *       {@code spec.clockSkewSeconds}.
+ *   <li>Multi-tenant issuer: {@code tid} equals the tenant of {@code iss} ({@code tenant_mismatch})
+ *       and that tenant is in {@code spec.tenants}, unless it is {@code ["*"]} ({@code
+ *       tenant_not_allowed}). Checked after the signature, so unsigned tokens cannot probe which
+ *       tenants an API accepts.
  * </ol>
  *
  * Verified tokens are cached (see {@link VerifiedTokenCache}); a hit still re-checks {@code exp}.
@@ -85,6 +92,8 @@ public final class JwtValidator implements TokenValidator {
   private final JwksCache keys;
   private final boolean ownsKeys;
   private final String issuer;
+  private final IssuerTemplate template;
+  private final Set<String> tenants;
   private final Set<String> audiences;
   private final Set<JWSAlgorithm> algorithms;
   private final long skewMillis;
@@ -105,6 +114,11 @@ public final class JwtValidator implements TokenValidator {
     this.keys = keys;
     this.ownsKeys = ownsKeys;
     this.issuer = spec.issuer;
+    this.template = IssuerTemplate.of(spec).orElse(null);
+    this.tenants =
+        spec.tenants == null || spec.tenants.contains(IssuerTemplate.ALL_TENANTS)
+            ? null
+            : Set.copyOf(spec.tenants);
     this.audiences = Set.copyOf(audiences);
     this.algorithms = algorithms(spec.algorithms);
     this.skewMillis = spec.clockSkewSeconds * 1000L;
@@ -279,6 +293,16 @@ public final class JwtValidator implements TokenValidator {
 
   private void checkIssuer(JWTClaimsSet claims) {
     String iss = claims.getIssuer();
+    if (template != null) {
+      if (template.tenantOf(iss) == null) {
+        throw GateFailure.invalidToken(
+            RejectionReason.WRONG_ISSUER,
+            iss == null
+                ? "the token has no iss"
+                : "the token's iss is not a tenant issuer of the form " + template);
+      }
+      return;
+    }
     if (!issuer.equals(iss)) {
       throw GateFailure.invalidToken(
           RejectionReason.WRONG_ISSUER,
@@ -286,7 +310,25 @@ public final class JwtValidator implements TokenValidator {
     }
   }
 
+  /** The tenant of a multi-tenant issuer's token: named alike by iss and tid, and allowed. */
+  private void checkTenant(JWTClaimsSet claims) {
+    String tenant = template.tenantOf(claims.getIssuer());
+    if (!(claims.getClaim("tid") instanceof String tid) || !tid.equals(tenant)) {
+      throw GateFailure.invalidToken(
+          RejectionReason.TENANT_MISMATCH,
+          "the token's tid claim does not name the tenant of its iss");
+    }
+    if (tenants != null && !tenants.contains(tenant)) {
+      throw GateFailure.invalidToken(
+          RejectionReason.TENANT_NOT_ALLOWED,
+          "the token's tenant is not among the tenants this API accepts");
+    }
+  }
+
   private VerifiedToken checkClaims(JWTClaimsSet claims) {
+    if (template != null) {
+      checkTenant(claims);
+    }
     List<String> aud = claims.getAudience();
     boolean audienceOk = false;
     for (String a : aud) {
@@ -328,7 +370,7 @@ public final class JwtValidator implements TokenValidator {
       }
     }
     return new VerifiedToken(
-        claims, claims.getIssuer(), claims.getSubject(), clientId, exp.toInstant());
+        claims, claims.getIssuer(), claims.getSubject(), clientId, exp.toInstant(), issuer);
   }
 
   private Future<VerifiedToken> finish(long startNanos, Future<VerifiedToken> outcome) {
@@ -386,6 +428,22 @@ public final class JwtValidator implements TokenValidator {
     if (issuer.algorithms != null && issuer.algorithms.isEmpty()) {
       throw new IllegalArgumentException(
           "spec.algorithms of issuer " + issuer.issuer + " must list at least one algorithm");
+    }
+    IssuerTemplate.of(issuer); // spec.tenants only on a multi-tenant issuer
+    if (issuer.tenants != null) {
+      if (issuer.tenants.isEmpty()) {
+        throw new IllegalArgumentException(
+            "spec.tenants of issuer " + issuer.issuer + " must list tenant ids or '*'");
+      }
+      for (String t : issuer.tenants) {
+        if (!IssuerTemplate.isTenantId(t)
+            && !(IssuerTemplate.ALL_TENANTS.equals(t) && issuer.tenants.size() == 1)) {
+          throw new IllegalArgumentException(
+              "spec.tenants of issuer "
+                  + issuer.issuer
+                  + ": every entry must be a lower-case tenant GUID, or '*' alone");
+        }
+      }
     }
     if (issuer.clockSkewSeconds < 0 || issuer.clockSkewSeconds > 600) {
       throw new IllegalArgumentException(

@@ -26,8 +26,20 @@ public final class RejectionReason {
   /** The signature does not verify, or the key named by {@code kid} cannot verify {@code alg}. */
   public static final String BAD_SIGNATURE = "bad_signature";
 
-  /** {@code iss} is missing or differs from the issuer's identifier. */
+  /**
+   * {@code iss} is missing or differs from the issuer's identifier (for a multi-tenant issuer: is
+   * not its template with a tenant id in place of {@code {tenantid}}).
+   */
   public static final String WRONG_ISSUER = "wrong_issuer";
+
+  /**
+   * Multi-tenant issuer ({@code spec.tenants}): the {@code tid} claim is missing or differs from
+   * the tenant in {@code iss}.
+   */
+  public static final String TENANT_MISMATCH = "tenant_mismatch";
+
+  /** Multi-tenant issuer: the token's tenant is not among {@code spec.tenants}. */
+  public static final String TENANT_NOT_ALLOWED = "tenant_not_allowed";
 
   /** {@code aud} is missing or names none of the accepted audiences. */
   public static final String WRONG_AUDIENCE = "wrong_audience";

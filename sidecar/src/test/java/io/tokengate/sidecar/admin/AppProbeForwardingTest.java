@@ -7,7 +7,7 @@ import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import io.tokengate.sidecar.GateState;
-import io.tokengate.sidecar.testing.TestTls;
+import io.tokengate.testing.TestTls;
 import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -97,9 +97,14 @@ class AppProbeForwardingTest {
         HttpResponse.BodyHandlers.ofString());
   }
 
+  /** A probe with a timeout no busy machine reaches: only the timeout test waits for one. */
   private String httpProbe(String name, int port, String path, String extra) {
-    return "\"/app-health/app/%s\": {\"httpGet\": {\"path\": \"%s\", \"port\": %d%s}, \"timeoutSeconds\": 1}"
-        .formatted(name, path, port, extra);
+    return httpProbe(name, port, path, extra, 10);
+  }
+
+  private String httpProbe(String name, int port, String path, String extra, int timeoutSeconds) {
+    return "\"/app-health/app/%s\": {\"httpGet\": {\"path\": \"%s\", \"port\": %d%s}, \"timeoutSeconds\": %d}"
+        .formatted(name, path, port, extra, timeoutSeconds);
   }
 
   @Test
@@ -117,7 +122,7 @@ class AppProbeForwardingTest {
                 httpProbe("readyz", port, "/sick", ""),
                 httpProbe("startupz", port, "/moved", ""),
                 httpProbe("gone", port, "/gone", ""),
-                httpProbe("slow", port, "/slow", ""))
+                httpProbe("slow", port, "/slow", "", 1))
             + "}");
 
     HttpResponse<String> live = call("GET", "/app-health/app/livez");

@@ -110,6 +110,86 @@ class ConfigLoaderTest {
         .hasMessageContaining("TokenIssuer/idp and TokenIssuer/twin have the same spec.issuer");
   }
 
+  static final String TID = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+  static String entra(String name, String issuer, String tenants) {
+    return """
+        apiVersion: tokengate.io/v1alpha1
+        kind: TokenIssuer
+        metadata: {name: %s, namespace: shop}
+        spec:
+          issuer: %s
+          tenants: %s
+          audiences: [api://orders]
+        """
+        .formatted(name, issuer, tenants);
+  }
+
+  @Test
+  void aMultiTenantIssuerListsItsTenants() throws Exception {
+    write(
+        "issuer.yaml",
+        entra("idp", "https://login.microsoftonline.com/organizations/v2.0", "[" + TID + "]"));
+    write("policy.yaml", policy(""));
+    SidecarConfig c = ConfigLoader.load(dir);
+    assertThat(c.firstIssuer().issuer().getSpec().tenants).containsExactly(TID);
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "https://idp.example.com/realms/shop | ['*'] | spec.tenants: applies only to a"
+            + " multi-tenant issuer",
+        "https://login.microsoftonline.com/" + TID + "/v2.0 | ['*'] | spec.tenants: applies only",
+        "https://login.microsoftonline.com/organizations/v2.0 | ['*', "
+            + TID
+            + "] | '*' (every"
+            + " tenant) must be the only entry",
+        "https://login.microsoftonline.com/organizations/v2.0 | [72F988BF-86F1-41AF-91AB-2D7CD011DB47]"
+            + " | spec.tenants[0]: '72F988BF-86F1-41AF-91AB-2D7CD011DB47' is not a tenant id",
+        "https://login.microsoftonline.com/organizations/v2.0 | [contoso.onmicrosoft.com] |"
+            + " spec.tenants[0]: 'contoso.onmicrosoft.com' is not a tenant id",
+        "https://login.microsoftonline.com/organizations/v2.0 | [] | must list 1 to 1000 tenant"
+            + " ids"
+      })
+  void badTenantListsAreRefusedNamingTheField(String issuer, String tenants, String message)
+      throws Exception {
+    write("issuer.yaml", entra("idp", issuer.strip(), tenants.strip()));
+    write("policy.yaml", policy(""));
+    assertThatThrownBy(() -> ConfigLoader.load(dir))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining(message.strip());
+  }
+
+  @Test
+  void twoIssuersAcceptingOneTenantsTokensCannotBeToldApart() throws Exception {
+    write(
+        "issuers.yaml",
+        entra("orgs", "https://login.microsoftonline.com/organizations/v2.0", "['*']")
+            + "---\n"
+            + ISSUER
+                .replace("name: idp,", "name: single,")
+                .replace(
+                    "https://idp.example.com/realms/shop",
+                    "https://login.microsoftonline.com/" + TID + "/v2.0"));
+    write(
+        "policy.yaml",
+        policy("").replace("issuerRef: {name: idp}", "issuerRefs: [{name: orgs}, {name: single}]"));
+    assertThatThrownBy(() -> ConfigLoader.load(dir))
+        .hasMessageContaining("spec.issuerRefs")
+        .hasMessageContaining(
+            "TokenIssuer/orgs and TokenIssuer/single accept tokens of the same iss (a tenant of"
+                + " https://login.microsoftonline.com/{tenantid}/v2.0)");
+    // v1 and v2 tokens of one tenant differ in iss: both issuers may serve one policy.
+    write(
+        "issuers.yaml",
+        entra("orgs", "https://login.microsoftonline.com/organizations/v2.0", "['*']")
+            + "---\n"
+            + entra("single", "https://login.microsoftonline.com/organizations", "['*']"));
+    assertThat(ConfigLoader.load(dir).issuers()).hasSize(2);
+  }
+
   @Test
   void twoIssuersOfOneNameAreRefusedWhateverTheirKinds() throws Exception {
     write(
@@ -244,6 +324,8 @@ class ConfigLoaderTest {
       value = {
         "upstream: {port: 70000}|spec.upstream.port|between 1 and 65535",
         "upstream: {port: 8080, timeout: soon}|spec.upstream.timeout|invalid duration",
+        "upstream: {port: 8080, protocol: HTTP2}|spec.upstream.protocol|is not one of HTTP1, H2C",
+        "upstream: {port: 8080, protocol: null}|spec.upstream.protocol|must be HTTP1 or H2C",
         "rules: [{paths: [\"admin/**\"]}]|spec.rules[0].paths[0]|must start with '/'",
         "rules: [{paths: [\"/a**\"]}]|spec.rules[0].paths[0]|whole segment",
         "rules: [{paths: [\"/a/../b\"]}]|spec.rules[0].paths[0]|'..'",

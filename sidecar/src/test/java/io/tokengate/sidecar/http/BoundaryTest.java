@@ -7,7 +7,7 @@ import io.tokengate.sidecar.testing.InProcessSidecar;
 import io.tokengate.sidecar.testing.PolicyFiles;
 import io.tokengate.sidecar.testing.RawH2;
 import io.tokengate.sidecar.testing.RawHttp;
-import io.tokengate.sidecar.testing.TestIssuer;
+import io.tokengate.testing.TestIssuer;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.InputStream;

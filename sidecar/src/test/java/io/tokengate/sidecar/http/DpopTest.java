@@ -2,12 +2,12 @@ package io.tokengate.sidecar.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokengate.sidecar.testing.DpopKey;
 import io.tokengate.sidecar.testing.EchoUpstream;
 import io.tokengate.sidecar.testing.InProcessSidecar;
 import io.tokengate.sidecar.testing.PolicyFiles;
-import io.tokengate.sidecar.testing.TestIssuer;
-import io.tokengate.sidecar.testing.TokenBuilder;
+import io.tokengate.testing.DpopKey;
+import io.tokengate.testing.TestIssuer;
+import io.tokengate.testing.TokenBuilder;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

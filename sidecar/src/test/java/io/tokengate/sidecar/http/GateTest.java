@@ -6,7 +6,7 @@ import io.tokengate.sidecar.testing.EchoUpstream;
 import io.tokengate.sidecar.testing.InProcessSidecar;
 import io.tokengate.sidecar.testing.PolicyFiles;
 import io.tokengate.sidecar.testing.RawHttp;
-import io.tokengate.sidecar.testing.TestIssuer;
+import io.tokengate.testing.TestIssuer;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -211,11 +211,15 @@ class GateTest {
     JsonObject d = gate.lastDecision("/orders/42");
     assertThat(d.getString("decision")).isEqualTo("allow");
     assertThat(d.getString("reason")).isEqualTo("authenticated");
-    assertThat(d.getInteger("status")).isEqualTo(200);
-    assertThat(d.getString("subject")).isEqualTo("test-subject");
-    assertThat(d.getString("client")).isEqualTo("web-shop");
+    assertThat(d.getString("http.request.method")).isEqualTo("GET");
+    assertThat(d.getString("url.path")).isEqualTo("/orders/42");
+    assertThat(d.getInteger("http.response.status_code")).isEqualTo(200);
+    assertThat(d.getString("enduser.id")).isEqualTo("test-subject");
+    assertThat(d.getString("client_id")).isEqualTo("web-shop");
+    assertThat(d.getString("client.address")).isEqualTo("127.0.0.1");
     assertThat(d.getString("issuer")).isEqualTo(idp.issuer());
-    assertThat(d.getString("traceparent")).startsWith("00-0af7651916cd43dd");
+    assertThat(d.getString("trace_id")).isEqualTo("0af7651916cd43dd8448eb211c80319c");
+    assertThat(d.getString("span_id")).isEqualTo("b7ad6b7169203331");
     assertThat(d.getString("rule")).isEqualTo("rules[5]");
     assertThat(d.getValue("latency_ms")).isInstanceOf(Number.class);
   }

@@ -6,9 +6,10 @@ import io.tokengate.sidecar.Sidecar;
 import io.tokengate.sidecar.testing.EchoUpstream;
 import io.tokengate.sidecar.testing.InProcessSidecar;
 import io.tokengate.sidecar.testing.PolicyFiles;
+import io.tokengate.sidecar.testing.RawH2;
 import io.tokengate.sidecar.testing.RawHttp;
-import io.tokengate.sidecar.testing.TestIssuer;
 import io.tokengate.sidecar.validation.ValidationTuning;
+import io.tokengate.testing.TestIssuer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -154,6 +155,26 @@ class HeadFloodTest {
       }
       assertThat(valid(gate).status()).isEqualTo(200);
       assertThat(gate.admin("/metrics").body()).contains("reason=\"header_timeout\"");
+    }
+  }
+
+  @Test
+  void anIdleHttp2ConnectionIsClosedAndOneWithAnOpenStreamIsKept() throws Exception {
+    try (InProcessSidecar gate =
+        gate(new GateHandler.Capacity(100, 64, 4096, 256 * 1024, 1_000, 1_000))) {
+      try (RawH2 idle = new RawH2(gate.port());
+          RawH2 busy = new RawH2(gate.port())) {
+        assertThat(idle.outcome(idle.get("/public/one")).status()).isEqualTo(200);
+        long t0 = System.nanoTime();
+        // A stream open longer than the idle timeout (the application answers after 1.8 s).
+        int slow = busy.get("/public/slow?mode=slow&ms=1800");
+        busy.flush();
+        assertThat(idle.goneAway()).as("idle HTTP/2 connection closed").isTrue();
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThan(Duration.ofMillis(900));
+        RawH2.Outcome o = busy.outcome(slow);
+        assertThat(o.status()).isEqualTo(200);
+        assertThat(o.body()).isEqualTo("slow done");
+      }
     }
   }
 

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.tokengate.sidecar.testing.EchoUpstream;
 import io.tokengate.sidecar.testing.InProcessSidecar;
 import io.tokengate.sidecar.testing.PolicyFiles;
-import io.tokengate.sidecar.testing.TestIssuer;
+import io.tokengate.testing.TestIssuer;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -17,7 +17,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The policy switches: Audit mode, CORS preflights, query tokens, forwardToken: false. */
+/**
+ * The policy switches: Audit mode, CORS preflights, query tokens, forwardToken: false, which
+ * decisions are logged.
+ */
 class PolicyVariantsTest {
   static TestIssuer idp;
   static EchoUpstream app;
@@ -25,6 +28,8 @@ class PolicyVariantsTest {
   static InProcessSidecar cors;
   static InProcessSidecar strict;
   static InProcessSidecar stripping;
+  static InProcessSidecar sampled;
+  static InProcessSidecar quiet;
   static final HttpClient http =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
@@ -47,6 +52,8 @@ class PolicyVariantsTest {
     audit = sidecar("mode: Audit\n" + RULES);
     cors = sidecar("allowCorsPreflight: true\n" + RULES);
     strict = sidecar(RULES);
+    sampled = sidecar("decisionLog: {allowed: Sampled, sampledPerSecond: 2}\n" + RULES);
+    quiet = sidecar("decisionLog: {allowed: None}\n" + RULES);
     stripping =
         sidecar(
             """
@@ -68,7 +75,8 @@ class PolicyVariantsTest {
 
   @AfterAll
   static void stop() {
-    for (InProcessSidecar s : new InProcessSidecar[] {audit, cors, strict, stripping}) {
+    for (InProcessSidecar s :
+        new InProcessSidecar[] {audit, cors, strict, stripping, sampled, quiet}) {
       s.close();
     }
     app.close();
@@ -82,6 +90,33 @@ class PolicyVariantsTest {
 
   static HttpResponse<String> send(HttpRequest.Builder b) throws Exception {
     return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void allowedRequestsAreSampledOrSilencedAndRefusalsAlwaysLogged() throws Exception {
+    for (InProcessSidecar gate : new InProcessSidecar[] {sampled, quiet}) {
+      for (int i = 0; i < 20; i++) {
+        assertThat(send(HttpRequest.newBuilder(gate.uri("/open/" + i))).statusCode())
+            .isEqualTo(200);
+        assertThat(send(HttpRequest.newBuilder(gate.uri("/closed/" + i))).statusCode())
+            .isEqualTo(403);
+      }
+    }
+    // Twenty allowed requests in well under a few seconds: the burst of two, plus at most two a
+    // second of refill while they ran. Every one of the twenty refusals is there.
+    assertThat(decisions(sampled, "allow")).isBetween(2L, 8L);
+    assertThat(decisions(sampled, "deny")).isEqualTo(20);
+    assertThat(decisions(quiet, "allow")).isZero();
+    assertThat(decisions(quiet, "deny")).isEqualTo(20);
+    // The metrics still count every decision.
+    assertThat(quiet.admin("/metrics").body())
+        .containsPattern("tokengate_requests_total\\{[^}]*decision=\"allow\"[^}]*} 20.0");
+  }
+
+  static long decisions(InProcessSidecar gate, String decision) {
+    return gate.events("decision").stream()
+        .filter(d -> decision.equals(d.getString("decision")))
+        .count();
   }
 
   @Test

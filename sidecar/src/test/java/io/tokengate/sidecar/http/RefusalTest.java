@@ -43,4 +43,26 @@ class RefusalTest {
     assertThat(body.getInteger("status")).isEqualTo(504);
     assertThat(body.getString("detail")).isEqualTo("too slow \"really\"");
   }
+
+  @Test
+  void refusalsMapToGrpcStatusCodes() {
+    assertThat(Refusal.grpcStatus(401)).isEqualTo(16); // UNAUTHENTICATED
+    assertThat(Refusal.grpcStatus(403)).isEqualTo(7); // PERMISSION_DENIED
+    assertThat(Refusal.grpcStatus(400)).isEqualTo(3); // INVALID_ARGUMENT
+    assertThat(Refusal.grpcStatus(431)).isEqualTo(8); // RESOURCE_EXHAUSTED
+    assertThat(Refusal.grpcStatus(501)).isEqualTo(12); // UNIMPLEMENTED
+    for (int s : new int[] {502, 503, 504}) {
+      assertThat(Refusal.grpcStatus(s)).as("HTTP %d", s).isEqualTo(14); // UNAVAILABLE
+    }
+    assertThat(Refusal.grpcStatus(418)).isEqualTo(2); // UNKNOWN
+  }
+
+  @Test
+  void theGrpcMessageIsPercentEncoded() {
+    assertThat(Refusal.grpcMessage("a bearer token is required"))
+        .isEqualTo("a bearer token is required");
+    assertThat(Refusal.grpcMessage("100% é")).isEqualTo("100%25 %C3%A9");
+    assertThat(Refusal.grpcMessage("x\r\ny")).isEqualTo("x%0D%0Ay");
+    assertThat(Refusal.grpcMessage(null)).isEmpty();
+  }
 }

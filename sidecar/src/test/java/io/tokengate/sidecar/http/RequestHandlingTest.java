@@ -10,7 +10,7 @@ import io.tokengate.sidecar.testing.EchoUpstream;
 import io.tokengate.sidecar.testing.InProcessSidecar;
 import io.tokengate.sidecar.testing.PolicyFiles;
 import io.tokengate.sidecar.testing.RawHttp;
-import io.tokengate.sidecar.testing.TestIssuer;
+import io.tokengate.testing.TestIssuer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;

@@ -30,11 +30,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code mode=close}: closes the connection without answering
  *   <li>{@code mode=ws}: accepts a WebSocket upgrade and echoes text messages with a prefix
  *   <li>{@code mode=status&code=C}: answers status C
+ *   <li>{@code mode=trailers}: a chunked body {@code with trailers} and the trailer {@code
+ *       x-checksum: ok}
  * </ul>
  */
 public final class EchoUpstream implements AutoCloseable {
-  /** What the application saw of one request. */
-  public record Seen(String method, String uri, Map<String, List<String>> headers) {
+  /** What the application saw of one request ({@code version}: HTTP_1_1, HTTP_2, ...). */
+  public record Seen(String method, String uri, Map<String, List<String>> headers, String version) {
     /** First value of a header (case-insensitive), or null. */
     public String header(String name) {
       List<String> v = headers.get(name.toLowerCase(Locale.ROOT));
@@ -58,7 +60,14 @@ public final class EchoUpstream implements AutoCloseable {
   private final HttpServer server;
 
   private EchoUpstream() {
-    server = vertx.createHttpServer().requestHandler(this::handle);
+    // HTTP/2 header blocks up to 64 KiB (Vert.x's default is 8 KiB), for long tokens over H2C.
+    server =
+        vertx
+            .createHttpServer(
+                new io.vertx.core.http.HttpServerOptions()
+                    .setInitialSettings(
+                        new io.vertx.core.http.Http2Settings().setMaxHeaderListSize(64 * 1024)))
+            .requestHandler(this::handle);
     try {
       server
           .listen(0, "127.0.0.1")
@@ -88,6 +97,16 @@ public final class EchoUpstream implements AutoCloseable {
     }
   }
 
+  /** The next request already received, waiting up to {@code millis}; null if none. */
+  public Seen next(long millis) {
+    try {
+      return seen.poll(millis, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+
   /** Requests received and not yet taken with {@link #next()}. */
   public int pending() {
     return seen.size();
@@ -110,7 +129,7 @@ public final class EchoUpstream implements AutoCloseable {
                 headers
                     .computeIfAbsent(e.getKey().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
                     .add(e.getValue()));
-    seen.add(new Seen(req.method().name(), req.uri(), headers));
+    seen.add(new Seen(req.method().name(), req.uri(), headers, req.version().name()));
     String mode = req.getParam("mode", "");
     HttpServerResponse res = req.response();
     switch (mode) {
@@ -150,6 +169,15 @@ public final class EchoUpstream implements AutoCloseable {
               .onSuccess(ws -> ws.textMessageHandler(m -> ws.writeTextMessage("echo: " + m)))
               .onFailure(e -> res.setStatusCode(400).end());
       case "status" -> res.setStatusCode(Integer.parseInt(req.getParam("code", "200"))).end();
+      case "trailers" ->
+          req.end()
+              .onComplete(
+                  v -> {
+                    res.setChunked(true).putHeader("content-type", "text/plain");
+                    res.write("with trailers");
+                    res.putTrailer("x-checksum", "ok");
+                    res.end();
+                  });
       default -> {
         JsonObject h = new JsonObject();
         headers.forEach((k, v) -> h.put(k, new JsonArray(new ArrayList<>(v))));
@@ -157,6 +185,7 @@ public final class EchoUpstream implements AutoCloseable {
             new JsonObject()
                 .put("method", req.method().name())
                 .put("uri", req.uri())
+                .put("version", req.version().name())
                 .put("headers", h)
                 .encode();
         req.end().onComplete(v -> res.putHeader("content-type", "application/json").end(body));

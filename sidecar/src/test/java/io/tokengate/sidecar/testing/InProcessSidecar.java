@@ -1,5 +1,6 @@
 package io.tokengate.sidecar.testing;
 
+import io.tokengate.api.v1alpha1.apipolicy.DecisionLog;
 import io.tokengate.sidecar.LaunchOptions;
 import io.tokengate.sidecar.Sidecar;
 import io.tokengate.sidecar.admin.AppProbes;
@@ -27,7 +28,16 @@ public final class InProcessSidecar implements AutoCloseable {
 
   private InProcessSidecar(Path config, Sidecar.Tuning tuning) {
     LaunchOptions options =
-        new LaunchOptions(config, "127.0.0.1", 0, "127.0.0.1", 0, 5, AppProbes.NONE, false);
+        new LaunchOptions(
+            config,
+            "127.0.0.1",
+            0,
+            "127.0.0.1",
+            0,
+            5,
+            AppProbes.NONE,
+            DecisionLog.Allowed.All,
+            false);
     sidecar = Sidecar.start(options, log, tuning);
   }
 
@@ -112,7 +122,7 @@ public final class InProcessSidecar implements AutoCloseable {
     long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
     while (true) {
       List<JsonObject> d =
-          events("decision").stream().filter(j -> path.equals(j.getString("path"))).toList();
+          events("decision").stream().filter(j -> path.equals(j.getString("url.path"))).toList();
       if (!d.isEmpty()) {
         return d.get(d.size() - 1);
       }

@@ -29,9 +29,15 @@ public final class RawH2 implements AutoCloseable {
   static final int PING = 6;
   static final int GOAWAY = 7;
   static final int WINDOW_UPDATE = 8;
+  static final int CONTINUATION = 9;
+  private static final int MAX_FRAME = 16384;
 
-  /** What the server did with one stream: a status (with headers and body) or a reset code. */
-  public record Outcome(int status, Http2Headers headers, String body, long resetCode) {
+  /**
+   * What the server did with one stream: a status (with headers, body and trailers, null when none)
+   * or a reset code.
+   */
+  public record Outcome(
+      int status, Http2Headers headers, String body, long resetCode, Http2Headers trailers) {
     public boolean reset() {
       return resetCode >= 0;
     }
@@ -66,8 +72,47 @@ public final class RawH2 implements AutoCloseable {
     }
     int id = nextStream;
     nextStream += 2;
-    frame(HEADERS, 0x1 | 0x4, id, block.toByteArray()); // END_STREAM | END_HEADERS
+    byte[] b = block.toByteArray();
+    if (b.length <= MAX_FRAME) {
+      frame(HEADERS, 0x1 | 0x4, id, b); // END_STREAM | END_HEADERS
+      return id;
+    }
+    // A block above the default SETTINGS_MAX_FRAME_SIZE goes on in CONTINUATION frames.
+    frame(HEADERS, 0x1, id, java.util.Arrays.copyOfRange(b, 0, MAX_FRAME));
+    for (int off = MAX_FRAME; off < b.length; off += MAX_FRAME) {
+      int end = Math.min(b.length, off + MAX_FRAME);
+      frame(CONTINUATION, end == b.length ? 0x4 : 0, id, java.util.Arrays.copyOfRange(b, off, end));
+    }
     return id;
+  }
+
+  /** Resets stream {@code id} (RST_STREAM, CANCEL). Not flushed. */
+  public void reset(int id) throws IOException {
+    frame(RST_STREAM, 0, id, new byte[] {0, 0, 0, 8});
+  }
+
+  /**
+   * Reads until the server sends GOAWAY or closes the connection (true), or the socket times out
+   * (false). Frames read meanwhile are dropped.
+   */
+  public boolean goneAway() {
+    try {
+      while (true) {
+        int len =
+            (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8) | in.readUnsignedByte();
+        int type = in.readUnsignedByte();
+        in.readUnsignedByte();
+        in.readInt();
+        in.readNBytes(len);
+        if (type == GOAWAY) {
+          return true;
+        }
+      }
+    } catch (java.io.EOFException e) {
+      return true;
+    } catch (IOException e) {
+      return e instanceof java.net.SocketException;
+    }
   }
 
   /** A GET with the given path and extra headers. */
@@ -122,11 +167,13 @@ public final class RawH2 implements AutoCloseable {
         case HEADERS -> {
           Http2Headers h = decode(stream, payload, flags);
           if (stream == id) {
+            boolean trailing = headers != null;
             if (headers == null) {
               headers = h;
             }
             if ((flags & 0x1) != 0) {
-              return new Outcome(status(headers), headers, body.toString(), -1);
+              return new Outcome(
+                  status(headers), headers, body.toString(), -1, trailing ? h : null);
             }
           }
         }
@@ -139,7 +186,7 @@ public final class RawH2 implements AutoCloseable {
               window(id, payload.length);
             }
             if ((flags & 0x1) != 0) {
-              return new Outcome(status(headers), headers, body.toString(), -1);
+              return new Outcome(status(headers), headers, body.toString(), -1, null);
             }
           }
         }
@@ -150,7 +197,7 @@ public final class RawH2 implements AutoCloseable {
                     | ((payload[1] & 0xff) << 16)
                     | ((payload[2] & 0xff) << 8)
                     | (payload[3] & 0xff);
-            return new Outcome(-1, headers, null, code);
+            return new Outcome(-1, headers, null, code, null);
           }
         }
         default -> {}

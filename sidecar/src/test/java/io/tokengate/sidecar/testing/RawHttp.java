@@ -79,7 +79,14 @@ public final class RawHttp {
       while (true) {
         int size = Integer.parseInt(line(in).split(";")[0].trim(), 16);
         if (size == 0) {
-          line(in);
+          // Trailer fields, if any, are added to the headers.
+          while ((l = line(in)) != null && !l.isEmpty()) {
+            int c = l.indexOf(':');
+            headers
+                .computeIfAbsent(
+                    l.substring(0, c).trim().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
+                .add(l.substring(c + 1).trim());
+          }
           break;
         }
         body.write(in.readNBytes(size));

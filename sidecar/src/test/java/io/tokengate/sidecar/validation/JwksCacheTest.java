@@ -12,8 +12,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tokengate.api.v1alpha1.tokenissuer.Jwks;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.sidecar.GateFailure;
-import io.tokengate.sidecar.testing.SigningKey;
-import io.tokengate.sidecar.testing.TestIssuer;
+import io.tokengate.testing.SigningKey;
+import io.tokengate.testing.TestIssuer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Duration;
@@ -76,6 +76,54 @@ class JwksCacheTest {
   }
 
   // ---- key sources and discovery ----
+
+  @Test
+  void aMultiTenantIssuersDiscoveryMustNameItsOwnTemplateAndNeedsItsTenants() {
+    String tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    try (TestIssuer entra =
+        TestIssuer.builder()
+            .issuerPath("/organizations/v2.0")
+            .tenantTemplate("/{tenantid}/v2.0")
+            .key(SigningKey.rsa("entra-1").withoutAlgOnJwk())
+            .start()) {
+      // Without spec.tenants the template is a mismatch: no keys, no token accepted.
+      PrometheusMeterRegistry bare = Validation.registry();
+      JwtValidator withoutTenants = create(entra.spec(), bare, Validation.FAST);
+      try {
+        TestIssuer.await(
+            "a failed refresh", WAIT, () -> refreshes(bare, entra.issuer(), "error") >= 1);
+        assertThat(withoutTenants.ready()).isFalse();
+        assertThat(entra.jwksRequests()).isZero();
+        assertRejected(withoutTenants, entra.tenantToken(tid).sign(), RejectionReason.WRONG_ISSUER);
+      } finally {
+        withoutTenants.close();
+      }
+
+      TokenIssuerSpec spec = entra.spec();
+      spec.tenants = List.of(tid);
+      JwtValidator v = create(spec, Validation.registry(), Validation.FAST);
+      try {
+        TestIssuer.await("keys through the template's discovery", WAIT, v::ready);
+        assertThat(accepted(v, entra.tenantToken(tid).sign()).trustedIssuer())
+            .isEqualTo(entra.issuer());
+
+        // A template of another authority: refused, the held keys stay.
+        entra.discoveryOverrides(
+            Map.of("issuer", "https://login.microsoftonline.com/{tenantid}/v2.0"));
+        PrometheusMeterRegistry other = Validation.registry();
+        JwtValidator widened = create(spec, other, Validation.FAST);
+        try {
+          TestIssuer.await(
+              "a failed refresh", WAIT, () -> refreshes(other, entra.issuer(), "error") >= 1);
+          assertThat(widened.ready()).isFalse();
+        } finally {
+          widened.close();
+        }
+      } finally {
+        v.close();
+      }
+    }
+  }
 
   @Test
   void discoveryMustNameTheIssuerExactly() {

@@ -8,8 +8,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
-import io.tokengate.sidecar.testing.SigningKey;
-import io.tokengate.sidecar.testing.TestIssuer;
+import io.tokengate.testing.SigningKey;
+import io.tokengate.testing.TestIssuer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Duration;
@@ -63,6 +63,43 @@ class SnapshotKeysTest {
     while (System.nanoTime() < end) {
       accepted(v, fresh(idp));
       Thread.sleep(50);
+    }
+  }
+
+  @Test
+  void aMultiTenantIssuerServesFromTheOperatorsSnapshotWithoutDiscovery() {
+    String tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    try (TestIssuer entra =
+        TestIssuer.builder()
+            .issuerPath("/organizations/v2.0")
+            .tenantTemplate("/{tenantid}/v2.0")
+            .key(SigningKey.rsa("entra-1").withoutAlgOnJwk())
+            .start()) {
+      TokenIssuerSpec spec = entra.spec();
+      spec.tenants = List.of(tid);
+      JwtValidator v =
+          JwtValidator.create(
+              vertx,
+              spec,
+              Validation.AUDIENCES,
+              Optional.of(entra.jwks()),
+              Validation.registry(),
+              Validation.FAST);
+      try {
+        assertThat(v.ready()).as("ready from the snapshot alone").isTrue();
+        VerifiedToken t = accepted(v, entra.tenantToken(tid).sign());
+        assertThat(t.issuer()).isEqualTo(entra.issuerOfTenant(tid));
+        assertThat(t.trustedIssuer()).isEqualTo(entra.issuer());
+        assertRejected(
+            v,
+            entra.tenantToken("0b3c6a1e-8c7f-4a5e-9d2b-3f1e6c0a9b8d").sign(),
+            RejectionReason.TENANT_NOT_ALLOWED);
+        assertRejected(v, entra.token().sign(), RejectionReason.WRONG_ISSUER);
+        assertThat(entra.discoveryRequests()).isZero();
+        assertThat(entra.jwksRequests()).isZero();
+      } finally {
+        v.close();
+      }
     }
   }
 

@@ -6,8 +6,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
-import io.tokengate.sidecar.testing.SigningKey;
-import io.tokengate.sidecar.testing.TestIssuer;
+import io.tokengate.testing.SigningKey;
+import io.tokengate.testing.TestIssuer;
 import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.time.Instant;

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jose.util.JSONObjectUtils;
 import io.tokengate.sidecar.GateFailure;
-import io.tokengate.sidecar.testing.SigningKey;
-import io.tokengate.sidecar.testing.TestIssuer;
+import io.tokengate.testing.SigningKey;
+import io.tokengate.testing.TestIssuer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.nio.charset.StandardCharsets;
@@ -156,7 +156,7 @@ class TokenMutationFuzzTest {
   /** Mutations that work on any string, so they can be applied to an already mutated token. */
   private static final int[] TEXT_MUTATIONS = {0, 1, 2, 3, 5, 10};
 
-  private static String mutate(String token, Random r, String[] label, List<String> genuine) {
+  static String mutate(String token, Random r, String[] label, List<String> genuine) {
     return mutate(token, r.nextInt(12), r, label, genuine);
   }
 

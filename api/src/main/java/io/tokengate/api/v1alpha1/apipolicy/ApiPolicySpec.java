@@ -177,6 +177,10 @@ public class ApiPolicySpec {
   public ResourceMetadata resourceMetadata;
 
   @JsonPropertyDescription(
+      "Which decisions the sidecar logs: refusals always; allowed requests sampled by default.")
+  public DecisionLog decisionLog;
+
+  @JsonPropertyDescription(
       "How strictly the request path and the headers that steer routing are read (escaped"
           + " slashes, method overrides, forwarding headers). Every default is the secure one.")
   public RequestHandling requestHandling = new RequestHandling();

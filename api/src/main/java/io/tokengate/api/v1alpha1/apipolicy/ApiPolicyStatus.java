@@ -12,7 +12,7 @@ import java.util.List;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class ApiPolicyStatus {
   @SchemaFrom(type = ConditionSchema[].class)
-  @JsonPropertyDescription("Ready, IssuerResolved, Conflict and BypassRisk conditions.")
+  @JsonPropertyDescription("Ready, IssuerResolved, Conflict, BypassRisk and Protected conditions.")
   public List<Condition> conditions = new ArrayList<>();
 
   @JsonPropertyDescription("Pods the selector matches now.")
@@ -22,9 +22,17 @@ public class ApiPolicyStatus {
   public Integer injectedPods;
 
   @JsonPropertyDescription(
-      "Matched pods without the sidecar (created before the policy or injection was enabled):"
-          + " restart them to protect them.")
+      "Matched pods without the sidecar that a restart would protect (created before the policy,"
+          + " or before their namespace was labelled tokengate.io/injection=enabled): restart"
+          + " them. Pods in excludedPods are not counted here.")
   public Integer uninjectedPods;
+
+  @JsonPropertyDescription(
+      "Matched pods without the sidecar that a restart would not protect: opted out"
+          + " (tokengate.io/inject: \"false\"), hostNetwork, or in a namespace without the label"
+          + " tokengate.io/injection=enabled. The Ready condition (reason PodsExcluded) names them"
+          + " and what to change.")
+  public Integer excludedPods;
 
   @JsonPropertyDescription("injected/matched, as kubectl get shows it.")
   public String pods;

@@ -42,6 +42,16 @@ import java.util.List;
 @ValidationRule(
     value = "!(has(self.caBundle) && has(self.caSecretRef))",
     message = "spec.caBundle and spec.caSecretRef are mutually exclusive")
+@ValidationRule(
+    value =
+        "!has(self.tenants) || self.issuer.matches('"
+            + IssuerTemplate.MULTI_TENANT_ISSUER_PATTERN
+            + "')",
+    message =
+        "spec.tenants applies only to a multi-tenant issuer such as"
+            + " https://login.microsoftonline.com/organizations/v2.0 (path /organizations or"
+            + " /common, optionally followed by /v2.0); a single-tenant issuer names its tenant in"
+            + " spec.issuer")
 public class TokenIssuerSpec {
 
   @Required
@@ -49,8 +59,32 @@ public class TokenIssuerSpec {
   @JsonPropertyDescription(
       "The issuer identifier. A token's `iss` claim must equal it exactly (including any"
           + " trailing slash). With discovery, `<issuer>/.well-known/openid-configuration` is"
-          + " fetched and its `issuer` must match too.")
+          + " fetched and its `issuer` must match too. Exception: with spec.tenants (multi-tenant"
+          + " Microsoft Entra), iss and discovery's issuer follow the tenant template, see"
+          + " spec.tenants.")
   public String issuer;
+
+  @Size(min = 1, max = 1000)
+  @ValidationRule(
+      value = "!self.exists(t, t == '*') || size(self) == 1",
+      message =
+          "spec.tenants: '*' (every tenant) must be the only entry; list tenant ids or '*', not"
+              + " both")
+  @ValidationRule(
+      value = "self.all(t, t == '*' || t.matches('" + IssuerTemplate.TENANT_ID_PATTERN + "'))",
+      message =
+          "spec.tenants: every entry must be a tenant id, a lower-case GUID as in the tokens' tid"
+              + " claim (e.g. 72f988bf-86f1-41af-91ab-2d7cd011db47), or '*' alone")
+  @JsonPropertyDescription(
+      "For a multi-tenant Microsoft Entra issuer (spec.issuer"
+          + " https://login.microsoftonline.com/organizations/v2.0 or /common/v2.0, or their v1"
+          + " forms without /v2.0): the tenant ids (lower-case GUIDs) whose tokens are accepted,"
+          + " or [\"*\"] for every tenant, explicitly. Discovery of such an issuer names a"
+          + " template (https://login.microsoftonline.com/{tenantid}/v2.0, v1:"
+          + " https://sts.windows.net/{tenantid}/); a token is accepted only if its iss is that"
+          + " template with the token's own tid claim in place of {tenantid} and that tid is"
+          + " listed here. Without it such an issuer is not Ready (reason TenantsRequired).")
+  public List<@Size(max = 36) String> tenants;
 
   @Default("true")
   @JsonPropertyDescription(

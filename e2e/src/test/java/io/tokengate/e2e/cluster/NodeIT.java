@@ -1,7 +1,8 @@
-package io.tokengate.e2e.node;
+package io.tokengate.e2e.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tokengate.e2e.node.SharedNode;
 import io.tokengate.e2e.support.Processes;
 import io.tokengate.e2e.support.Repo;
 import java.io.IOException;
@@ -46,6 +47,7 @@ class NodeIT {
 
   @Test
   void podsRunOnTheNodeWithServicesPoliciesAndLimitsAndStopLeavesNothing() throws IOException {
+    SharedNode.close(); // one node per machine: this test starts its own
     Path base = Repo.workDir();
     Path dir = Files.createTempDirectory(base, "node-");
     String output;

@@ -1,4 +1,4 @@
-package io.tokengate.sidecar.testing;
+package io.tokengate.testing;
 
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
@@ -50,6 +50,12 @@ import java.util.function.BooleanSupplier;
  *     .key(SigningKey.rsa("entra-1").withoutAlgOnJwk())
  *     .https()                                            // spec() then carries caBundle
  *     .start();
+ *
+ * TestIssuer orgs = TestIssuer.builder()                  // Entra multi-tenant, as Entra serves it
+ *     .issuerPath("/organizations/v2.0")                  // spec().issuer: tenant-independent
+ *     .tenantTemplate("/{tenantid}/v2.0")                 // discovery's issuer and the keys' issuer
+ *     .start();
+ * String token = orgs.tenantToken(tid).sign();            // iss of that tenant, tid claim
  * }</pre>
  *
  * The JWKS answers with an {@code ETag} and honours {@code If-None-Match} (304). Handlers run on
@@ -75,6 +81,7 @@ public final class TestIssuer implements AutoCloseable {
 
   private final boolean https;
   private final String issuerPath;
+  private final String tenantTemplate;
   private final ExecutorService executor;
   private final Object lock = new Object();
   private final List<SigningKey> published = new ArrayList<>();
@@ -100,6 +107,7 @@ public final class TestIssuer implements AutoCloseable {
   private TestIssuer(Builder builder) throws IOException {
     this.https = builder.https;
     this.issuerPath = builder.issuerPath;
+    this.tenantTemplate = builder.tenantTemplate;
     this.executor =
         Executors.newCachedThreadPool(
             r -> {
@@ -126,6 +134,7 @@ public final class TestIssuer implements AutoCloseable {
   public static final class Builder {
     private boolean https;
     private String issuerPath = "";
+    private String tenantTemplate;
     private final List<SigningKey> keys = new ArrayList<>();
 
     private Builder() {}
@@ -143,6 +152,21 @@ public final class TestIssuer implements AutoCloseable {
      */
     public Builder issuerPath(String path) {
       this.issuerPath = path;
+      return this;
+    }
+
+    /**
+     * Serves a tenant-independent issuer the way Microsoft Entra does for {@code /organizations}
+     * and {@code /common}: discovery's {@code issuer} (and each JWKS key's {@code issuer} member)
+     * is {@code http(s)://127.0.0.1:<port>} followed by {@code pathTemplate}, which holds {@code
+     * {tenantid}}, e.g. {@code /{tenantid}/v2.0} (v2) or {@code /{tenantid}/} (v1). Tokens come
+     * from {@link #tenantToken(String)}.
+     */
+    public Builder tenantTemplate(String pathTemplate) {
+      if (!pathTemplate.contains("{tenantid}")) {
+        throw new IllegalArgumentException("a tenant template holds {tenantid}: " + pathTemplate);
+      }
+      this.tenantTemplate = pathTemplate;
       return this;
     }
 
@@ -218,6 +242,30 @@ public final class TestIssuer implements AutoCloseable {
     return new TokenBuilder(active, issuer(), DEFAULT_AUDIENCE);
   }
 
+  /**
+   * With {@link Builder#tenantTemplate}: the issuer template as discovery names it, e.g. {@code
+   * http://127.0.0.1:<port>/{tenantid}/v2.0}.
+   */
+  public String issuerTemplate() {
+    if (tenantTemplate == null) {
+      throw new IllegalStateException("this issuer has no tenant template");
+    }
+    return origin() + tenantTemplate;
+  }
+
+  /** The issuer of tenant {@code tid}: {@link #issuerTemplate()} with {@code tid} in it. */
+  public String issuerOfTenant(String tid) {
+    return issuerTemplate().replace("{tenantid}", tid);
+  }
+
+  /**
+   * A token of tenant {@code tid} as Entra issues it from a multi-tenant app: {@code iss} that
+   * tenant's issuer, {@code tid} the tenant, signed with the active key.
+   */
+  public TokenBuilder tenantToken(String tid) {
+    return token().issuer(issuerOfTenant(tid)).claim("tid", tid);
+  }
+
   /** The key {@link #token()} signs with. */
   public SigningKey activeKey() {
     return active;
@@ -232,6 +280,32 @@ public final class TestIssuer implements AutoCloseable {
     publish(next);
     activate(next);
     return next;
+  }
+
+  /**
+   * Replaces every published key by a new one of the same type under a new kid (as after an
+   * unannounced rotation: the old keys are gone at once); the first new key signs from now on.
+   *
+   * @return the new key ids, in the order the old keys were published
+   */
+  public List<String> replaceAllKeys() {
+    synchronized (lock) {
+      List<SigningKey> next = new ArrayList<>();
+      for (SigningKey k : published) {
+        next.add(k.successor(k.kid() + "-r" + kidCounter.getAndIncrement()));
+      }
+      published.clear();
+      published.addAll(next);
+      active = next.get(0);
+      return keyIds();
+    }
+  }
+
+  /** The key ids of the published keys, in publication order. */
+  public List<String> keyIds() {
+    synchronized (lock) {
+      return published.stream().map(SigningKey::kid).toList();
+    }
   }
 
   /** Adds {@code key} to the JWKS (it does not become the signing key). */
@@ -264,9 +338,22 @@ public final class TestIssuer implements AutoCloseable {
     }
   }
 
-  /** The JWKS document as served, {@code {"keys":[...]}}. */
+  /**
+   * The JWKS document as served, {@code {"keys":[...]}}; with a tenant template each key carries
+   * Entra's {@code issuer} member too.
+   */
   public String jwksJson() {
-    return JSONObjectUtils.toJSONString(jwks().toJSONObject(true));
+    Map<String, Object> doc = jwks().toJSONObject(true);
+    if (tenantTemplate != null && doc.get("keys") instanceof List<?> keys) {
+      for (Object k : keys) {
+        if (k instanceof Map<?, ?> m) {
+          @SuppressWarnings("unchecked")
+          Map<String, Object> key = (Map<String, Object>) m;
+          key.put("issuer", issuerTemplate());
+        }
+      }
+    }
+    return JSONObjectUtils.toJSONString(doc);
   }
 
   // ---- misbehaviour ----
@@ -524,7 +611,7 @@ public final class TestIssuer implements AutoCloseable {
 
   private Map<String, Object> discoveryDocument() {
     Map<String, Object> doc = new LinkedHashMap<>();
-    doc.put("issuer", issuer());
+    doc.put("issuer", tenantTemplate == null ? issuer() : issuerTemplate());
     doc.put("jwks_uri", jwksUri());
     doc.put("authorization_endpoint", origin() + basePath() + "/authorize");
     doc.put("token_endpoint", origin() + basePath() + "/token");
@@ -532,6 +619,12 @@ public final class TestIssuer implements AutoCloseable {
     doc.put("response_types_supported", List.of("code"));
     doc.put("subject_types_supported", List.of("public"));
     doc.put("id_token_signing_alg_values_supported", List.of("RS256", "ES256", "EdDSA"));
+    if (tenantTemplate != null) {
+      // Members of Entra's tenant-independent discovery documents.
+      doc.put("tenant_region_scope", null);
+      doc.put("cloud_instance_name", "microsoftonline.com");
+      doc.put("userinfo_endpoint", "https://graph.microsoft.com/oidc/userinfo");
+    }
     for (Map.Entry<String, Object> e : discoveryOverrides.entrySet()) {
       if (e.getValue() == null) {
         doc.remove(e.getKey());

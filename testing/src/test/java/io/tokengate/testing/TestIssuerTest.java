@@ -1,4 +1,4 @@
-package io.tokengate.sidecar.testing;
+package io.tokengate.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -34,6 +34,34 @@ class TestIssuerTest {
     return client.send(
         HttpRequest.newBuilder(URI.create(uri)).timeout(Duration.ofSeconds(2)).build(),
         HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void servesEntrasTenantIndependentDiscoveryAndTenantTokens() throws Exception {
+    String tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    try (TestIssuer entra =
+        TestIssuer.builder()
+            .issuerPath("/organizations/v2.0")
+            .tenantTemplate("/{tenantid}/v2.0")
+            .key(SigningKey.rsa("entra-1").withoutAlgOnJwk())
+            .start()) {
+      Map<String, Object> doc = JSONObjectUtils.parse(get(http, entra.discoveryUri()).body());
+      assertThat(entra.discoveryUri()).contains("/organizations/v2.0/.well-known/");
+      assertThat(doc).containsEntry("issuer", entra.origin() + "/{tenantid}/v2.0");
+      Map<String, Object> key =
+          JSONObjectUtils.getJSONObjectArray(
+              JSONObjectUtils.parse(get(http, entra.jwksUri()).body()), "keys")[0];
+      assertThat(key).containsEntry("issuer", entra.issuerTemplate()).doesNotContainKey("alg");
+
+      JWSObject token = JWSObject.parse(entra.tenantToken(tid).sign());
+      assertThat(token.getPayload().toJSONObject())
+          .containsEntry("iss", entra.origin() + "/" + tid + "/v2.0")
+          .containsEntry("tid", tid);
+      assertThat(token.verify(new RSASSAVerifier((RSAKey) entra.jwks().getKeyByKeyId("entra-1"))))
+          .isTrue();
+      assertThatThrownBy(() -> TestIssuer.builder().tenantTemplate("/common/v2.0"))
+          .isInstanceOf(IllegalArgumentException.class);
+    }
   }
 
   @Test

@@ -1,4 +1,4 @@
-package io.tokengate.sidecar.testing;
+package io.tokengate.testing;
 
 import java.io.IOException;
 import java.io.InputStream;
