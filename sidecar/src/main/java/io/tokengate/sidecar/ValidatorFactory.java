@@ -5,6 +5,7 @@ import io.tokengate.api.v1alpha1.ResourceReader;
 import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.sidecar.config.SidecarConfig;
+import io.tokengate.sidecar.validation.IntrospectingValidator;
 import io.tokengate.sidecar.validation.IssuerRouter;
 import io.tokengate.sidecar.validation.JwksCache;
 import io.tokengate.sidecar.validation.JwtValidator;
@@ -46,6 +47,7 @@ public final class ValidatorFactory {
     Map<String, JwksCache> keys = new LinkedHashMap<>();
     List<JwksCache> started = new ArrayList<>();
     Map<String, TokenValidator> byIssuer = new LinkedHashMap<>();
+    List<IntrospectingValidator> introspecting = new ArrayList<>();
     try {
       for (SidecarConfig.TrustedIssuer issuer : config.issuers()) {
         TokenIssuerSpec spec = issuer.issuer().getSpec();
@@ -61,12 +63,26 @@ public final class ValidatorFactory {
           started.add(cache);
         }
         keys.put(identity, cache);
-        byIssuer.put(
-            IssuerTemplate.routingKey(spec),
-            JwtValidator.create(cache, spec, issuer.audiences(), registry, tuning));
+        TokenValidator validator =
+            JwtValidator.create(cache, spec, issuer.audiences(), registry, tuning);
+        if (spec.introspection != null) {
+          validator =
+              IntrospectingValidator.create(
+                  vertx,
+                  validator,
+                  spec,
+                  issuer.audiences(),
+                  issuer.clientSecret(),
+                  registry,
+                  tuning);
+          introspecting.add((IntrospectingValidator) validator);
+        }
+        byIssuer.put(IssuerTemplate.routingKey(spec), validator);
       }
       return new Built(IssuerRouter.of(byIssuer), keys, started.isEmpty());
     } catch (RuntimeException e) {
+      // Their HTTP clients to the introspection endpoints; the key caches they share close below.
+      introspecting.forEach(IntrospectingValidator::close);
       started.forEach(JwksCache::close);
       throw e;
     }

@@ -97,6 +97,12 @@ public final class TestIssuer implements AutoCloseable {
   private volatile Map<String, Object> discoveryOverrides = Map.of();
   private volatile HttpServer server;
   private final int port;
+  private final Map<String, Map<String, Object>> introspectable =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private final AtomicInteger introspectionRequests = new AtomicInteger();
+  private volatile String introspectionClientId = "gate";
+  private volatile String introspectionClientSecret = "gate-secret";
+  private volatile Duration introspectionDelay = Duration.ZERO;
 
   private TestIssuer(Builder builder) throws IOException {
     this.https = builder.https;
@@ -401,6 +407,83 @@ public final class TestIssuer implements AutoCloseable {
     }
   }
 
+  // ---- introspection (RFC 7662) ----
+
+  /** The introspection endpoint: {@code <issuer>/introspect}. */
+  public String introspectionUri() {
+    return issuer() + "/introspect";
+  }
+
+  /** The client the introspection endpoint accepts (Basic or form credentials); default gate. */
+  public void introspectionClient(String clientId, String secret) {
+    this.introspectionClientId = clientId;
+    this.introspectionClientSecret = secret;
+  }
+
+  /**
+   * Makes {@code token} active: the endpoint answers {@code active: true} with {@code claims}
+   * (nothing else added, so tests say exactly what the answer holds).
+   */
+  public void activate(String token, Map<String, Object> claims) {
+    introspectable.put(token, new LinkedHashMap<>(claims));
+  }
+
+  /** Revokes {@code token}: from now on the endpoint answers {@code active: false}. */
+  public void revoke(String token) {
+    introspectable.remove(token);
+  }
+
+  /** Delays every introspection answer (to make concurrent calls overlap). */
+  public void introspectionDelay(Duration delay) {
+    this.introspectionDelay = delay;
+  }
+
+  /** Introspection requests received (answered or not). */
+  public int introspectionRequests() {
+    return introspectionRequests.get();
+  }
+
+  private void introspect(HttpExchange exchange) throws IOException {
+    sleep(introspectionDelay);
+    if (!"POST".equals(exchange.getRequestMethod())) {
+      respond(exchange, 405, "{\"error\":\"invalid_request\"}", null);
+      return;
+    }
+    Map<String, String> form = new LinkedHashMap<>();
+    String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+    for (String pair : body.split("&")) {
+      int eq = pair.indexOf('=');
+      if (eq > 0) {
+        form.put(
+            java.net.URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8),
+            java.net.URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+      }
+    }
+    String id = form.get("client_id");
+    String secret = form.get("client_secret");
+    String basic = exchange.getRequestHeaders().getFirst("Authorization");
+    if (basic != null && basic.startsWith("Basic ")) {
+      String pair =
+          new String(
+              java.util.Base64.getDecoder().decode(basic.substring(6)), StandardCharsets.UTF_8);
+      int colon = pair.indexOf(':');
+      id = java.net.URLDecoder.decode(pair.substring(0, colon), StandardCharsets.UTF_8);
+      secret = java.net.URLDecoder.decode(pair.substring(colon + 1), StandardCharsets.UTF_8);
+    }
+    if (!introspectionClientId.equals(id) || !introspectionClientSecret.equals(secret)) {
+      respond(exchange, 401, "{\"error\":\"invalid_client\"}", null);
+      return;
+    }
+    Map<String, Object> claims =
+        form.get("token") == null ? null : introspectable.get(form.get("token"));
+    Map<String, Object> answer = new LinkedHashMap<>();
+    answer.put("active", claims != null);
+    if (claims != null) {
+      answer.putAll(claims);
+    }
+    respond(exchange, 200, JSONObjectUtils.toJSONString(answer), null);
+  }
+
   // ---- observation ----
 
   /** JWKS requests received (including those answered 304, 500 or not at all). */
@@ -479,6 +562,10 @@ public final class TestIssuer implements AutoCloseable {
     String path = exchange.getRequestURI().getPath();
     boolean isJwks = path.equals(basePath() + "/keys");
     boolean isDiscovery = path.equals(basePath() + "/.well-known/openid-configuration");
+    boolean isIntrospection = path.equals(basePath() + "/introspect");
+    if (isIntrospection) {
+      introspectionRequests.incrementAndGet();
+    }
     if (isJwks) {
       jwksRequests.incrementAndGet();
     } else if (isDiscovery) {
@@ -501,7 +588,9 @@ public final class TestIssuer implements AutoCloseable {
       respond(exchange, 500, "{\"error\":\"server_error\"}", null);
       return;
     }
-    if (isDiscovery) {
+    if (isIntrospection) {
+      introspect(exchange);
+    } else if (isDiscovery) {
       respond(exchange, 200, JSONObjectUtils.toJSONString(discoveryDocument()), null);
     } else if (isJwks) {
       sleep(jwksDelay);
@@ -526,6 +615,7 @@ public final class TestIssuer implements AutoCloseable {
     doc.put("jwks_uri", jwksUri());
     doc.put("authorization_endpoint", origin() + basePath() + "/authorize");
     doc.put("token_endpoint", origin() + basePath() + "/token");
+    doc.put("introspection_endpoint", introspectionUri());
     doc.put("response_types_supported", List.of("code"));
     doc.put("subject_types_supported", List.of("public"));
     doc.put("id_token_signing_alg_values_supported", List.of("RS256", "ES256", "EdDSA"));

@@ -46,6 +46,15 @@ public final class Conditions {
     public static final String ISSUER_NOT_FOUND = "IssuerNotFound";
     public static final String ISSUER_NOT_READY = "IssuerNotReady";
 
+    /**
+     * IssuerResolved=False: the Secret of an issuer's spec.introspection.clientSecretRef is not in
+     * the policy's namespace (or lacks the key), so the sidecar could not mount it.
+     */
+    public static final String CLIENT_SECRET_MISSING = "ClientSecretMissing";
+
+    /** Ready=False on an issuer: introspection is set but no endpoint is known. */
+    public static final String INTROSPECTION_ENDPOINT_UNKNOWN = "IntrospectionEndpointUnknown";
+
     /** A policy of several issuers serves with the ready ones; the others are named. */
     public static final String SOME_ISSUERS_NOT_READY = "SomeIssuersNotReady";
 

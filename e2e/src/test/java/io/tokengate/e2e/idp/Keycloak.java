@@ -47,6 +47,14 @@ public final class Keycloak implements AutoCloseable {
   public static final String REPORTS_CLIENT = "reports-client";
   public static final String REPORTS_CLIENT_SECRET = "reports-client-secret";
   public static final String CLI_CLIENT = "orders-cli";
+
+  /**
+   * The orders API's own confidential client: {@code orders-cli} tokens name it in {@code aud}, so
+   * Keycloak (26.6.2 and later) lets it introspect them.
+   */
+  public static final String GATE_CLIENT = "orders-gate";
+
+  public static final String GATE_CLIENT_SECRET = "orders-gate-secret";
   public static final String USER = "alice";
   public static final String USER_PASSWORD = "alice-password";
   public static final String USER_ROLE = "orders-user";
@@ -365,6 +373,54 @@ public final class Keycloak implements AutoCloseable {
       throw new IllegalStateException("key rotation did not change the active kid " + oldKid);
     }
     return newKid;
+  }
+
+  /**
+   * What the realm's introspection endpoint (RFC 7662) answers about {@code token} when asked by
+   * the confidential client {@code clientId}: the answer as Keycloak gives it.
+   */
+  public JsonNode introspect(String token, String clientId, String secret) {
+    String body =
+        "token="
+            + URLEncoder.encode(token, StandardCharsets.UTF_8)
+            + "&client_id="
+            + URLEncoder.encode(clientId, StandardCharsets.UTF_8)
+            + "&client_secret="
+            + URLEncoder.encode(secret, StandardCharsets.UTF_8);
+    URI uri = URI.create(localRealm() + "/protocol/openid-connect/token/introspect");
+    return parse(
+        send(
+            HttpRequest.newBuilder(uri)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(body)),
+            200));
+  }
+
+  /**
+   * Ends every session of {@code username} the way an administrator (or the user's "sign out
+   * everywhere") does: the access tokens issued in them stay validly signed until their {@code
+   * exp}, but the realm's introspection endpoint answers {@code active: false} for them from now.
+   */
+  public void logoutUser(String username) {
+    String admin = adminToken();
+    URI users =
+        URI.create(
+            baseUrl()
+                + "/admin/realms/"
+                + REALM
+                + "/users?exact=true&username="
+                + URLEncoder.encode(username, StandardCharsets.UTF_8));
+    JsonNode found = getJson(users, admin);
+    if (found.size() != 1) {
+      throw new IllegalStateException("user " + username + " not found exactly once: " + found);
+    }
+    String id = found.get(0).path("id").asText();
+    send(
+        HttpRequest.newBuilder(
+                URI.create(baseUrl() + "/admin/realms/" + REALM + "/users/" + id + "/logout"))
+            .header("Authorization", "Bearer " + admin)
+            .POST(HttpRequest.BodyPublishers.noBody()),
+        204);
   }
 
   /** Stops Keycloak and everything it started. */

@@ -8,9 +8,13 @@ import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import io.tokengate.api.v1alpha1.ApiGroup;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.api.v1alpha1.apipolicy.Interception;
+import io.tokengate.api.v1alpha1.tokenissuer.Introspection;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -92,7 +96,9 @@ final class PodMutation {
               .formatted(appPort));
     }
 
-    addVolumes(spec, sidecarParts.volumes());
+    List<Volume> volumes = new ArrayList<>(sidecarParts.volumes());
+    mountClientSecrets(sidecar, volumes, policy.getStatus().clientSecrets);
+    addVolumes(spec, volumes);
     List<Container> init =
         new ArrayList<>(Optional.ofNullable(spec.getInitContainers()).orElse(List.of()));
     if (nativeSidecar) {
@@ -192,6 +198,37 @@ final class PodMutation {
         .collect(Collectors.toCollection(java.util.TreeSet::new))
         .stream()
         .collect(Collectors.joining(","));
+  }
+
+  /**
+   * Mounts each introspection client Secret of the policy read-only into the sidecar only, at
+   * {@code /etc/tokengate-secrets/<secret>}: the rendered configuration names the file there, never
+   * the secret. Not optional: the kubelet does not start the pod while a Secret is missing.
+   */
+  private static void mountClientSecrets(
+      Container sidecar, List<Volume> volumes, List<String> secrets) {
+    if (secrets == null || secrets.isEmpty()) {
+      return;
+    }
+    List<VolumeMount> mounts =
+        new ArrayList<>(Optional.ofNullable(sidecar.getVolumeMounts()).orElse(List.of()));
+    for (int i = 0; i < secrets.size(); i++) {
+      String volume = "tokengate-secret-" + i;
+      volumes.add(
+          new VolumeBuilder()
+              .withName(volume)
+              .withNewSecret()
+              .withSecretName(secrets.get(i))
+              .endSecret()
+              .build());
+      mounts.add(
+          new VolumeMountBuilder()
+              .withName(volume)
+              .withMountPath(Introspection.SECRETS_DIR + "/" + secrets.get(i))
+              .withReadOnly(true)
+              .build());
+    }
+    sidecar.setVolumeMounts(mounts);
   }
 
   private static void addVolumes(PodSpec spec, List<Volume> volumes) {

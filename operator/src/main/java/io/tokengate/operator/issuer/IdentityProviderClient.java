@@ -38,10 +38,23 @@ public final class IdentityProviderClient {
   }
 
   /**
+   * What discovery publishes that tokengate uses.
+   *
+   * @param jwksUri {@code jwks_uri}
+   * @param introspectionEndpoint {@code introspection_endpoint}, or null
+   */
+  public record Discovery(String jwksUri, String introspectionEndpoint) {}
+
+  /**
    * Discovery: the JWKS URI the issuer publishes. Its {@code issuer} must equal the spec's, or, for
    * a multi-tenant issuer ({@code spec.tenants}), the {@link IssuerTemplate} of the spec's issuer.
    */
   public String discoverJwksUri(TokenIssuerSpec spec, String caPem) {
+    return discover(spec, caPem).jwksUri();
+  }
+
+  /** Discovery: its {@code issuer} must equal the spec's, and it must name a JWKS URI. */
+  public Discovery discover(TokenIssuerSpec spec, String caPem) {
     String url = stripTrailingSlash(spec.issuer) + DISCOVERY_PATH;
     JsonNode doc;
     try {
@@ -55,7 +68,9 @@ public final class IdentityProviderClient {
     if (jwksUri == null || jwksUri.isBlank()) {
       throw new IssuerFailure(Reasons.DISCOVERY_FAILED, url + " publishes no jwks_uri");
     }
-    return jwksUri;
+    String introspection = doc.path("introspection_endpoint").asText(null);
+    return new Discovery(
+        jwksUri, introspection == null || introspection.isBlank() ? null : introspection);
   }
 
   /**

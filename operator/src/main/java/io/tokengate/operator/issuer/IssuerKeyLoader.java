@@ -12,7 +12,12 @@ import java.util.Base64;
 /** Loads an issuer's keys the way its spec says: static keys, or discovery and a JWKS fetch. */
 final class IssuerKeyLoader {
   /** The outcome of one successful load. */
-  record Loaded(String jwksUri, KeySet keys, String caBundle, boolean discovered) {}
+  record Loaded(
+      String jwksUri,
+      KeySet keys,
+      String caBundle,
+      boolean discovered,
+      String introspectionEndpoint) {}
 
   private final KubernetesClient client;
   private final IdentityProviderClient idp;
@@ -29,14 +34,16 @@ final class IssuerKeyLoader {
   Loaded load(TokenIssuerSpec spec, String secretNamespace) {
     IssuerTemplate.of(spec); // spec.tenants on an issuer that is not multi-tenant: InvalidSpec
     if (spec.jwks != null) {
-      return new Loaded(null, KeySet.of(spec.jwks.keys), null, false);
+      return new Loaded(
+          null, KeySet.of(spec.jwks.keys), null, false, introspectionEndpoint(spec, null));
     }
     String ca = caBundle(spec, secretNamespace);
     String jwksUri = spec.jwksUri;
+    IdentityProviderClient.Discovery discovery = null;
     if (spec.discovery) {
-      String discovered = idp.discoverJwksUri(spec, ca);
+      discovery = idp.discover(spec, ca);
       if (jwksUri == null) {
-        jwksUri = discovered;
+        jwksUri = discovery.jwksUri();
       }
     }
     if (jwksUri == null) {
@@ -51,7 +58,39 @@ final class IssuerKeyLoader {
               + jwksUri
               + " is not https://; set spec.allowInsecureHttp: true only for development issuers");
     }
-    return new Loaded(jwksUri, idp.fetchKeys(jwksUri, ca), ca, spec.discovery);
+    String introspection = introspectionEndpoint(spec, discovery);
+    return new Loaded(jwksUri, idp.fetchKeys(jwksUri, ca), ca, spec.discovery, introspection);
+  }
+
+  /**
+   * The introspection endpoint of {@code spec.introspection}: its own, else discovery's; null
+   * without introspection.
+   */
+  private static String introspectionEndpoint(
+      TokenIssuerSpec spec, IdentityProviderClient.Discovery discovery) {
+    if (spec.introspection == null) {
+      return null;
+    }
+    String endpoint = spec.introspection.endpoint;
+    if (endpoint == null && discovery != null) {
+      endpoint = discovery.introspectionEndpoint();
+    }
+    if (endpoint == null) {
+      throw new IssuerFailure(
+          Reasons.INTROSPECTION_ENDPOINT_UNKNOWN,
+          spec.discovery
+              ? "spec.introspection sets no endpoint and the issuer's discovery publishes no"
+                  + " introspection_endpoint; set spec.introspection.endpoint"
+              : "spec.introspection.endpoint is required when discovery is off");
+    }
+    if (!endpoint.startsWith("https://") && !spec.allowInsecureHttp) {
+      throw new IssuerFailure(
+          Reasons.INTROSPECTION_ENDPOINT_UNKNOWN,
+          "the introspection endpoint "
+              + endpoint
+              + " is not https://; set spec.allowInsecureHttp: true only for development issuers");
+    }
+    return endpoint;
   }
 
   private String caBundle(TokenIssuerSpec spec, String secretNamespace) {

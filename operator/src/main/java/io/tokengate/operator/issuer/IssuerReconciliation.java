@@ -69,7 +69,11 @@ public abstract class IssuerReconciliation<
       snapshots.put(
           key,
           new IssuerSnapshots.Snapshot(
-              loaded.keys(), loaded.caBundle(), loaded.jwksUri(), generation(issuer)));
+              loaded.keys(),
+              loaded.caBundle(),
+              loaded.jwksUri(),
+              generation(issuer),
+              loaded.introspectionEndpoint()));
       publish(next, previous, loaded);
       conditions.set(
           Conditions.DISCOVERY_SUCCEEDED,
@@ -111,6 +115,7 @@ public abstract class IssuerReconciliation<
   private void publish(
       TokenIssuerStatus next, TokenIssuerStatus previous, IssuerKeyLoader.Loaded loaded) {
     next.jwksUri = loaded.jwksUri();
+    next.introspectionEndpoint = loaded.introspectionEndpoint();
     next.keys = loaded.keys().infos();
     next.keyCount = loaded.keys().size();
     next.jwksHash = loaded.keys().hash();
@@ -171,6 +176,7 @@ public abstract class IssuerReconciliation<
   private static TokenIssuerStatus carryOver(TokenIssuerStatus previous) {
     TokenIssuerStatus next = new TokenIssuerStatus();
     next.jwksUri = previous.jwksUri;
+    next.introspectionEndpoint = previous.introspectionEndpoint;
     next.keys = previous.keys;
     next.keyCount = previous.keyCount;
     next.jwksHash = previous.jwksHash;

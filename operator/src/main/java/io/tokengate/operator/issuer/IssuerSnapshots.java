@@ -11,8 +11,21 @@ import java.util.concurrent.ConcurrentHashMap;
  * keys.
  */
 public final class IssuerSnapshots {
-  /** What a policy needs of an issuer besides its spec. */
-  public record Snapshot(KeySet keys, String caBundle, String jwksUri, long issuerGeneration) {}
+  /**
+   * What a policy needs of an issuer besides its spec.
+   *
+   * @param introspectionEndpoint the resolved endpoint of {@code spec.introspection}, or null
+   */
+  public record Snapshot(
+      KeySet keys,
+      String caBundle,
+      String jwksUri,
+      long issuerGeneration,
+      String introspectionEndpoint) {
+    public Snapshot(KeySet keys, String caBundle, String jwksUri, long issuerGeneration) {
+      this(keys, caBundle, jwksUri, issuerGeneration, null);
+    }
+  }
 
   private final Map<IssuerKey, Snapshot> snapshots = new ConcurrentHashMap<>();
 

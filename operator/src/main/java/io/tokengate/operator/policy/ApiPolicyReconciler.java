@@ -89,7 +89,9 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
     }
     PolicyIssuers resolution;
     try {
-      resolution = PolicyIssuers.of(policy, secondary::issuer, snapshots);
+      resolution =
+          PolicyIssuers.of(
+              policy, secondary::issuer, snapshots, ClientSecrets.reading(context.getClient()));
       String specProblem = specProblem(policy, resolution);
       String configHash = null;
       if (specProblem == null && resolution.renderable()) {
@@ -110,6 +112,12 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
           || !policy.getMetadata().getGeneration().equals(policy.getStatus().observedGeneration)) {
         secondary.reevaluate(namespace, rivalsToRecheck(policy, census, policies));
       }
+      if (configHash != null) {
+        composed.status().clientSecrets = resolution.clientSecrets();
+      } else if (policy.getStatus() != null) {
+        // Not rendered now: the pods keep being injected with the last rendered configuration.
+        composed.status().clientSecrets = policy.getStatus().clientSecrets;
+      }
       status.write(policy, composed.status(), composed.changed(), context);
     } catch (RuntimeException e) {
       if (!NamespaceTermination.refused(e)) {
@@ -119,8 +127,9 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
       endingNamespaces.noted(ns, policy);
       return UpdateControl.noUpdate();
     }
-    // Keys not loaded yet (e.g. just after a leader change): look again soon.
-    return resolution.keysPending()
+    // Keys not loaded yet (e.g. just after a leader change), or a client Secret not created yet
+    // (Secrets are not watched): look again soon.
+    return resolution.keysPending() || resolution.clientSecretMissing()
         ? UpdateControl.<ApiPolicy>noUpdate().rescheduleAfter(KEYS_PENDING_RETRY)
         : UpdateControl.noUpdate();
   }
@@ -211,7 +220,8 @@ public class ApiPolicyReconciler implements Reconciler<ApiPolicy>, Cleaner<ApiPo
 
   /** The deny-all configuration: rendered from the issuer if possible, else from the last one. */
   private Optional<ConfigMap> denyAll(ApiPolicy policy, Context<ApiPolicy> context) {
-    var resolution = PolicyIssuers.of(policy, secondary::issuer, snapshots);
+    var resolution =
+        PolicyIssuers.of(policy, secondary::issuer, snapshots, ClientSecrets.Check.NONE);
     if (resolution.renderable()) {
       return Optional.of(SidecarConfigRenderer.render(policy, trusted(resolution)));
     }

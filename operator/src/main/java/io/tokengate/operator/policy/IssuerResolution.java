@@ -18,7 +18,7 @@ import java.util.function.Function;
  * @param issuer the issuer, if it exists
  * @param snapshot its last good keys, if any
  * @param resolved the issuer exists, is Ready and has keys
- * @param reason IssuerFound, IssuerNotFound or IssuerNotReady
+ * @param reason IssuerFound, IssuerNotFound, IssuerNotReady or ClientSecretMissing
  * @param message names the issuer and what is wrong with it
  */
 record IssuerResolution(
@@ -28,12 +28,18 @@ record IssuerResolution(
     String reason,
     String message) {
 
+  /** The issuer's introspection client Secret is not usable in the policy's namespace. */
+  boolean clientSecretMissing() {
+    return Reasons.CLIENT_SECRET_MISSING.equals(reason);
+  }
+
   static IssuerResolution of(
       IssuerRef ref,
       String field,
       String namespace,
       Function<IssuerKey, Optional<IssuerResource>> issuers,
-      IssuerSnapshots snapshots) {
+      IssuerSnapshots snapshots,
+      ClientSecrets.Check secrets) {
     IssuerKey key = IssuerKey.of(ref, namespace);
     Optional<IssuerResource> issuer = issuers.apply(key);
     if (issuer.isEmpty()) {
@@ -50,6 +56,15 @@ record IssuerResolution(
           field + ": " + key + " does not exist" + hint);
     }
     Optional<IssuerSnapshots.Snapshot> snapshot = snapshots.get(key);
+    // Before readiness: a configuration naming a Secret the pods cannot mount is never rendered,
+    // whatever state the issuer is in.
+    Optional<String> secretProblem =
+        ClientSecrets.of(issuer.get())
+            .flatMap(secret -> secrets.problem(namespace, issuer.get(), secret));
+    if (secretProblem.isPresent()) {
+      return new IssuerResolution(
+          issuer, snapshot, false, Reasons.CLIENT_SECRET_MISSING, secretProblem.get());
+    }
     var conditions = issuer.get().getStatus() == null ? null : issuer.get().getStatus().conditions;
     if (!StatusConditions.isTrue(conditions, Conditions.READY) || snapshot.isEmpty()) {
       String why =

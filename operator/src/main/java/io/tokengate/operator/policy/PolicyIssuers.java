@@ -17,10 +17,11 @@ import java.util.function.Function;
 
 /**
  * Every issuer a policy trusts ({@code spec.issuerRef}, or each of {@code spec.issuerRefs}) and
- * whether the configuration can be rendered with them: all must exist, and each must have keys from
- * a fetch, except one without a CA Secret, whose keys the sidecars can fetch themselves. A policy
- * whose issuers are not all ready still renders and serves with the keys there are (reason {@code
- * SomeIssuersNotReady}); {@code IssuerResolved} names the ones that fail.
+ * whether the configuration can be rendered with them: all must exist, each introspection client
+ * Secret must be in the policy's namespace, and each must have keys from a fetch, except one
+ * without a CA Secret, whose keys the sidecars can fetch themselves. A policy whose issuers are not
+ * all ready still renders and serves with the keys there are (reason {@code SomeIssuersNotReady});
+ * {@code IssuerResolved} names the ones that fail.
  *
  * @param each one resolution per reference, in the spec's order
  */
@@ -29,7 +30,8 @@ record PolicyIssuers(List<IssuerResolution> each) {
   static PolicyIssuers of(
       ApiPolicy policy,
       Function<IssuerKey, Optional<IssuerResource>> issuers,
-      IssuerSnapshots snapshots) {
+      IssuerSnapshots snapshots,
+      ClientSecrets.Check secrets) {
     List<IssuerRef> refs = policy.getSpec().trustedIssuers();
     boolean single = policy.getSpec().issuerRefs == null;
     List<IssuerResolution> out = new ArrayList<>();
@@ -40,7 +42,8 @@ record PolicyIssuers(List<IssuerResolution> each) {
               single ? "spec.issuerRef" : "spec.issuerRefs[" + i + "]",
               policy.getMetadata().getNamespace(),
               issuers,
-              snapshots));
+              snapshots,
+              secrets));
     }
     return new PolicyIssuers(List.copyOf(out));
   }
@@ -49,7 +52,7 @@ record PolicyIssuers(List<IssuerResolution> each) {
   boolean renderable() {
     boolean anyKeys = false;
     for (IssuerResolution r : each) {
-      if (r.issuer().isEmpty()) {
+      if (r.issuer().isEmpty() || r.clientSecretMissing()) {
         return false;
       }
       if (r.snapshot().isPresent()) {
@@ -59,6 +62,16 @@ record PolicyIssuers(List<IssuerResolution> each) {
       }
     }
     return anyKeys;
+  }
+
+  /** An issuer's introspection client Secret is missing: retried, as no event announces it. */
+  boolean clientSecretMissing() {
+    return each.stream().anyMatch(IssuerResolution::clientSecretMissing);
+  }
+
+  /** The client Secrets the sidecar mounts, sorted, or null for none. */
+  List<String> clientSecrets() {
+    return ClientSecrets.names(each.stream().flatMap(r -> r.issuer().stream()).toList());
   }
 
   /** Every issuer exists, is Ready and has keys. */

@@ -92,6 +92,7 @@ final class PolicyStatusComposer {
     next.issuer = previous.issuer;
     next.configHash = previous.configHash;
     next.configMapName = previous.configMapName;
+    next.clientSecrets = previous.clientSecrets;
     var conditions =
         new StatusConditions(previous.conditions, policy.getMetadata().getGeneration(), clock);
     conditions.set(

@@ -13,7 +13,9 @@ import io.tokengate.api.v1alpha1.apipolicy.DefaultAction;
 import io.tokengate.api.v1alpha1.apipolicy.Mode;
 import io.tokengate.api.v1alpha1.apipolicy.Rule;
 import io.tokengate.api.v1alpha1.apipolicy.RuleAction;
+import io.tokengate.api.v1alpha1.tokenissuer.ClientSecretRef;
 import io.tokengate.api.v1alpha1.tokenissuer.ClusterTokenIssuer;
+import io.tokengate.api.v1alpha1.tokenissuer.Introspection;
 import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuer;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
@@ -27,10 +29,11 @@ import java.util.TreeMap;
  * the same policy, issuer and keys always give the same ConfigMap and the same configHash.
  *
  * <p>Data keys: {@code policy.yaml} (the ApiPolicy document), {@code issuer.yaml} (the issuer
- * document, spec only, a caSecretRef inlined as caBundle) and {@code <issuer>.jwks.json} (the
- * operator's JWKS snapshot). With {@code spec.issuerRefs} there is one {@code
- * issuer-<kind>-<name>.yaml} per issuer, and a snapshot for each issuer that has one (the sidecars
- * fetch the others' keys themselves). A policy being deleted renders as deny-all.
+ * document, spec only, a caSecretRef inlined as caBundle, an introspection clientSecretRef replaced
+ * by the path of its mounted file and the introspection endpoint resolved) and {@code
+ * <issuer>.jwks.json} (the operator's JWKS snapshot). With {@code spec.issuerRefs} there is one
+ * {@code issuer-<kind>-<name>.yaml} per issuer, and a snapshot for each issuer that has one (the
+ * sidecars fetch the others' keys themselves). A policy being deleted renders as deny-all.
  */
 public final class SidecarConfigRenderer {
   public static final String POLICY_KEY = "policy.yaml";
@@ -154,6 +157,16 @@ public final class SidecarConfigRenderer {
       spec.caSecretRef = null;
       spec.caBundle = keys.caBundle();
     }
+    if (spec.introspection != null) {
+      if (spec.introspection.endpoint == null && keys != null) {
+        spec.introspection.endpoint = keys.introspectionEndpoint();
+      }
+      // The secret itself never enters the ConfigMap: only where the sidecar finds it mounted.
+      if (spec.introspection.clientSecretRef != null) {
+        spec.introspection.clientSecretFile = clientSecretFile(spec.introspection.clientSecretRef);
+        spec.introspection.clientSecretRef = null;
+      }
+    }
     if (issuer instanceof ClusterTokenIssuer) {
       ClusterTokenIssuer doc = new ClusterTokenIssuer();
       doc.setMetadata(new ObjectMetaBuilder().withName(issuer.getMetadata().getName()).build());
@@ -164,6 +177,11 @@ public final class SidecarConfigRenderer {
     doc.setMetadata(nameOnly(issuer.getMetadata()));
     doc.setSpec(spec);
     return doc;
+  }
+
+  /** Where the injected sidecar finds the key of a client Secret. */
+  public static String clientSecretFile(ClientSecretRef ref) {
+    return Introspection.SECRETS_DIR + "/" + ref.name + "/" + ref.key;
   }
 
   private static ObjectMeta nameOnly(ObjectMeta meta) {

@@ -25,6 +25,8 @@ import io.tokengate.api.v1alpha1.apipolicy.Interception;
 import io.tokengate.api.v1alpha1.apipolicy.IssuerRef;
 import io.tokengate.api.v1alpha1.apipolicy.RuleAction;
 import io.tokengate.api.v1alpha1.apipolicy.Upstream;
+import io.tokengate.api.v1alpha1.tokenissuer.ClientSecretRef;
+import io.tokengate.api.v1alpha1.tokenissuer.Introspection;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuer;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
 import io.tokengate.operator.status.StatusConditions;
@@ -277,6 +279,63 @@ class ApiPolicyReconcilerIT {
                 .doesNotContainKey("issuer-tokenissuer-dead-m.yaml");
           });
     }
+  }
+
+  @Test
+  void anIntrospectionClientSecretIsReportedWhenMissingAndOnlyItsPathIsRendered() {
+    String endpoint = idp.issuer() + "/introspect";
+    TokenIssuer introspecting = issuer("introspecting", "1m");
+    introspecting.getSpec().introspection = new Introspection();
+    introspecting.getSpec().introspection.clientId = "orders-gate";
+    introspecting.getSpec().introspection.endpoint = endpoint;
+    introspecting.getSpec().introspection.clientSecretRef = new ClientSecretRef();
+    introspecting.getSpec().introspection.clientSecretRef.name = "gate-introspection";
+    client.resource(introspecting).create();
+    create(policy("introspected", "introspecting", Map.of("app", "introspected")));
+    eventually(
+        () -> {
+          Condition c = condition("introspected", Conditions.ISSUER_RESOLVED);
+          assertThat(c.getStatus()).isEqualTo("False");
+          assertThat(c.getReason()).isEqualTo(Reasons.CLIENT_SECRET_MISSING);
+          assertThat(c.getMessage())
+              .contains("Secret " + namespace + "/gate-introspection")
+              .contains("does not exist");
+          assertThat(condition("introspected", Conditions.READY).getStatus()).isEqualTo("False");
+          assertThat(get("introspected").getStatus().configHash).isNull();
+        });
+    assertThat(
+            client
+                .resources(TokenIssuer.class)
+                .inNamespace(namespace)
+                .withName("introspecting")
+                .get()
+                .getStatus()
+                .introspectionEndpoint)
+        .isEqualTo(endpoint);
+
+    String secretValue = "s3cr3t-" + java.util.UUID.randomUUID();
+    client
+        .resource(
+            new io.fabric8.kubernetes.api.model.SecretBuilder()
+                .withNewMetadata()
+                .withName("gate-introspection")
+                .withNamespace(namespace)
+                .endMetadata()
+                .withStringData(Map.of("client-secret", secretValue))
+                .build())
+        .create();
+    eventually(
+        () -> {
+          assertThat(condition("introspected", Conditions.READY).getStatus()).isEqualTo("True");
+          assertThat(get("introspected").getStatus().clientSecrets)
+              .containsExactly("gate-introspection");
+        });
+    String issuerYaml = configMap("introspected").getData().get("issuer.yaml");
+    assertThat(issuerYaml)
+        .contains("clientSecretFile: /etc/tokengate-secrets/gate-introspection/client-secret")
+        .contains("endpoint: " + endpoint)
+        .doesNotContain("clientSecretRef")
+        .doesNotContain(secretValue);
   }
 
   @Test

@@ -74,6 +74,12 @@ class SidecarConfigRendererTest {
               IssuerResource.class,
               r -> {
                 assertThat(r.getSpec().caSecretRef).isNull();
+                // The ConfigMap names where the mounted client secret is, never the Secret.
+                if (r.getSpec().introspection != null) {
+                  assertThat(r.getSpec().introspection.clientSecretRef).isNull();
+                  assertThat(r.getSpec().introspection.clientSecretFile)
+                      .startsWith("/etc/tokengate-secrets/");
+                }
                 assertThat(r.getKind()).isEqualTo(expected.getKind());
                 assertThat(r.getMetadata().getName()).isEqualTo(expected.getMetadata().getName());
               });
@@ -133,7 +139,12 @@ class SidecarConfigRendererTest {
               List<Map<String, Object>> keys =
                   mapper.convertValue(doc.path("jwks").path("keys"), List.class);
               Snapshot snapshot =
-                  new Snapshot(KeySet.of(keys), doc.path("caBundle").asText(null), null, 1);
+                  new Snapshot(
+                      KeySet.of(keys),
+                      doc.path("caBundle").asText(null),
+                      null,
+                      1,
+                      doc.path("introspectionEndpoint").asText(null));
               var last = issuers.remove(issuers.size() - 1);
               issuers.add(
                   new SidecarConfigRenderer.Trusted(

@@ -12,6 +12,7 @@ import io.tokengate.api.v1alpha1.apipolicy.ResourceMetadata;
 import io.tokengate.api.v1alpha1.apipolicy.Rule;
 import io.tokengate.api.v1alpha1.apipolicy.RuleAction;
 import io.tokengate.api.v1alpha1.apipolicy.TokenSource;
+import io.tokengate.api.v1alpha1.tokenissuer.Introspection;
 import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
 import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
@@ -437,6 +438,39 @@ final class ConfigChecks {
       p.add("spec.clockSkewSeconds", "must be between 0 and 600, got " + s.clockSkewSeconds);
     }
     checkDuration(p, "spec.refreshInterval", s.refreshInterval);
+    checkIntrospection(p, s);
+  }
+
+  private static void checkIntrospection(Problems p, TokenIssuerSpec s) {
+    Introspection i = s.introspection;
+    if (i == null) {
+      return;
+    }
+    if (i.clientId == null || i.clientId.isBlank()) {
+      p.add("spec.introspection.clientId", "required");
+    }
+    if (i.clientSecretFile == null || i.clientSecretFile.isBlank()) {
+      p.add(
+          "spec.introspection.clientSecretFile",
+          i.clientSecretRef != null
+              ? "the sidecar cannot read Secrets; name a file holding the client secret (the"
+                  + " operator does this when it renders the configuration)"
+              : "required: a file holding the client secret");
+    }
+    if (i.endpoint != null) {
+      checkUrl(p, "spec.introspection.endpoint", i.endpoint, s.allowInsecureHttp);
+    } else if (!s.discovery) {
+      p.add(
+          "spec.introspection.endpoint",
+          "required when spec.discovery is false (discovery would name it)");
+    }
+    if (i.mode == null) {
+      p.add("spec.introspection.mode", "must be OpaqueOnly or Always");
+    }
+    if (i.authMethod == null) {
+      p.add("spec.introspection.authMethod", "must be client_secret_basic or client_secret_post");
+    }
+    checkDuration(p, "spec.introspection.cacheTtl", i.cacheTtl);
   }
 
   private static void checkTenants(Problems p, TokenIssuerSpec s) {

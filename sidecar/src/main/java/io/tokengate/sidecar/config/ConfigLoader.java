@@ -27,7 +27,8 @@ import java.util.stream.Stream;
  * {@code *.yml} files plus {@code <issuer-name>.jwks.json} key snapshots. The directory may be a
  * kubelet ConfigMap volume, whose visible names are symlinks into a {@code ..data} directory that
  * the kubelet swaps atomically; hidden entries (starting with {@code .}) are skipped. Blocking file
- * I/O: call it from a worker, never an event loop.
+ * I/O: call it from a worker, never an event loop. {@link #parse} reads one kind of file itself:
+ * the introspection client secret an issuer names ({@code spec.introspection.clientSecretFile}).
  */
 public final class ConfigLoader {
   private static final String SNAPSHOT_SUFFIX = ".jwks.json";
@@ -102,7 +103,8 @@ public final class ConfigLoader {
   }
 
   /**
-   * Parses and checks files already read by {@link #read}; no I/O.
+   * Parses and checks files already read by {@link #read}; the only I/O is reading client secret
+   * files (call it off the event loop).
    *
    * @throws InvalidConfigException naming each file and field that is wrong
    */
@@ -234,7 +236,46 @@ public final class ConfigLoader {
         issuer.file(),
         audiences,
         snapshot,
-        snapshot == null ? null : snapshotFile);
+        snapshot == null ? null : snapshotFile,
+        clientSecret(issuer, problems));
+  }
+
+  /** Largest client secret file read. */
+  private static final int MAX_SECRET_BYTES = 4096;
+
+  /**
+   * Reads {@code spec.introspection.clientSecretFile} (the one file read outside PATH: a Secret the
+   * operator mounts beside the ConfigMap); a trailing newline is not part of the secret.
+   */
+  private static String clientSecret(Found<IssuerResource> issuer, List<ConfigProblem> problems) {
+    var introspection = issuer.resource().getSpec().introspection;
+    if (introspection == null
+        || introspection.clientSecretFile == null
+        || introspection.clientSecretFile.isBlank()) {
+      return null;
+    }
+    Path file = Path.of(introspection.clientSecretFile);
+    try {
+      if (Files.size(file) > MAX_SECRET_BYTES) {
+        throw new IOException("larger than " + MAX_SECRET_BYTES + " bytes");
+      }
+      String secret = Files.readString(file, StandardCharsets.UTF_8).strip();
+      if (secret.isEmpty()) {
+        throw new IOException("empty");
+      }
+      return secret;
+    } catch (IOException | RuntimeException e) {
+      problems.add(
+          new ConfigProblem(
+              issuer.file(),
+              ref(issuer.resource()),
+              "spec.introspection.clientSecretFile",
+              "cannot read the client secret from "
+                  + file
+                  + ": "
+                  + (e instanceof IOException io ? describe(io) : e.getClass().getSimpleName())));
+      return null;
+    }
   }
 
   private static Found<IssuerResource> resolve(

@@ -31,13 +31,21 @@ public record SidecarConfig(
    * @param audiences the effective audiences: the policy's, else the issuer's (never empty)
    * @param snapshot keys from {@code <issuer-name>.jwks.json}, or null
    * @param snapshotFile the snapshot's file, or null
+   * @param clientSecret the introspection client secret read from {@code
+   *     spec.introspection.clientSecretFile}, or null without introspection (never printed)
    */
   public record TrustedIssuer(
       IssuerResource issuer,
       String issuerFile,
       List<String> audiences,
       JWKSet snapshot,
-      String snapshotFile) {
+      String snapshotFile,
+      String clientSecret) {
+
+    @Override
+    public String toString() {
+      return "TrustedIssuer[" + ref() + " from " + issuerFile + "]";
+    }
 
     /** The issuer's resource name, as {@code require.issuers} names it. */
     public String name() {

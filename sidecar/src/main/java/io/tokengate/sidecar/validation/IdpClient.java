@@ -52,6 +52,22 @@ final class IdpClient {
 
   IdpClient(
       Vertx vertx, String caBundle, boolean allowInsecureHttp, long timeoutMillis, int maxBytes) {
+    this(vertx, caBundle, allowInsecureHttp, timeoutMillis, maxBytes, 2, -1);
+  }
+
+  /**
+   * @param connections the most connections to the IdP at once
+   * @param waitQueue requests waiting for a connection beyond which a request fails at once (-1:
+   *     unbounded)
+   */
+  IdpClient(
+      Vertx vertx,
+      String caBundle,
+      boolean allowInsecureHttp,
+      long timeoutMillis,
+      int maxBytes,
+      int connections,
+      int waitQueue) {
     this.vertx = vertx;
     this.allowInsecureHttp = allowInsecureHttp;
     this.timeoutMillis = timeoutMillis;
@@ -66,7 +82,9 @@ final class IdpClient {
       options.setTrustOptions(
           new PemTrustOptions().addCertValue(Buffer.buffer(caBundle, "US-ASCII")));
     }
-    this.http = vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(2));
+    this.http =
+        vertx.createHttpClient(
+            options, new PoolOptions().setHttp1MaxSize(connections).setMaxWaitQueueSize(waitQueue));
   }
 
   /**
@@ -104,6 +122,64 @@ final class IdpClient {
               }
               checkScheme(jwksUri, "jwks_uri of " + url);
               return jwksUri;
+            });
+  }
+
+  /**
+   * Fetches discovery and returns its {@code introspection_endpoint}, after checking its {@code
+   * issuer} as {@link #discoverJwksUri} does.
+   */
+  Future<String> discoverIntrospectionEndpoint(String issuer) {
+    String base = issuer.endsWith("/") ? issuer.substring(0, issuer.length() - 1) : issuer;
+    String url = base + "/.well-known/openid-configuration";
+    return get(url, null)
+        .map(
+            response -> {
+              if (response.status() != 200) {
+                throw new IdpException("discovery " + url + " answered HTTP " + response.status());
+              }
+              Map<String, Object> doc = parseJson(response.body(), url);
+              if (!issuer.equals(doc.get("issuer"))) {
+                throw new IdpException(
+                    "discovery " + url + " does not name issuer '" + issuer + "' exactly");
+              }
+              if (!(doc.get("introspection_endpoint") instanceof String endpoint)
+                  || endpoint.isBlank()) {
+                throw new IdpException(
+                    "discovery "
+                        + url
+                        + " has no introspection_endpoint; set spec.introspection.endpoint");
+              }
+              checkScheme(endpoint, "introspection_endpoint of " + url);
+              return endpoint;
+            });
+  }
+
+  /**
+   * POSTs the form {@code body} to {@code url} with the optional {@code authorization} header and
+   * answers the JSON object of a 200; any other status fails naming it (never the body, which may
+   * echo credentials).
+   */
+  Future<Map<String, Object>> postForm(String url, String body, String authorization) {
+    RequestOptions request;
+    try {
+      checkScheme(url, url);
+      request = options(url, HttpMethod.POST);
+    } catch (RuntimeException e) {
+      return Future.failedFuture(
+          e instanceof IdpException idp ? idp : new IdpException(url + " is not a valid URL"));
+    }
+    request.putHeader("Content-Type", "application/x-www-form-urlencoded");
+    if (authorization != null) {
+      request.putHeader("Authorization", authorization);
+    }
+    return exchange(url, request, Buffer.buffer(body, "UTF-8"))
+        .map(
+            response -> {
+              if (response.status() != 200) {
+                throw new IdpException(url + " answered HTTP " + response.status());
+              }
+              return parseJson(response.body(), url);
             });
   }
 
@@ -159,23 +235,35 @@ final class IdpClient {
             + url);
   }
 
+  private RequestOptions options(String url, HttpMethod method) {
+    return new RequestOptions()
+        .setMethod(method)
+        .setAbsoluteURI(url)
+        .setFollowRedirects(false)
+        .setConnectTimeout(timeoutMillis)
+        .setIdleTimeout(timeoutMillis)
+        .putHeader("Accept", "application/json")
+        .putHeader("User-Agent", "tokengate-sidecar");
+  }
+
   private Future<Response> get(String url, String etag) {
+    RequestOptions request;
+    try {
+      request = options(url, HttpMethod.GET);
+    } catch (RuntimeException e) {
+      return Future.failedFuture(new IdpException(url + " is not a valid URL"));
+    }
+    if (etag != null) {
+      request.putHeader("If-None-Match", etag);
+    }
+    return exchange(url, request, null);
+  }
+
+  private Future<Response> exchange(String url, RequestOptions request, Buffer payload) {
     try {
       checkScheme(url, url);
     } catch (IdpException e) {
       return Future.failedFuture(e);
-    }
-    RequestOptions request =
-        new RequestOptions()
-            .setMethod(HttpMethod.GET)
-            .setAbsoluteURI(url)
-            .setFollowRedirects(false)
-            .setConnectTimeout(timeoutMillis)
-            .setIdleTimeout(timeoutMillis)
-            .putHeader("Accept", "application/json")
-            .putHeader("User-Agent", "tokengate-sidecar");
-    if (etag != null) {
-      request.putHeader("If-None-Match", etag);
     }
     Promise<Response> promise = Promise.promise();
     HttpClientRequest[] sent = new HttpClientRequest[1];
@@ -196,7 +284,7 @@ final class IdpClient {
         .onSuccess(
             req -> {
               sent[0] = req;
-              req.send()
+              (payload == null ? req.send() : req.send(payload))
                   .onFailure(e -> promise.tryFail(wrap(url, e)))
                   .onSuccess(
                       resp -> {

@@ -12,7 +12,8 @@ import java.util.Map;
  * issuer its {@code iss} names, read before any signature is checked, so no key of one issuer is
  * ever tried on another's token and a token of an unknown issuer causes no key fetch. It is ready
  * as soon as one issuer's keys are loaded: a policy keeps serving the tokens of its ready issuers
- * while another is unreachable (those tokens get that validator's 503 until its keys arrive).
+ * while another is unreachable (those tokens get that validator's 503 until its keys arrive). A
+ * token that is not a JWT goes to the first issuer with {@code spec.introspection}.
  *
  * <p>A multi-tenant issuer is keyed by its {@link IssuerTemplate}: an {@code iss} that is no
  * trusted issuer exactly goes to the template it is an instance of (a canonical tenant id in place
@@ -22,6 +23,7 @@ public final class IssuerRouter implements TokenValidator {
   private final Map<String, TokenValidator> byIssuer;
   private final List<Map.Entry<IssuerTemplate, TokenValidator>> byTemplate;
   private final TokenValidator first;
+  private final TokenValidator opaque;
 
   private IssuerRouter(Map<String, TokenValidator> byIssuer) {
     this.byIssuer = byIssuer;
@@ -34,6 +36,11 @@ public final class IssuerRouter implements TokenValidator {
         });
     this.byTemplate = List.copyOf(templates);
     this.first = byIssuer.values().iterator().next();
+    this.opaque =
+        byIssuer.values().stream()
+            .filter(IntrospectingValidator.class::isInstance)
+            .findFirst()
+            .orElse(null);
   }
 
   /**
@@ -55,6 +62,10 @@ public final class IssuerRouter implements TokenValidator {
   public Future<VerifiedToken> validate(String token) {
     String iss = CompactJws.peekIssuer(token);
     if (iss == null) {
+      if (opaque != null && token != null && IntrospectingValidator.opaque(token)) {
+        // An opaque token names no issuer: the first issuer that introspects is asked.
+        return opaque.validate(token);
+      }
       // Not a routable token: any issuer's validator refuses it before looking at keys.
       return first.validate(token);
     }

@@ -5,9 +5,10 @@ package io.tokengate.sidecar.validation;
  * io.tokengate.sidecar.validation.GateFailure}s. They are metric label values and log fields:
  * renaming one is a breaking change for dashboards and alerts.
  *
- * <p>Every reason is a 401 {@code invalid_token}, except {@link #NO_KEYS}: the issuer's keys are
- * not loaded (IdP unreachable since start and no snapshot), which is not the client's fault, so it
- * is a 503 without an RFC 6750 error code and the client may retry.
+ * <p>Every reason is a 401 {@code invalid_token}, except {@link #NO_KEYS} and {@link
+ * #INTROSPECTION_FAILED}: the issuer's keys are not loaded (IdP unreachable since start and no
+ * snapshot), which is not the client's fault, so it is a 503 without an RFC 6750 error code and the
+ * client may retry.
  */
 public final class RejectionReason {
   /** Not a compact JWS: wrong part count, bad base64url, header or payload not a JSON object. */
@@ -63,6 +64,22 @@ public final class RejectionReason {
    * application/at+jwt}.
    */
   public static final String UNSUPPORTED_TYPE = "unsupported_type";
+
+  /** The issuer's introspection endpoint answered {@code active: false} (RFC 7662). */
+  public static final String INACTIVE = "inactive";
+
+  /**
+   * The introspection answer's {@code token_type} names something other than an access token (a
+   * refresh or ID token).
+   */
+  public static final String NOT_AN_ACCESS_TOKEN = "not_an_access_token";
+
+  /**
+   * The introspection endpoint could not be asked or gave no usable answer (unreachable, timeout,
+   * an HTTP error such as a refused client secret, not JSON, too busy): 503 like {@link #NO_KEYS},
+   * never an allowed request.
+   */
+  public static final String INTROSPECTION_FAILED = "introspection_failed";
 
   /** The issuer's keys are not loaded: 503, see the class comment. */
   public static final String NO_KEYS = "no_keys";

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.tokengate.api.v1alpha1.apipolicy.RuleAction;
+import io.tokengate.api.v1alpha1.tokenissuer.Introspection;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,6 +14,8 @@ import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -61,6 +64,9 @@ class RenderedConfigMapContractTest {
             config.policy().getSpec().trustedIssuers().stream().map(r -> r.name).toList());
     for (SidecarConfig.TrustedIssuer issuer : config.issuers()) {
       assertThat(issuer.audiences()).isNotEmpty();
+      if (issuer.issuer().getSpec().introspection != null) {
+        assertThat(issuer.clientSecret()).isEqualTo("client-secret-value");
+      }
       String snapshotKey = issuer.name() + ".jwks.json";
       if (data.has(snapshotKey)) {
         assertThat(issuer.snapshot()).as("snapshot from %s", snapshotKey).isNotNull();
@@ -82,6 +88,26 @@ class RenderedConfigMapContractTest {
   }
 
   /**
+   * The client Secrets the injector mounts under {@value Introspection#SECRETS_DIR}, laid out in
+   * the test's directory instead (a Secret volume holds one file per key): the rendered path is
+   * moved there and the file written, so the loader reads exactly the file the rendering names.
+   */
+  private String mountClientSecrets(String document) throws IOException {
+    Matcher m =
+        Pattern.compile("clientSecretFile: (" + Pattern.quote(Introspection.SECRETS_DIR) + "/\\S+)")
+            .matcher(document);
+    StringBuilder out = new StringBuilder();
+    while (m.find()) {
+      Path mounted = tmp.resolve("secrets").resolve(m.group(1).substring(1));
+      Files.createDirectories(mounted.getParent());
+      Files.writeString(mounted, "client-secret-value\n");
+      m.appendReplacement(out, Matcher.quoteReplacement("clientSecretFile: " + mounted));
+    }
+    m.appendTail(out);
+    return out.toString();
+  }
+
+  /**
    * {@code <dir>/..<ts>/<key>}, {@code <dir>/..data -> ..<ts>}, {@code <dir>/<key> ->
    * ..data/<key>}.
    */
@@ -91,7 +117,8 @@ class RenderedConfigMapContractTest {
     Files.createSymbolicLink(dir.resolve("..data"), ts.getFileName());
     for (Iterator<Map.Entry<String, JsonNode>> it = data.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
-      Files.writeString(ts.resolve(e.getKey()), e.getValue().asText(), StandardCharsets.UTF_8);
+      String text = mountClientSecrets(e.getValue().asText());
+      Files.writeString(ts.resolve(e.getKey()), text, StandardCharsets.UTF_8);
       Files.createSymbolicLink(dir.resolve(e.getKey()), Path.of("..data", e.getKey()));
     }
     return dir;

@@ -46,6 +46,11 @@ public class ApiPolicyStatus {
   @JsonPropertyDescription("Name of the ConfigMap holding the rendered sidecar configuration.")
   public String configMapName;
 
+  @JsonPropertyDescription(
+      "Secrets of the policy's namespace the injected sidecar mounts read-only (the"
+          + " introspection client secrets of its issuers).")
+  public List<String> clientSecrets;
+
   @JsonPropertyDescription("The metadata.generation this status describes.")
   public Long observedGeneration;
 }

@@ -33,6 +33,13 @@ import java.util.List;
     value = "self.discovery || has(self.jwksUri) || has(self.jwks)",
     message = "spec: no key source; enable spec.discovery, or set spec.jwksUri or spec.jwks")
 @ValidationRule(
+    value =
+        "!has(self.introspection) || !has(self.introspection.endpoint) ||"
+            + " self.introspection.endpoint.startsWith('https://') || self.allowInsecureHttp",
+    message =
+        "spec.introspection.endpoint must be an https:// URL; set spec.allowInsecureHttp: true"
+            + " only for development issuers on plain HTTP")
+@ValidationRule(
     value = "!(has(self.caBundle) && has(self.caSecretRef))",
     message = "spec.caBundle and spec.caSecretRef are mutually exclusive")
 @ValidationRule(
@@ -132,6 +139,12 @@ public class TokenIssuerSpec {
           + " in the TokenIssuer's namespace, or in the operator's namespace for a"
           + " ClusterTokenIssuer.")
   public SecretKeyRef caSecretRef;
+
+  @JsonPropertyDescription(
+      "Token introspection (RFC 7662): tokens that are not JWTs (with mode Always, every token)"
+          + " are checked at the issuer's introspection endpoint; `active: false` is refused as"
+          + " invalid_token, an unreachable endpoint fails closed (503).")
+  public Introspection introspection;
 
   @Default("false")
   @JsonPropertyDescription(

@@ -18,6 +18,11 @@ public class TokenIssuerStatus {
   @JsonPropertyDescription("The JWKS URI in use (from discovery or the spec).")
   public String jwksUri;
 
+  @JsonPropertyDescription(
+      "The introspection endpoint in use (spec.introspection.endpoint or discovery's), when"
+          + " spec.introspection is set.")
+  public String introspectionEndpoint;
+
   @JsonPropertyDescription("The keys currently published by the issuer (ids and types only).")
   public List<KeyInfo> keys;
 
