@@ -9,7 +9,6 @@ import io.tokengate.api.v1alpha1.tokenissuer.ClientAuthMethod;
 import io.tokengate.api.v1alpha1.tokenissuer.Introspection;
 import io.tokengate.api.v1alpha1.tokenissuer.IntrospectionMode;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
-import io.tokengate.sidecar.GateFailure;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;

@@ -1,6 +1,5 @@
 package io.tokengate.sidecar.validation;
 
-import io.tokengate.sidecar.GateFailure;
 import java.nio.ByteBuffer;
 import java.util.Iterator;
 import java.util.Map;

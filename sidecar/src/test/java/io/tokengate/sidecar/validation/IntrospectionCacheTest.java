@@ -2,7 +2,6 @@ package io.tokengate.sidecar.validation;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokengate.sidecar.GateFailure;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
