@@ -1,9 +1,9 @@
 package io.tokengate.sidecar;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.tokengate.api.v1alpha1.ResourceReader;
 import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
+import io.tokengate.api.v1alpha1.yaml.ResourceReader;
 import io.tokengate.sidecar.config.SidecarConfig;
 import io.tokengate.sidecar.validation.IntrospectingValidator;
 import io.tokengate.sidecar.validation.IssuerRouter;

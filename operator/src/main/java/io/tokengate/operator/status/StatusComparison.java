@@ -1,6 +1,6 @@
 package io.tokengate.operator.status;
 
-import io.tokengate.api.v1alpha1.ResourceReader;
+import io.tokengate.api.v1alpha1.yaml.ResourceReader;
 import java.util.Objects;
 
 /** Decides whether a status changed, by comparing JSON trees (status classes have no equals). */

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.ConfigMap;
-import io.tokengate.api.v1alpha1.ResourceReader;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.api.v1alpha1.tokenissuer.ClusterTokenIssuer;
 import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuer;
+import io.tokengate.api.v1alpha1.yaml.ResourceReader;
 import io.tokengate.operator.issuer.IssuerSnapshots.Snapshot;
 import io.tokengate.operator.issuer.KeySet;
 import io.tokengate.operator.testing.Golden;

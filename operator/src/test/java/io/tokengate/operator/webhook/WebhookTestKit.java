@@ -1,7 +1,7 @@
 package io.tokengate.operator.webhook;
 
-import io.tokengate.api.v1alpha1.ResourceReader;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
+import io.tokengate.api.v1alpha1.yaml.ResourceReader;
 import io.tokengate.operator.injection.SidecarSettings;
 import io.tokengate.operator.webhook.tls.WebhookCertificateIssuer;
 import io.tokengate.operator.webhook.tls.WebhookTlsMaterial;

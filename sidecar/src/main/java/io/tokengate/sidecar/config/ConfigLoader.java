@@ -2,8 +2,6 @@ package io.tokengate.sidecar.config;
 
 import com.nimbusds.jose.jwk.JWKSet;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.tokengate.api.v1alpha1.InvalidResourceException;
-import io.tokengate.api.v1alpha1.ResourceReader;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.api.v1alpha1.apipolicy.IssuerRef;
 import io.tokengate.api.v1alpha1.tokenissuer.ClusterTokenIssuer;
@@ -11,6 +9,8 @@ import io.tokengate.api.v1alpha1.tokenissuer.IssuerResource;
 import io.tokengate.api.v1alpha1.tokenissuer.IssuerTemplate;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuer;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
+import io.tokengate.api.v1alpha1.yaml.InvalidResourceException;
+import io.tokengate.api.v1alpha1.yaml.ResourceReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -3,9 +3,9 @@ package io.tokengate.sidecar.authz;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.tokengate.api.v1alpha1.ResourceReader;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.api.v1alpha1.apipolicy.RuleAction;
+import io.tokengate.api.v1alpha1.yaml.ResourceReader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

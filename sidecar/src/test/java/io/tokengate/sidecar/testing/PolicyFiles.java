@@ -1,9 +1,9 @@
 package io.tokengate.sidecar.testing;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.tokengate.api.v1alpha1.ResourceReader;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuer;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuerSpec;
+import io.tokengate.api.v1alpha1.yaml.ResourceReader;
 import io.tokengate.testing.TestIssuer;
 import java.io.IOException;
 import java.io.UncheckedIOException;

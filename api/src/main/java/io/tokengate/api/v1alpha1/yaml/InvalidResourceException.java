@@ -1,4 +1,4 @@
-package io.tokengate.api.v1alpha1;
+package io.tokengate.api.v1alpha1.yaml;
 
 /** A tokengate resource that cannot be read; the message names the source, resource and field. */
 public class InvalidResourceException extends RuntimeException {

@@ -1,4 +1,4 @@
-package io.tokengate.api.v1alpha1;
+package io.tokengate.api.v1alpha1.yaml;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.tokengate.api.v1alpha1.ApiGroup;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.api.v1alpha1.tokenissuer.ClusterTokenIssuer;
 import io.tokengate.api.v1alpha1.tokenissuer.TokenIssuer;

@@ -1,9 +1,10 @@
-package io.tokengate.api.v1alpha1;
+package io.tokengate.api.v1alpha1.yaml;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.tokengate.api.v1alpha1.Durations;
 import io.tokengate.api.v1alpha1.apipolicy.ApiPolicy;
 import io.tokengate.api.v1alpha1.apipolicy.Mode;
 import io.tokengate.api.v1alpha1.apipolicy.RuleAction;
