@@ -186,7 +186,7 @@ def start(java_home, opts, jar, config, training=False):
         argv = [f"{java_home}/bin/java", *opts, "-jar", jar, "--config", config,
                 "--listen-port", str(port), "--admin-port", str(admin), "--drain-seconds", "0"]
         env = {**os.environ, **env}
-    if WRAP:
+    if WRAP and not training:  # dumping an archive takes more memory than the pod's limit holds
         argv = WRAP(argv)
     t0 = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
@@ -224,7 +224,11 @@ def exercise(port, token):
 def train(java_home, opts, jar, config, token):
     proc, _, port = start(java_home, opts, jar, config, training=True)
     exercise(port, token)
-    return stop(proc)
+    err = stop(proc)
+    archive = next((o.split("=", 1)[1] for o in opts if o.startswith(("-XX:ArchiveClassesAtExit=", "-XX:AOTCacheOutput="))), None)
+    if archive and not os.path.exists(archive):
+        raise RuntimeError(f"training wrote no archive at {archive}:\n{err[-2000:]}")
+    return err
 
 
 def measure(label, java_home, opts, jar, config, token, starts):
@@ -238,7 +242,8 @@ def measure(label, java_home, opts, jar, config, token, starts):
             mapped = any(line.rstrip().endswith((".aot", ".jsa")) for line in f)
         maps.append(mapped)
         if any("AOTCache=" in o or "SharedArchiveFile=" in o for o in opts) and not mapped:
-            raise RuntimeError(f"{label}: the JVM has not mapped its archive")
+            err = stop(proc)
+            raise RuntimeError(f"{label}: the JVM has not mapped its archive:\n{err[-2000:]}")
         # Ready must mean serving: one valid token through the proxy.
         ok = status(f"http://127.0.0.1:{port}/items", {"Authorization": f"Bearer {token}"}, timeout=30)
         err = stop(proc)

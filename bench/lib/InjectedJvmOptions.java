@@ -8,7 +8,8 @@ import java.util.Optional;
  */
 public final class InjectedJvmOptions {
   public static void main(String[] args) {
-    Optional<Long> limit = args.length == 0 ? Optional.empty() : Optional.of(Long.parseLong(args[0]));
+    Optional<Long> limit =
+        args.length == 0 ? Optional.empty() : Optional.of(Long.parseLong(args[0]));
     System.out.println(SidecarJvmOptions.forLimit(limit));
   }
 }

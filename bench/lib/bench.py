@@ -700,7 +700,7 @@ def log_phase(proc, before, seconds):
 
 
 def measure(name, url, one_token, results, pgid=None, ours=(), rotate_file=None, rate_tokens=None,
-            cpu_pg=None, proc=None, admin=None):
+            cpu_pg=None, proc=None, admin=None, warmup_tokens=None):
     """Every load shape against one target, in this order: a warm-up at the fixed rate, the
     fixed rate (the process has seen nothing heavier yet, so its RSS is the steady figure at
     that rate), a warm-up at fixed concurrency, fixed concurrency. For a sidecar (proc, admin):
@@ -710,7 +710,9 @@ def measure(name, url, one_token, results, pgid=None, ours=(), rotate_file=None,
     hdr = [f"Authorization: Bearer {one_token}"]
 
     log(f"{name}: warm-up at {CFG['rate']}/s for {CFG['rate_warmup']}s")
-    run_vegeta(name + "-warmup", url, [one_token], ours=ours, seconds=CFG["rate_warmup"], record=False)
+    # With new tokens in the measured phase, the warm-up sends new tokens too (others): the
+    # signature check is then compiled before it is measured, as in a pod that has been serving.
+    run_vegeta(name + "-warmup", url, warmup_tokens or [one_token], ours=ours, seconds=CFG["rate_warmup"], record=False)
     log(f"{name}: fixed rate {CFG['rate']}/s for {CFG['rate_duration']}s")
     cache0 = token_cache(admin) if admin else None
     log0 = proc.counter.snapshot() if proc else None
@@ -955,9 +957,10 @@ def run_round(sc, one, up_port, issuer_url, base, want_sidecar):
                 measure(name, url, one, rnd, pgid=p.pid, ours=base + [p.pid], proc=p, admin=admin)
             else:
                 fresh = [t.strip() for t in open(os.path.join(RUN, "fresh.txt")) if t.strip()]
+                warm = [t.strip() for t in open(os.path.join(RUN, "warm.txt")) if t.strip()]
                 measure(
                     name, url, one, rnd, pgid=p.pid, ours=base + [p.pid], proc=p, admin=admin,
-                    rotate_file=os.path.join(RUN, "many.txt"), rate_tokens=fresh,
+                    rotate_file=os.path.join(RUN, "many.txt"), rate_tokens=fresh, warmup_tokens=warm,
                 )
                 rnd["scenarios"][name]["fixed"]["distinct_tokens"] = CFG["tokens"]
             sc_res = rnd["scenarios"][name]
@@ -1128,7 +1131,7 @@ def main():
         n_rate = CFG["rate"] * CFG["rate_duration"]
         token_sets = ["one=1"]
         if "sidecar-many" in sc:
-            token_sets += [f"many={CFG['tokens']}", f"fresh={n_rate}"]
+            token_sets += [f"many={CFG['tokens']}", f"warm={CFG['rate'] * CFG['rate_warmup']}", f"fresh={n_rate}"]
         log(f"issuer on {issuer_port}: minting {' '.join(token_sets)}")
         issuer = Proc(
             "issuer",

@@ -140,7 +140,7 @@ def targets(r):
         if b and "error" not in b and (b["oom_kill"] or not b["alive"]):
             dead.append("memory-burst")
         peaks = [life["memory_cgroup"]["peak_mib"] for _, life in lives if life["memory_cgroup"]]
-        ctx = f"{len(lives)} load-test processes, each in its own {c['memory_limit']} memory cgroup (highest cgroup peak {max(peaks):.0f} MiB, OOM kills 0 unless named)"
+        ctx = f"{len(lives)} load-test process{'es' if len(lives) != 1 else ''}, each in its own {c['memory_limit']} memory cgroup (highest cgroup peak {max(peaks):.0f} MiB, OOM kills 0 unless named)"
         if st:
             ctx += f"; the starts' cgroup: peak {st['peak_mib']:.0f} MiB, OOM kills {st['oom_kill']}"
         if b and "error" not in b:
