@@ -1063,8 +1063,11 @@ def main():
             pass
     os.makedirs(RUN, exist_ok=True)
     os.makedirs(RAW, exist_ok=True)
-    for old in glob.glob(os.path.join(RAW, "*")):
-        os.remove(old)  # raw/ holds exactly one run
+    # raw/ holds exactly one run of this script; what other scripts left there (startup.py's
+    # JSON files, for example) stays.
+    for pattern in ("*-wrk.txt", "*-rate.txt", "*-metrics.txt", "results.json", "memory-burst.json"):
+        for old in glob.glob(os.path.join(RAW, pattern)):
+            os.remove(old)
     # The sidecar as the operator injects it with the chart's defaults (lib/injected.py).
     pod = injected.defaults(java=CFG["java"])
     CFG["memory_limit"] = pod["memory_limit"]
