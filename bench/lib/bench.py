@@ -1,11 +1,15 @@
 """tokengate benchmark: one run, every proxy, same machine, same issuer, same upstream.
 
-Started by bench/run.sh (which installs the tools). Measures, for each target:
-  * fixed concurrency (closed loop): wrk -t THREADS -c CONNECTIONS for DURATION s after WARMUP s
-  * fixed request rate (open loop): vegeta at RATE req/s for RATE_DURATION s
-and, for the sidecar, peak RSS under load and the time from process start to ready.
-Writes bench/raw/*.txt, bench/raw/results.json, bench/RESULTS.md and bench/results.png.
-Everything it starts runs in its own process group and is stopped on exit.
+Started by bench/run.sh (which installs the tools). Measures, for each target, in this order:
+  * a warm-up, then a fixed request rate (open loop): vegeta at RATE req/s for RATE_DURATION s,
+    with the sidecar's RSS sampled (its steady figure at that rate)
+  * a warm-up, then fixed concurrency (closed loop): wrk -t THREADS -c CONNECTIONS for DURATION s
+and, for the sidecar, its decision-log volume in both phases; then the 10,000-connection burst
+in a memory cgroup (memory-burst.sh) and start to ready as the image starts it (startup.py).
+Every sidecar runs what the operator injects with the chart's defaults (lib/injected.py), in its
+own memory cgroup at the chart's limit where one can be made (lib/memcg.py).
+Writes bench/raw/*.txt, bench/raw/results.json, bench/RESULTS.md and bench/results.png (or the
+same under BENCH_OUT). Everything it starts runs in its own process group and is stopped on exit.
 """
 
 import csv
