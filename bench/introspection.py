@@ -4,7 +4,7 @@
 A local IdP (127.0.0.1, standard library only, in its own process) serves discovery, a JWKS (a fixed public key: the
 sidecar is ready once it holds keys) and an introspection endpoint that answers after
 IDP_LATENCY_MS (a network IdP's round trip) and counts its calls. A local upstream answers 200.
-The sidecar jar runs with the operator's JVM flags and introspects opaque tokens (cacheTtl 60s).
+The sidecar jar runs with the JVM flags the operator injects (lib/injected.py) and introspects opaque tokens (cacheTtl 60s).
 
 Scenarios, each CONCURRENCY client threads with keep-alive connections for DURATION seconds
 after a WARMUP:
@@ -43,10 +43,20 @@ IDP_LATENCY_MS = float(os.environ.get("IDP_LATENCY_MS", "5"))
 BURST = int(os.environ.get("BURST", "32"))
 BURSTS = int(os.environ.get("BURSTS", "50"))
 JAVA = os.environ.get("JAVA", "java")
-JAVA_OPTS = os.environ.get(
-    "SIDECAR_JAVA_OPTS",
-    "-XX:+UseSerialGC -XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError -Xss512k -XX:MaxRAM=128m",
-).split()
+sys.path.insert(0, os.path.join(HERE, "lib"))
+import injected  # noqa: E402  the flags the operator injects with the chart's defaults
+
+
+def java_opts():
+    """SIDECAR_JAVA_OPTS, or what the operator injects for the chart's limit plus -XX:MaxRAM of
+    that limit (no memory cgroup here: the JVM is told the limit instead)."""
+    if os.environ.get("SIDECAR_JAVA_OPTS"):
+        return os.environ["SIDECAR_JAVA_OPTS"].split()
+    pod = injected.defaults(java=JAVA)
+    return pod["jvm_options"].split() + [f"-XX:MaxRAM={pod['limit_bytes']}"]
+
+
+JAVA_OPTS = java_opts()
 AUDIENCE = "api://bench"
 N = "t3DcpetNP05wG5ez8x57g8maz83s_mecjbM2CtvWIooqX6TbRVIscOXvRa6U4w9_uCHki5uSvdRQbLco0lPUXD0UdC4UpncdKS7arHd_0YT9frbEke0pGv3s1eY_N5V-cd8-Xl62NDKCKZm3ugL7EGfRycM4g_GIA0Ngsu8XuwyZoSzdmEQV2fUhZmj3bPzdLUcEgtT-1BWwcS7siqTmhkZ88-bv4P6vybQvcnlqmDAg-fuz5I2VTD47r7TkBwGnDMYJNv1rrY8IiLmH1QJ8H9V8Rga44QHcDbXnsm91VpLhMpHb0XWJoMjX5Q2kCRJuNS8EHEwxQui5Zc3_eQ85uQ"
 

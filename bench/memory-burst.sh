@@ -1,32 +1,40 @@
 #!/usr/bin/env bash
-# The sidecar inside a memory cgroup at the chart's default limit (128Mi), with the JVM flags
-# recommended for that limit, under a burst of 10,000 concurrent connections plus slow heads.
-# Records the cgroup's peak memory, its anonymous memory, whether the kernel OOM-killed the
-# process, and whether a valid request is answered afterwards. cgroup v1 memory controller;
-# root needed. Writes bench/raw/memory-burst.json and prints a summary. Loopback only.
+# The sidecar inside a memory cgroup at the chart's default limit (128Mi), with the JVM flags the
+# operator injects for that limit, under a burst of 10,000 concurrent connections plus slow heads.
+# Records the process's peak RSS (VmHWM), the cgroup's peak memory, its anonymous memory, whether
+# the kernel OOM-killed the process, how the connections ended (503 with Retry-After, refused
+# connects) and whether a valid request is answered afterwards. cgroup v1 memory controller;
+# root needed. Writes ${BENCH_OUT:-bench}/raw/memory-burst.json and prints it. Loopback only.
+# bench/run.sh runs it as its "memory-burst" scenario; it also runs on its own.
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(dirname "$BENCH_DIR")"
 JAR="${SIDECAR_JAR:-$REPO/sidecar/target/tokengate-sidecar.jar}"
-LIMIT_MIB="${LIMIT_MIB:-128}"
-CONNECTIONS="${CONNECTIONS:-10000}"
+JAVA="${JAVA:-java}"
+OUT_FILE="${BURST_OUT:-${BENCH_OUT:-$BENCH_DIR}/raw/memory-burst.json}"
+CONNECTIONS="${BURST_CONNECTIONS:-10000}"
 SLOW_HEADS="${SLOW_HEADS:-1000}"
-CG=/sys/fs/cgroup/memory/tokengate-burst-$$
-# The flags the operator injects for a 128Mi limit (see bench/RESULTS.md).
-JVM_FLAGS="${JVM_FLAGS:--XX:+UseSerialGC -Xms16m -Xmx40m -XX:MaxDirectMemorySize=16m -Xss256k \
--XX:MaxMetaspaceSize=40m -XX:ReservedCodeCacheSize=16m -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 \
--XX:+ExitOnOutOfMemoryError -Dio.netty.allocator.numDirectArenas=1 \
--Dio.netty.allocator.numHeapArenas=1 -Dio.netty.allocator.maxOrder=7}"
+# What the operator injects with the chart's defaults: the limit and the decision log from
+# helm/tokengate/values.yaml, the JVM flags from the operator's SidecarJvmOptions (see
+# lib/injected.py). LIMIT_MIB or JVM_FLAGS given in the environment win.
+eval "$(JAVA="$JAVA" python3 "$BENCH_DIR/lib/injected.py" shell ${LIMIT_MIB:+--limit "${LIMIT_MIB}Mi"})"
+JVM_FLAGS="${BURST_JVM_FLAGS:-$JVM_FLAGS}"
+[[ -f $JAR ]] || { echo "[burst] no sidecar jar at $JAR" >&2; exit 1; }
 WORK=$(mktemp -d)
+CG=
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 0.5
-  [[ -d $CG ]] && rmdir "$CG" 2>/dev/null || true
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  [[ -n $CG ]] && python3 "$BENCH_DIR/lib/memcg.py" remove "$CG"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+LISTEN=$(port)
+ADMIN=$(port)
+UPSTREAM=$(port)
 
 # The application: answers every request 200 at once.
 python3 -c '
@@ -38,7 +46,7 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True; request_queue_size = 1024
-S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' 17451 &
+S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$UPSTREAM" &
 pids+=($!)
 
 cat > "$WORK/issuer.yaml" <<YAML
@@ -60,45 +68,68 @@ metadata: {name: burst, namespace: shop}
 spec:
   selector: {matchLabels: {app: burst}}
   issuerRef: {kind: TokenIssuer, name: idp}
-  upstream: {port: 17451, timeout: 30s}
+  upstream: {port: $UPSTREAM, timeout: 30s}
   rules:
     - paths: ["/**"]
       action: Allow
 YAML
 
-mkdir "$CG"
-echo $((LIMIT_MIB * 1024 * 1024)) > "$CG/memory.limit_in_bytes"
-echo $((LIMIT_MIB * 1024 * 1024)) > "$CG/memory.memsw.limit_in_bytes" 2>/dev/null || true
-# shellcheck disable=SC2086
-bash -c "echo \$\$ > $CG/cgroup.procs; exec java $JVM_FLAGS -jar '$JAR' --config '$WORK' \
-  --listen-port 17450 --admin-port 17452 --listen-host 127.0.0.1 --admin-host 127.0.0.1" \
-  > "$WORK/sidecar.log" 2>&1 &
+CG=$(python3 "$BENCH_DIR/lib/memcg.py" create burst "$LIMIT_BYTES")
+# As the pod runs it: the flags in JAVA_TOOL_OPTIONS, the limit in TOKENGATE_MEMORY_LIMIT_BYTES.
+JAVA_TOOL_OPTIONS="$JVM_FLAGS" TOKENGATE_MEMORY_LIMIT_BYTES="$LIMIT_BYTES" \
+  python3 "$BENCH_DIR/lib/memcg.py" exec "$CG" -- "$JAVA" -jar "$JAR" --config "$WORK" \
+  --listen-port "$LISTEN" --admin-port "$ADMIN" --listen-host 127.0.0.1 --admin-host 127.0.0.1 \
+  --decision-log-allowed "$DECISION_LOG_ALLOWED" > "$WORK/sidecar.log" 2>&1 &
 SIDECAR=$!
 pids+=($SIDECAR)
-for _ in $(seq 1 100); do
-  curl -fs localhost:17452/healthz/ready >/dev/null 2>&1 && break
+for _ in $(seq 1 600); do
+  curl -fs "localhost:$ADMIN/healthz/ready" >/dev/null 2>&1 && break
+  kill -0 "$SIDECAR" 2>/dev/null || { echo "[burst] the sidecar exited:" >&2; tail -20 "$WORK/sidecar.log" >&2; exit 1; }
   sleep 0.1
 done
-idle_rss=$(awk '/^total_rss /{print $2}' "$CG/memory.stat")
-echo "[burst] ready; ${CONNECTIONS} connections + ${SLOW_HEADS} slow heads"
-python3 "$BENCH_DIR/lib/burst.py" 17450 "$CONNECTIONS" "$SLOW_HEADS" 61440 5 > "$WORK/burst.json"
+idle_rss_kib=$(awk '/^VmRSS:/{print $2}' "/proc/$SIDECAR/status")
+echo "[burst] ready (VmRSS $((idle_rss_kib / 1024)) MiB); ${CONNECTIONS} connections + ${SLOW_HEADS} slow heads" >&2
+# The highest anonymous RSS while the burst runs (VmHWM has the peak of the whole RSS only).
+(
+  peak=0
+  while kill -0 "$SIDECAR" 2>/dev/null; do
+    a=$(awk '/^RssAnon:/{print $2}' "/proc/$SIDECAR/status" 2>/dev/null || echo 0)
+    ((${a:-0} > peak)) && peak=$a && echo "$peak" > "$WORK/anon-peak"
+    sleep 0.1
+  done
+) &
+pids+=($!)
+t0=$(date +%s.%N)
+python3 "$BENCH_DIR/lib/burst.py" "$LISTEN" "$CONNECTIONS" "$SLOW_HEADS" 61440 5 > "$WORK/burst.json"
+t1=$(date +%s.%N)
 alive=false
-kill -0 "$SIDECAR" 2>/dev/null && alive=true
-after=$(curl -s -o /dev/null -w '%{http_code}' localhost:17450/after || true)
-peak=$(cat "$CG/memory.max_usage_in_bytes")
-kmem_peak=$(cat "$CG/memory.kmem.max_usage_in_bytes" 2>/dev/null || echo 0)
-anon_now=$(awk '/^total_rss /{print $2}' "$CG/memory.stat")
-oom_kill=$(awk '/^oom_kill /{print $2}' "$CG/memory.oom_control")
-failcnt=$(cat "$CG/memory.failcnt")
+hwm_kib=0
+if kill -0 "$SIDECAR" 2>/dev/null; then
+  alive=true
+  hwm_kib=$(awk '/^VmHWM:/{print $2}' "/proc/$SIDECAR/status")
+fi
+after=$(curl -s -o /dev/null -w '%{http_code}' "localhost:$LISTEN/after" || true)
 max_conn=$(grep -o '"max_connections":"[0-9]*"' "$WORK/sidecar.log" | head -1 | grep -o '[0-9]*' || true)
-mkdir -p "$BENCH_DIR/raw"
-cat > "$BENCH_DIR/raw/memory-burst.json" <<JSON
-{"limit_mib": $LIMIT_MIB, "connections": $CONNECTIONS, "slow_heads": $SLOW_HEADS,
- "jvm_flags": "$(echo $JVM_FLAGS)",
- "max_connections": "${max_conn}",
- "idle_anon_mib": $((idle_rss / 1048576)), "peak_cgroup_mib": $((peak / 1048576)), "peak_kernel_mib": $((kmem_peak / 1048576)),
- "anon_after_mib": $((anon_now / 1048576)), "oom_kill": ${oom_kill:-0}, "limit_hits": $failcnt,
- "alive": $alive, "valid_request_after": "$after",
- "clients": $(cat "$WORK/burst.json")}
-JSON
-cat "$BENCH_DIR/raw/memory-burst.json"
+cgroup=$(python3 "$BENCH_DIR/lib/memcg.py" stats "$CG")
+mkdir -p "$(dirname "$OUT_FILE")"
+python3 - "$OUT_FILE" <<PY
+import json, sys
+clients = json.load(open("$WORK/burst.json"))
+cg = json.loads('''$cgroup''')
+out = {
+    "limit_mib": cg["limit_mib"], "connections": $CONNECTIONS, "slow_heads": $SLOW_HEADS,
+    "jvm_flags": """$JVM_FLAGS""", "decision_log_allowed": "$DECISION_LOG_ALLOWED",
+    "max_connections": "$max_conn",
+    "idle_rss_mib": round($idle_rss_kib / 1024, 1),
+    "peak_rss_mib": round($hwm_kib / 1024, 1) if $hwm_kib else None,
+    "peak_rss_anon_mib": round($(cat "$WORK/anon-peak" 2>/dev/null || echo 0) / 1024, 1),
+    "peak_cgroup_mib": cg["peak_mib"], "peak_kernel_mib": cg["peak_kernel_mib"],
+    "anon_after_mib": cg["anon_now_mib"], "oom_kill": cg["oom_kill"], "limit_hits": cg["limit_hits"],
+    "alive": "$alive" == "true", "valid_request_after": "$after",
+    "burst_seconds": round($t1 - $t0, 1),
+    "clients": clients,
+}
+with open(sys.argv[1], "w") as f:
+    json.dump(out, f, indent=1)
+print(json.dumps(out, indent=1))
+PY

@@ -5,7 +5,10 @@ Starts the sidecar jar N times per variant and measures the time from the proces
 first 200 from the admin port's /healthz/ready (the readiness probe's URL). The configuration is
 an ApiPolicy and a TokenIssuer with static keys (no IdP round trip), so what is measured is the
 JVM and the sidecar's own boot. Every variant runs with the JVM flags the operator injects
-(JAVA_TOOL_OPTIONS of operator/src/main/resources/sidecar-template.yaml).
+(JAVA_TOOL_OPTIONS and TOKENGATE_MEMORY_LIMIT_BYTES of operator/src/main/resources/
+sidecar-template.yaml, for the chart's default memory limit: lib/injected.py derives them from the
+operator's SidecarJvmOptions and the chart's values). With --memory-cgroup (root, cgroup v1) every
+start runs in a memory cgroup at that limit, so the JVM sizes itself as in the pod.
 
 Variants: JDK 17 as is, JDK 17 with a dynamic AppCDS archive, JDK 25 as is, JDK 25 with compact
 object headers, JDK 25 with an AOT cache (JEP 483/514) trained by one start plus a few
@@ -15,10 +18,11 @@ is used with).
 With --image TAR (the sidecar's Jib tarball; needs root for unshare and chroot), the image's own
 entrypoint is measured too, as a container starts it: the image's filesystem as root, a private
 /proc, user 65532, the injected JAVA_TOOL_OPTIONS, the host's /dev; once as built (with its AOT cache) and once
-with the cache left out of its argument file.
+with the cache left out of its argument file. bench/run.sh's "startup" scenario runs the image
+variants and the jar on the host's JDK through this file's functions.
 
 Usage: startup.py [--jar sidecar/target/tokengate-sidecar.jar] [--starts 7] [--image TAR]
-                  [--only-image] [--out FILE.json]
+                  [--only-image] [--memory-cgroup] [--out FILE.json]
 """
 
 import argparse
@@ -37,13 +41,32 @@ import time
 import urllib.error
 import urllib.request
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "demo"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "demo"))
+sys.path.insert(0, os.path.join(HERE, "lib"))
 from issuer import RsaKey  # noqa: E402  the one development issuer's key and token minting
+import injected  # noqa: E402  what the operator injects, from the operator's and the chart's sources
+import memcg  # noqa: E402
 
 JDK17 = os.environ.get("JDK17_HOME", "/usr/lib/jvm/java-17-openjdk-amd64")
 JDK25 = os.environ.get("JDK25_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64")
-INJECTED = "-XX:+UseSerialGC -XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError -Xss512k".split()
+# What every start gets: the injected JAVA_TOOL_OPTIONS and environment (set by configure()), and
+# optionally a wrapper that puts the process into a memory cgroup.
+INJECTED = []
+ENV = {}
+WRAP = None
+# Size caps left out of training runs: dumping an archive needs more metaspace than running with
+# it (helm/images/aot-cache.sh trains without them for the same reason).
+TRAINING_DROPS = ("-Xmx", "-XX:MaxMetaspaceSize=", "-XX:ReservedCodeCacheSize=", "-XX:MaxDirectMemorySize=")
 ISSUER = "https://idp.bench.invalid/realms/bench"
+
+
+def configure(jvm_options, limit_bytes, wrap=None):
+    """The flags and environment of the pod's sidecar container, and how to enter its cgroup."""
+    global INJECTED, ENV, WRAP
+    INJECTED = jvm_options.split()
+    ENV = {"JAVA_TOOL_OPTIONS": jvm_options, "TOKENGATE_MEMORY_LIMIT_BYTES": str(limit_bytes)}
+    WRAP = wrap
 
 
 def log(msg):
@@ -143,8 +166,11 @@ def cpu_ms(pid):
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
-def start(java_home, opts, jar, config):
+def start(java_home, opts, jar, config, training=False):
     port, admin = free_port(), free_port()
+    env = dict(ENV)
+    if training:
+        env["JAVA_TOOL_OPTIONS"] = " ".join(o for o in INJECTED if not o.startswith(TRAINING_DROPS))
     if java_home.startswith("image:"):
         # The image's entrypoint in its own root filesystem, as a container runtime runs it.
         rootfs, entrypoint = java_home[len("image:"):], opts
@@ -155,11 +181,13 @@ def start(java_home, opts, jar, config):
         argv = ["unshare", "-m", "-p", "-f", "--kill-child", "sh", "-c", inner, rootfs, *entrypoint,
                 "--config", "/etc/tokengate", "--listen-port", str(port), "--admin-port", str(admin),
                 "--drain-seconds", "0"]
-        env = {"PATH": "/opt/java/bin:/usr/bin:/bin", "JAVA_TOOL_OPTIONS": " ".join(INJECTED) + " -Djava.io.tmpdir=/tmp"}
+        env["PATH"] = "/opt/java/bin:/usr/bin:/bin"
     else:
-        argv = [f"{java_home}/bin/java", *INJECTED, *opts, "-jar", jar, "--config", config,
+        argv = [f"{java_home}/bin/java", *opts, "-jar", jar, "--config", config,
                 "--listen-port", str(port), "--admin-port", str(admin), "--drain-seconds", "0"]
-        env = None
+        env = {**os.environ, **env}
+    if WRAP and not training:  # dumping an archive takes more memory than the pod's limit holds
+        argv = WRAP(argv)
     t0 = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     ready_url = f"http://127.0.0.1:{admin}/healthz/ready"
@@ -194,9 +222,13 @@ def exercise(port, token):
 
 
 def train(java_home, opts, jar, config, token):
-    proc, _, port = start(java_home, opts, jar, config)
+    proc, _, port = start(java_home, opts, jar, config, training=True)
     exercise(port, token)
-    return stop(proc)
+    err = stop(proc)
+    archive = next((o.split("=", 1)[1] for o in opts if o.startswith(("-XX:ArchiveClassesAtExit=", "-XX:AOTCacheOutput="))), None)
+    if archive and not os.path.exists(archive):
+        raise RuntimeError(f"training wrote no archive at {archive}:\n{err[-2000:]}")
+    return err
 
 
 def measure(label, java_home, opts, jar, config, token, starts):
@@ -210,7 +242,8 @@ def measure(label, java_home, opts, jar, config, token, starts):
             mapped = any(line.rstrip().endswith((".aot", ".jsa")) for line in f)
         maps.append(mapped)
         if any("AOTCache=" in o or "SharedArchiveFile=" in o for o in opts) and not mapped:
-            raise RuntimeError(f"{label}: the JVM has not mapped its archive")
+            err = stop(proc)
+            raise RuntimeError(f"{label}: the JVM has not mapped its archive:\n{err[-2000:]}")
         # Ready must mean serving: one valid token through the proxy.
         ok = status(f"http://127.0.0.1:{port}/items", {"Authorization": f"Bearer {token}"}, timeout=30)
         err = stop(proc)
@@ -272,6 +305,18 @@ def image_variants(results, tar, config, token, n, work):
     results["runs"].append(measure("image-without-aot-cache", f"image:{rootfs}", entrypoint, None, config, token, n))
 
 
+def prepare(work):
+    """A running upstream, the sidecar's configuration in work/config and one valid token."""
+    upstream_port = free_port()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", upstream_port), Upstream)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    config = os.path.join(work, "config")
+    os.mkdir(config)
+    os.mkdir(os.path.join(work, "key"))
+    token = write_config(config, os.path.join(work, "key"), upstream_port)
+    return server, config, token
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--jar", default="sidecar/target/tokengate-sidecar.jar")
@@ -279,25 +324,27 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--image", default=None, help="the sidecar's Jib tarball (needs root)")
     ap.add_argument("--only-image", action="store_true", help="measure only the image")
+    ap.add_argument("--memory-cgroup", action="store_true",
+                    help="every start in a memory cgroup at the chart's limit (root, cgroup v1)")
     args = ap.parse_args()
     jar = os.path.abspath(args.jar)
+    pod = injected.defaults()
+    cgroup = memcg.MemoryCgroup.create("startup", pod["limit_bytes"]) if args.memory_cgroup else None
+    configure(pod["jvm_options"], pod["limit_bytes"], cgroup.wrap if cgroup else None)
     work = tempfile.mkdtemp(prefix="tokengate-startup-")
     try:
-        upstream_port = free_port()
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", upstream_port), Upstream)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        config = os.path.join(work, "config")
-        os.mkdir(config)
-        os.mkdir(os.path.join(work, "key"))
-        token = write_config(config, os.path.join(work, "key"), upstream_port)
+        server, config, token = prepare(work)
         results = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
-                   "loadavg_before": os.getloadavg()[0], "injected_opts": INJECTED, "runs": []}
+                   "loadavg_before": os.getloadavg()[0], "injected_opts": INJECTED,
+                   "memory_cgroup": cgroup.path if cgroup else None, "runs": []}
         n = args.starts
         if not args.only_image:
             host_variants(results, jar, config, token, n, work)
         if args.image:
             image_variants(results, args.image, config, token, n, work)
         results["loadavg_after"] = os.getloadavg()[0]
+        if cgroup:
+            results["memory_cgroup_stats"] = cgroup.stats()
         text = json.dumps(results, indent=2)
         if args.out:
             with open(args.out, "w") as f:
@@ -306,6 +353,8 @@ def main():
         server.shutdown()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if cgroup:
+            cgroup.remove()
 
 
 if __name__ == "__main__":

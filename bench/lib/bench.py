@@ -1,11 +1,15 @@
 """tokengate benchmark: one run, every proxy, same machine, same issuer, same upstream.
 
-Started by bench/run.sh (which installs the tools). Measures, for each target:
-  * fixed concurrency (closed loop): wrk -t THREADS -c CONNECTIONS for DURATION s after WARMUP s
-  * fixed request rate (open loop): vegeta at RATE req/s for RATE_DURATION s
-and, for the sidecar, peak RSS under load and the time from process start to ready.
-Writes bench/raw/*.txt, bench/raw/results.json, bench/RESULTS.md and bench/results.png.
-Everything it starts runs in its own process group and is stopped on exit.
+Started by bench/run.sh (which installs the tools). Measures, for each target, in this order:
+  * a warm-up, then a fixed request rate (open loop): vegeta at RATE req/s for RATE_DURATION s,
+    with the sidecar's RSS sampled (its steady figure at that rate)
+  * a warm-up, then fixed concurrency (closed loop): wrk -t THREADS -c CONNECTIONS for DURATION s
+and, for the sidecar, its decision-log volume in both phases; then the 10,000-connection burst
+in a memory cgroup (memory-burst.sh) and start to ready as the image starts it (startup.py).
+Every sidecar runs what the operator injects with the chart's defaults (lib/injected.py), in its
+own memory cgroup at the chart's limit where one can be made (lib/memcg.py).
+Writes bench/raw/*.txt, bench/raw/results.json, bench/RESULTS.md and bench/results.png (or the
+same under BENCH_OUT). Everything it starts runs in its own process group and is stopped on exit.
 """
 
 import csv
@@ -29,10 +33,17 @@ import urllib.request
 BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(BENCH)
 LIB = os.path.join(BENCH, "lib")
+sys.path.insert(0, LIB)
+import injected  # noqa: E402 - what the operator injects with the chart's defaults
+import memcg  # noqa: E402 - the pod's memory limit as a cgroup-v1 memory cgroup
 # Where RESULTS.md, results.png and raw/ go: bench/ itself unless BENCH_OUT says otherwise
 # (for trying the harness without replacing the recorded run).
 OUT = os.environ.get("BENCH_OUT") or BENCH
 RAW = os.path.join(OUT, "raw")
+
+
+# Every scenario, in the order they run; SCENARIOS picks a subset.
+SCENARIOS = ["direct", "nginx", "oauth2-proxy", "sidecar-one", "sidecar-many", "sidecar-c2", "memory-burst", "startup"]
 
 
 def env_int(name, default):
@@ -45,28 +56,24 @@ CFG = {
     "connections": env_int("CONNECTIONS", 64),
     "threads": env_int("THREADS", 2),
     "rate": env_int("RATE", 1000),
+    "rate_warmup": env_int("RATE_WARMUP", 10),
     "rate_duration": env_int("RATE_DURATION", 15),
     "tokens": env_int("TOKENS", 10000),
     "starts": env_int("STARTS", 5),
     "rounds": env_int("ROUNDS", 1),
     "max_in_flight": env_int("MAX_IN_FLIGHT", 512),
     "nice": env_int("BENCH_NICE", 0),
-    "scenarios": os.environ.get(
-        "SCENARIOS", "direct,nginx,oauth2-proxy,sidecar-one,sidecar-many,sidecar-c1,startup"
-    ).split(","),
+    "scenarios": os.environ.get("SCENARIOS", ",".join(SCENARIOS)).split(","),
     "java": os.environ.get("JAVA", "java"),
-    # The operator's JAVA_TOOL_OPTIONS for the sidecar (operator/src/main/resources/
-    # sidecar-template.yaml); -XX:MaxRAM=128m stands in for the pod's 128Mi memory limit, which
-    # this machine does not impose, so the JVM sizes its heap as it would in the pod.
-    "java_opts": os.environ.get(
-        "SIDECAR_JAVA_OPTS",
-        "-XX:+UseSerialGC -XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError -Xss512k"
-        " -XX:MaxRAM=128m",
-    ),
-    # The "sidecar-c1" variant: the same flags plus these (the C1 compiler only), to show the
-    # trade between throughput, memory and start time in the same run.
-    "alt_java_opts": os.environ.get("SIDECAR_ALT_JAVA_OPTS", "-XX:TieredStopAtLevel=1"),
+    # The sidecar JVM's flags: by default exactly the JAVA_TOOL_OPTIONS the operator injects for
+    # the chart's default memory limit (lib/injected.py compiles and runs the operator's own
+    # SidecarJvmOptions), filled in by main().
+    "java_opts": os.environ.get("SIDECAR_JAVA_OPTS"),
+    # The "sidecar-c2" variant: the same flags with the C2 JIT back (the 128Mi flags stop at
+    # C1), to show in the same run what that choice costs in throughput, CPU and memory.
+    "alt_java_opts": os.environ.get("SIDECAR_ALT_JAVA_OPTS", "-XX:TieredStopAtLevel=4 -XX:CICompilerCount=2"),
     "jar": os.environ.get("SIDECAR_JAR", os.path.join(REPO, "sidecar/target/tokengate-sidecar.jar")),
+    "image": os.environ.get("SIDECAR_IMAGE", os.path.join(REPO, "sidecar/target/jib-image.tar")),
     "cache": os.environ["TOKENGATE_CACHE"],
     "audience": "tokengate-bench",
     "command": os.environ.get("BENCH_COMMAND", "bench/run.sh"),
@@ -88,22 +95,88 @@ def log(msg):
 STARTED = []  # every Proc we started, stopped in reverse order on exit
 
 
+class LogCounter:
+    """Reads a process's stdout (the sidecar's JSON lines) from a pipe, copies it to its log file
+    and counts what passes: all lines and bytes, decision lines, allowed and refused decisions,
+    and lines the sidecar reports as dropped. Counts only whole lines."""
+
+    KEYS = ("lines", "bytes", "decisions", "allowed", "denied", "dropped_reports")
+
+    def __init__(self, fd, sink):
+        self.fd = fd
+        self.sink = sink
+        self.counts = dict.fromkeys(self.KEYS, 0)
+        self.lock = threading.Lock()
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        rest = b""
+        while True:
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.sink.write(chunk)
+            buf = rest + chunk
+            cut = buf.rfind(b"\n") + 1
+            whole, rest = buf[:cut], buf[cut:]
+            if not whole:
+                continue
+            with self.lock:
+                c = self.counts
+                c["lines"] += whole.count(b"\n")
+                c["bytes"] += len(whole)
+                c["decisions"] += whole.count(b'"event":"decision"')
+                c["allowed"] += whole.count(b'"decision":"allow"')
+                c["denied"] += whole.count(b'"decision":"deny"')
+                c["dropped_reports"] += whole.count(b'"event":"log_dropped"')
+        os.close(self.fd)
+
+    def snapshot(self):
+        with self.lock:
+            return dict(self.counts)
+
+    @staticmethod
+    def rates(before, after, seconds):
+        d = {k: after[k] - before[k] for k in LogCounter.KEYS}
+        d["seconds"] = round(seconds, 2)
+        d["lines_per_s"] = round(d["lines"] / seconds, 2) if seconds else None
+        d["bytes_per_s"] = round(d["bytes"] / seconds, 1) if seconds else None
+        d["allowed_per_s"] = round(d["allowed"] / seconds, 2) if seconds else None
+        return d
+
+
 class Proc:
-    def __init__(self, name, argv, env=None, cwd=None):
+    def __init__(self, name, argv, env=None, cwd=None, count_stdout=False, cgroup=None):
         self.name = name
-        self.argv = argv
+        self.cgroup = cgroup
+        self.argv = cgroup.wrap(argv) if cgroup else argv
         self.log_path = os.path.join(RUN, f"{name}.log")
         self.log = open(self.log_path, "ab")
         self.t0 = time.monotonic()
+        self.counter = None
+        if count_stdout:
+            # stdout through a pipe this process reads (a file written from inside a memory
+            # cgroup would charge its page cache to the cgroup; a pod's stdout is a pipe too)
+            r, w = os.pipe()
+            stdout = w
+        else:
+            stdout = self.log
         self.p = subprocess.Popen(
-            argv,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+            self.argv,
+            stdout=stdout,
+            stderr=self.log if count_stdout else subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env={**os.environ, **(env or {})},
             cwd=cwd,
             process_group=0,
         )
+        if count_stdout:
+            os.close(w)
+            self.counter = LogCounter(r, self.log)
         STARTED.append(self)
 
     @property
@@ -114,7 +187,9 @@ class Proc:
         return self.p.poll() is None
 
     def stop(self, grace=10):
-        if self.p.poll() is None:
+        """Stops the process; returns its exit status if it had ended before (None otherwise)."""
+        ended_before = self.p.poll()
+        if ended_before is None:
             try:
                 os.killpg(self.p.pid, signal.SIGTERM)
             except ProcessLookupError:
@@ -127,12 +202,20 @@ class Proc:
                 except ProcessLookupError:
                     pass
                 self.p.wait(5)
+        if self.counter:
+            self.counter.t.join(5)
         self.log.close()
+        if self.cgroup:
+            self.cgroup_stats = self.cgroup.stats()
+            self.cgroup.remove()
         if self in STARTED:
             STARTED.remove(self)
+        return ended_before
 
     def tail(self, n=20):
         try:
+            if not self.log.closed:
+                self.log.flush()
             with open(self.log_path, "rb") as f:
                 return b"".join(f.readlines()[-n:]).decode(errors="replace")
         except OSError:
@@ -252,6 +335,7 @@ class Sampler:
         self.interval = interval
         self.peak_kib = 0
         self.peak_anon_kib = 0
+        self.last_kib = 0
         self.loads = []
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
@@ -261,7 +345,8 @@ class Sampler:
         while not self._stop.is_set():
             if self.pgid:
                 pids = group_pids({self.pgid})
-                self.peak_kib = max(self.peak_kib, sum(rss_kib(p) for p in pids))
+                self.last_kib = sum(rss_kib(p) for p in pids) or self.last_kib
+                self.peak_kib = max(self.peak_kib, self.last_kib)
                 self.peak_anon_kib = max(self.peak_anon_kib, sum(rss_kib(p, "RssAnon") for p in pids))
             now = time.monotonic()
             if now - last_load >= 1.0:
@@ -342,7 +427,8 @@ def pct(sorted_vals, p):
     return sorted_vals[k]
 
 
-def run_vegeta(name, url, tokens, ours=(), target_pg=None):
+def run_vegeta(name, url, tokens, ours=(), target_pg=None, seconds=None, record=True):
+    seconds = seconds or CFG["rate_duration"]
     vegeta = os.path.join(BIN, "vegeta")
     targets = os.path.join(RUN, f"{name}-targets.http")
     write_targets(targets, url, tokens)
@@ -351,7 +437,7 @@ def run_vegeta(name, url, tokens, ours=(), target_pg=None):
         vegeta,
         "attack",
         f"-rate={CFG['rate']}/1s",
-        f"-duration={CFG['rate_duration']}s",
+        f"-duration={seconds}s",
         "-format=http",
         f"-targets={targets}",
         "-timeout=10s",
@@ -371,7 +457,7 @@ def run_vegeta(name, url, tokens, ours=(), target_pg=None):
         time.sleep(0.5)
         ours_last = max(ours_last, cpu_seconds_of(ours_pg))
     target_cpu = (cpu_seconds_of({target_pg}) - target0) if target_pg else None
-    out = p.communicate(timeout=CFG["rate_duration"] + 60)[0].decode(errors="replace")
+    out = p.communicate(timeout=seconds + 60)[0].decode(errors="replace")
     wall = time.monotonic() - t0
     other = max(0.0, (cpu_busy_seconds() - busy0) - (ours_last - ours0)) / wall
     if p.returncode != 0:
@@ -402,14 +488,16 @@ def run_vegeta(name, url, tokens, ours=(), target_pg=None):
         },
         "distinct_tokens": len(set(tokens)),
         "other_cpu_cores": round(other, 2),
+        "wall_s": round(wall, 2),
     }
     if target_cpu is not None:
         res["target_cpu_us_per_req"] = round(target_cpu * 1e6 / max(1, len(lat)), 1)
-    with open(os.path.join(RAW, f"{name}{ROUND_SUFFIX}-rate.txt"), "w") as f:
-        f.write("$ " + " ".join(argv).replace(RUN, "$RUN") + "\n")
-        f.write(report)
-        f.write("\npercentiles from every request (us): " + json.dumps(res["latency_us"]) + "\n")
-        f.write("status codes: " + json.dumps(codes) + "\n")
+    if record:
+        with open(os.path.join(RAW, f"{name}{ROUND_SUFFIX}-rate.txt"), "w") as f:
+            f.write("$ " + " ".join(argv).replace(RUN, "$RUN") + "\n")
+            f.write(report)
+            f.write("\npercentiles from every request (us): " + json.dumps(res["latency_us"]) + "\n")
+            f.write("status codes: " + json.dumps(codes) + "\n")
     os.remove(binout)
     os.remove(targets)
     return res
@@ -535,13 +623,25 @@ spec:
         )
 
 
-def sidecar_argv(config_dir, port, admin_port, extra_opts=()):
-    return (
-        [CFG["java"]]
-        + shlex.split(CFG["java_opts"])
-        + list(extra_opts)
-        + ["-jar", CFG["jar"], "--config", config_dir, "--listen-port", str(port), "--admin-port", str(admin_port)]
-    )
+def start_sidecar(name, config_dir, extra_opts=()):
+    """A fresh sidecar as the operator runs it with the chart's defaults: the injected flags in
+    JAVA_TOOL_OPTIONS, TOKENGATE_MEMORY_LIMIT_BYTES, the chart's decision log of allowed
+    requests, and (root, cgroup v1) its own memory cgroup at the chart's limit, so the JVM sees
+    the limit the kubelet would set and an OOM kill is recorded. Returns (proc, port, admin)."""
+    port, admin = free_port(), free_port()
+    argv = [CFG["java"], *extra_opts, "-jar", CFG["jar"], "--config", config_dir,
+            "--listen-port", str(port), "--admin-port", str(admin),
+            "--listen-host", "127.0.0.1", "--admin-host", "127.0.0.1",
+            "--decision-log-allowed", CFG["decision_log_allowed"]]
+    opts = CFG["java_opts"]
+    cgroup = None
+    if CFG["memory_cgroup"]:
+        cgroup = memcg.MemoryCgroup.create(name, CFG["limit_bytes"])
+    else:
+        # No cgroup to put it in: the JVM is told the limit instead, so it sizes itself as there.
+        opts += f" -XX:MaxRAM={CFG['limit_bytes']}"
+    env = {"JAVA_TOOL_OPTIONS": opts, "TOKENGATE_MEMORY_LIMIT_BYTES": str(CFG["limit_bytes"])}
+    return Proc(name, argv, env=env, count_stdout=True, cgroup=cgroup), port, admin
 
 
 # ---------------------------------------------------------------- scenarios
@@ -557,13 +657,89 @@ def check_enforced(name, url, token):
     return {"valid_token": with_token, "no_token": without, "bad_signature": bad}
 
 
-def measure(name, url, one_token, results, pgid=None, ours=(), rotate_file=None, rate_tokens=None, cpu_pg=None):
+def token_cache(admin):
+    """The sidecar's verified-token cache counters ({"hit": n, "miss": n}) from its metrics."""
+    cache = {}
+    for line in scrape_metrics(admin):
+        if line.startswith("tokengate_token_cache_total{"):
+            result = line.split('result="', 1)[1].split('"', 1)[0]
+            cache[result] = int(float(line.rsplit(" ", 1)[1]))
+    return cache
+
+
+def jvm_memory(admin, pid):
+    """Where the sidecar's memory is, from its own metrics and /proc: what an RSS figure is made
+    of (MiB; committed means reserved and at least partly touched)."""
+    mib = 1024 * 1024
+    out = {"heap_committed": 0.0, "heap_used": 0.0, "metaspace_committed": 0.0, "code_cache_committed": 0.0,
+           "jdk_direct_buffers": 0.0, "threads": 0}
+    for line in scrape_metrics(admin, prefix="jvm_"):
+        try:
+            value = float(line.rsplit(" ", 1)[1])
+        except (IndexError, ValueError):
+            continue
+        if line.startswith("jvm_memory_committed_bytes{"):
+            if 'area="heap"' in line:
+                out["heap_committed"] += value / mib
+            elif "Metaspace" in line or "Compressed Class" in line:
+                out["metaspace_committed"] += value / mib
+            elif "CodeHeap" in line or "CodeCache" in line:
+                out["code_cache_committed"] += value / mib
+        elif line.startswith("jvm_memory_used_bytes{") and 'area="heap"' in line:
+            out["heap_used"] += value / mib
+        elif line.startswith('jvm_buffer_memory_used_bytes{id="direct"}'):
+            out["jdk_direct_buffers"] = value / mib
+        elif line.startswith("jvm_threads_live_threads"):
+            out["threads"] = int(value)
+    out = {k: round(v, 1) if isinstance(v, float) else v for k, v in out.items()}
+    out["rss_anon"] = round(rss_kib(pid, "RssAnon") / 1024, 1)
+    out["rss_file"] = round(rss_kib(pid, "RssFile") / 1024, 1)
+    return out
+
+
+def log_phase(proc, before, seconds):
+    """The sidecar's decision-log volume over a phase that just ended."""
+    time.sleep(0.3)  # the sidecar writes its lines from a background thread: let it catch up
+    return LogCounter.rates(before, proc.counter.snapshot(), seconds)
+
+
+def measure(name, url, one_token, results, pgid=None, ours=(), rotate_file=None, rate_tokens=None,
+            cpu_pg=None, proc=None, admin=None, warmup_tokens=None):
+    """Every load shape against one target, in this order: a warm-up at the fixed rate, the
+    fixed rate (the process has seen nothing heavier yet, so its RSS is the steady figure at
+    that rate), a warm-up at fixed concurrency, fixed concurrency. For a sidecar (proc, admin):
+    its decision-log volume in both measured phases and its token cache during the fixed rate."""
     cpu_pg = cpu_pg or pgid
     hits0 = issuer_hits(ISSUER_PORT)
-    log(f"{name}: warm-up {CFG['warmup']}s")
     hdr = [f"Authorization: Bearer {one_token}"]
+
+    log(f"{name}: warm-up at {CFG['rate']}/s for {CFG['rate_warmup']}s")
+    # With new tokens in the measured phase, the warm-up sends new tokens too (others): the
+    # signature check is then compiled before it is measured, as in a pod that has been serving.
+    run_vegeta(name + "-warmup", url, warmup_tokens or [one_token], ours=ours, seconds=CFG["rate_warmup"], record=False)
+    log(f"{name}: fixed rate {CFG['rate']}/s for {CFG['rate_duration']}s")
+    cache0 = token_cache(admin) if admin else None
+    log0 = proc.counter.snapshot() if proc else None
+    with Sampler(pgid) as s:
+        rate = run_vegeta(name, url, rate_tokens or [one_token], ours=ours, target_pg=cpu_pg)
+    rate["loadavg_during"] = round(statistics.mean(s.loads), 2) if s.loads else loadavg()[0]
+    if pgid:
+        rate["peak_rss_mib"] = round(s.peak_kib / 1024, 1)
+        rate["peak_rss_anon_mib"] = round(s.peak_anon_kib / 1024, 1)
+        rate["last_rss_mib"] = round(s.last_kib / 1024, 1)
+    if proc:
+        rate["decision_log"] = log_phase(proc, log0, rate["wall_s"])
+    if admin:
+        cache1 = token_cache(admin)
+        rate["token_cache"] = {k: cache1.get(k, 0) - cache0.get(k, 0) for k in ("hit", "miss")}
+        rate["memory"] = jvm_memory(admin, pgid)
+    log(f"{name}: p99 {rate['latency_us']['p99']:.0f} us at {rate['achieved_rate']:.0f}/s, codes {rate['codes']}"
+        + (f", peak RSS {rate['peak_rss_mib']} MiB" if pgid else ""))
+
+    log(f"{name}: warm-up at {CFG['connections']} connections for {CFG['warmup']}s")
     run_wrk(name, url, CFG["warmup"], os.path.join(LIB, "report.lua"), headers=hdr, record=False, ours=ours)
     log(f"{name}: fixed concurrency {CFG['connections']} for {CFG['duration']}s")
+    log0 = proc.counter.snapshot() if proc else None
     with Sampler(pgid) as s:
         if rotate_file:
             fixed = run_wrk(
@@ -579,61 +755,92 @@ def measure(name, url, one_token, results, pgid=None, ours=(), rotate_file=None,
     if pgid:
         fixed["peak_rss_mib"] = round(s.peak_kib / 1024, 1)
         fixed["peak_rss_anon_mib"] = round(s.peak_anon_kib / 1024, 1)
+    if proc:
+        fixed["decision_log"] = log_phase(proc, log0, fixed["duration_us"] / 1e6)
+    fixed["loadavg_after"] = loadavg()[0]
     log(f"{name}: {fixed['rps']:.0f} req/s, p99 {fixed['latency_us']['p99']} us, other load {fixed['other_cpu_cores']} cores")
-    log(f"{name}: fixed rate {CFG['rate']}/s for {CFG['rate_duration']}s")
-    rate = run_vegeta(name, url, rate_tokens or [one_token], ours=ours, target_pg=cpu_pg)
-    rate["loadavg_after"] = loadavg()[0]
-    log(f"{name}: p99 {rate['latency_us']['p99']:.0f} us at {rate['achieved_rate']:.0f}/s, codes {rate['codes']}")
     hits1 = issuer_hits(ISSUER_PORT)
     issuer_requests = {k: v - hits0.get(k, 0) for k, v in hits1.items() if v - hits0.get(k, 0)}
     results["scenarios"][name] = {"fixed": fixed, "rate": rate, "issuer_requests_during": issuer_requests}
 
 
-def startup_times(config_dir, results, issuer_pgid):
-    out = {"java_opts": CFG["java_opts"], "runs": {}}
+def startup_times(results):
+    """Start to ready as the image starts it (startup.py: the Jib tarball's entrypoint in its own
+    root filesystem, user 65532, the injected JAVA_TOOL_OPTIONS), once as built and once without
+    its AOT cache, and the jar on this machine's JDK; each start in a memory cgroup at the
+    chart's limit when one can be made. Static keys: no IdP round trip before ready."""
+    import tempfile
 
-    def starts(label, extra):
-        times, rss, cpu = [], [], []
-        for i in range(CFG["starts"]):
-            port, admin = free_port(), free_port()
-            p = Proc(f"sidecar-start-{label}-{i}", sidecar_argv(config_dir, port, admin, extra))
-            t = wait_for(f"http://127.0.0.1:{admin}/healthz/ready", p, timeout=60, interval=0.005)
-            times.append(t)
-            cpu.append(cpu_seconds_of({p.pid}))
-            rss.append(rss_kib(p.pid) / 1024)
-            p.stop()
-        log(f"startup {label}: median {statistics.median(times) * 1000:.0f} ms of {[round(t * 1000) for t in times]}")
-        return {
-            "median_ms": round(statistics.median(times) * 1000),
-            "all_ms": [round(t * 1000) for t in times],
-            "cpu_ms_median": round(statistics.median(cpu) * 1000),
-            "load_during": loadavg()[0],
-            "rss_at_ready_mib": round(statistics.median(rss), 1),
-            "extra_opts": list(extra),
-        }
+    sys.path.insert(0, BENCH)
+    import startup  # noqa: E402 - bench/startup.py, the one start-to-ready measurement
 
-    out["runs"]["default"] = starts("default", [])
-    # AppCDS: a dynamic archive of the classes one start and a few requests load.
-    jsa = os.path.join(RUN, "sidecar-appcds.jsa")
-    port, admin = free_port(), free_port()
-    p = Proc("sidecar-appcds-train", sidecar_argv(config_dir, port, admin, [f"-XX:ArchiveClassesAtExit={jsa}"]))
+    out = {"runs": [], "starts": CFG["starts"]}
+    cgroup = memcg.MemoryCgroup.create("startup", CFG["limit_bytes"]) if CFG["memory_cgroup"] else None
+    startup.configure(CFG["java_opts"], CFG["limit_bytes"], cgroup.wrap if cgroup else None)
+    work = tempfile.mkdtemp(prefix="startup-", dir=RUN)
+    server = None
     try:
-        wait_for(f"http://127.0.0.1:{admin}/healthz/ready", p, timeout=60)
-        tok = open(os.path.join(RUN, "one.txt")).readline().strip()
-        for _ in range(50):
-            http_status(f"http://127.0.0.1:{port}/", {"Authorization": f"Bearer {tok}"})
-            http_status(f"http://127.0.0.1:{port}/")
-        p.p.send_signal(signal.SIGTERM)
-        p.p.wait(60)
+        server, config, token = startup.prepare(work)
+        why_not = None
+        if os.geteuid() != 0:
+            why_not = "needs root (unshare and chroot into the image's filesystem)"
+        elif not os.path.exists(CFG["image"]):
+            why_not = f"no image tarball at {os.path.relpath(CFG['image'], REPO)} (build: ./mvnw -B -Pimages -pl sidecar -am package -DskipTests)"
+        if why_not:
+            out["image_error"] = why_not
+            log(f"startup: image not measured: {why_not}")
+        else:
+            try:
+                startup.image_variants(out, CFG["image"], config, token, CFG["starts"], work)
+            except Exception as e:  # noqa: BLE001 - recorded, and the run goes on
+                out["image_error"] = str(e)[:2000]
+                log(f"startup: image FAILED: {e}")
+        try:
+            out["runs"].append(startup.measure("jar on this machine's JDK", injected.java_home(CFG["java"]), [],
+                                               CFG["jar"], config, token, CFG["starts"]))
+        except Exception as e:  # noqa: BLE001
+            out["jar_error"] = str(e)[:2000]
+            log(f"startup: jar FAILED: {e}")
+        out["image"] = {k: v for k, v in out.get("image", {}).items() if k != "tar"}
     finally:
-        p.stop()
-    if os.path.exists(jsa):
-        out["appcds_archive_mib"] = round(os.path.getsize(jsa) / 2**20, 1)
-        out["runs"]["appcds"] = starts("appcds", [f"-XX:SharedArchiveFile={jsa}"])
-    else:
-        out["appcds_error"] = "no archive written at exit:\n" + p.tail(5)
-        log(out["appcds_error"])
+        if server:
+            server.shutdown()
+        if cgroup:
+            out["memory_cgroup"] = cgroup.stats()
+            cgroup.remove()
+    for run in out["runs"]:
+        run.pop("java", None)  # a path on this machine (or the unpacked image's)
     results["startup"] = out
+
+
+def memory_burst(results):
+    """memory-burst.sh (the 10,000-connection burst in a memory cgroup at the chart's limit),
+    run as it runs on its own; its JSON lands in raw/memory-burst.json."""
+    why = memcg.unavailable_reason()
+    if why:
+        results["memory_burst"] = {"error": f"not run: {why} (the burst needs a cgroup-v1 memory cgroup)"}
+        log(f"memory-burst: {results['memory_burst']['error']}")
+        return
+    out_file = os.path.join(RAW, "memory-burst.json")
+    env = {**os.environ, "SIDECAR_JAR": CFG["jar"], "JAVA": CFG["java"], "BURST_OUT": out_file,
+           "BURST_JVM_FLAGS": CFG["java_opts"]}
+    log("memory-burst: 10,000 connections + 1,000 slow heads against the sidecar in a "
+        f"{CFG['memory_limit']} memory cgroup")
+    p = Proc("memory-burst", ["bash", os.path.join(BENCH, "memory-burst.sh")], env=env)
+    try:
+        p.p.wait(600)
+    except subprocess.TimeoutExpired:
+        pass
+    status = p.stop()
+    if status == 0 and os.path.exists(out_file):
+        with open(out_file) as f:
+            results["memory_burst"] = json.load(f)
+        b = results["memory_burst"]
+        log(f"memory-burst: OOM kills {b['oom_kill']}, alive {b['alive']}, peak RSS {b['peak_rss_mib']} MiB, "
+            f"clients {b['clients']}")
+    else:
+        results["memory_burst"] = {"error": f"memory-burst.sh ended with {status}:\n{p.tail(15)}"}
+        log(f"memory-burst FAILED: {results['memory_burst']['error']}")
 
 
 def go_module_version(binary):
@@ -734,41 +941,48 @@ def run_round(sc, one, up_port, issuer_url, base, want_sidecar):
     config_dir = os.path.join(RUN, "sidecar-config")
     if want_sidecar:
         write_sidecar_config(config_dir, issuer_url, up_port)
-    for name in ("sidecar-one", "sidecar-many", "sidecar-c1"):
+    for name in ("sidecar-one", "sidecar-many", "sidecar-c2"):
         if name not in sc:
             continue
         # A fresh process per variant: the many-token run starts with an empty token cache.
-        port, admin = free_port(), free_port()
-        extra = shlex.split(CFG["alt_java_opts"]) if name == "sidecar-c1" else []
-        p = Proc(name, sidecar_argv(config_dir, port, admin, extra))
+        extra = shlex.split(CFG["alt_java_opts"]) if name == "sidecar-c2" else []
+        p, port, admin = start_sidecar(name, config_dir, extra)
+        sc_res = None
         try:
             ready = wait_for(f"http://127.0.0.1:{admin}/healthz/ready", p, timeout=120)
             log(f"{name}: ready in {ready * 1000:.0f} ms (pid {p.pid})")
             url = f"http://127.0.0.1:{port}/"
+            log0 = p.counter.snapshot()
             enforced = check_enforced(name, url, one)
+            time.sleep(0.3)
+            # Each refused request must leave its line, whatever the sampling of allowed ones.
+            enforced["denied_lines"] = p.counter.snapshot()["denied"] - log0["denied"]
             if name != "sidecar-many":
-                measure(name, url, one, rnd, pgid=p.pid, ours=base + [p.pid])
+                measure(name, url, one, rnd, pgid=p.pid, ours=base + [p.pid], proc=p, admin=admin)
             else:
                 fresh = [t.strip() for t in open(os.path.join(RUN, "fresh.txt")) if t.strip()]
+                warm = [t.strip() for t in open(os.path.join(RUN, "warm.txt")) if t.strip()]
                 measure(
-                    name, url, one, rnd, pgid=p.pid, ours=base + [p.pid],
-                    rotate_file=os.path.join(RUN, "many.txt"), rate_tokens=fresh,
+                    name, url, one, rnd, pgid=p.pid, ours=base + [p.pid], proc=p, admin=admin,
+                    rotate_file=os.path.join(RUN, "many.txt"), rate_tokens=fresh, warmup_tokens=warm,
                 )
                 rnd["scenarios"][name]["fixed"]["distinct_tokens"] = CFG["tokens"]
-            rnd["scenarios"][name]["enforced"] = enforced
-            rnd["scenarios"][name]["ready_ms"] = round(ready * 1000)
-            rnd["scenarios"][name]["vm_hwm_mib"] = round(rss_kib(p.pid, "VmHWM") / 1024, 1)
-            cache = {}
-            for line in scrape_metrics(admin, name):
-                if line.startswith("tokengate_token_cache_total{"):
-                    result = line.split('result="', 1)[1].split('"', 1)[0]
-                    cache[result] = int(float(line.rsplit(" ", 1)[1]))
-            rnd["scenarios"][name]["token_cache"] = cache
+            sc_res = rnd["scenarios"][name]
+            sc_res["enforced"] = enforced
+            sc_res["ready_ms"] = round(ready * 1000)
+            sc_res["vm_hwm_mib"] = round(rss_kib(p.pid, "VmHWM") / 1024, 1)
+            sc_res["token_cache"] = token_cache(admin)
+            scrape_metrics(admin, name)
         except Exception as e:  # noqa: BLE001 - recorded, and the run goes on
             rnd.setdefault("failures", {})[name] = f"{e}\n{p.tail(5)}"
             log(f"{name} FAILED: {e}")
         finally:
-            p.stop()
+            ended = p.stop()
+            # Killed by the kernel or gone by itself before it was stopped: recorded as such.
+            life = {"ended_before_stop": ended, "memory_cgroup": getattr(p, "cgroup_stats", None)}
+            rnd.setdefault("lives", {})[name] = life
+            if sc_res is not None:
+                sc_res["life"] = life
     return rnd
 
 
@@ -819,9 +1033,10 @@ def aggregate(rounds, how=None):
             for c, n in x["rate"]["codes"].items():
                 codes[c] = codes.get(c, 0) + n
         agg["rate"]["codes"] = codes
-        for key in ("peak_rss_mib", "peak_rss_anon_mib"):
-            if key in agg["fixed"]:
-                agg["fixed"][key] = max(x["fixed"][key] for x in runs)
+        for shape in ("fixed", "rate"):
+            for key in ("peak_rss_mib", "peak_rss_anon_mib", "last_rss_mib"):
+                if key in agg[shape]:
+                    agg[shape][key] = max(x[shape][key] for x in runs)
         agg["rounds"] = len(runs)
         if "vm_hwm_mib" in agg:
             agg["vm_hwm_mib"] = max(x.get("vm_hwm_mib", 0) for x in runs)
@@ -852,8 +1067,24 @@ def main():
             pass
     os.makedirs(RUN, exist_ok=True)
     os.makedirs(RAW, exist_ok=True)
-    for old in glob.glob(os.path.join(RAW, "*")):
-        os.remove(old)  # raw/ holds exactly one run
+    # raw/ holds exactly one run of this script; what other scripts left there (startup.py's
+    # JSON files, for example) stays.
+    for pattern in ("*-wrk.txt", "*-rate.txt", "*-metrics.txt", "results.json", "memory-burst.json"):
+        for old in glob.glob(os.path.join(RAW, pattern)):
+            os.remove(old)
+    # The sidecar as the operator injects it with the chart's defaults (lib/injected.py).
+    pod = injected.defaults(java=CFG["java"])
+    CFG["memory_limit"] = pod["memory_limit"]
+    CFG["limit_bytes"] = pod["limit_bytes"]
+    CFG["decision_log_allowed"] = pod["decision_log_allowed"]
+    CFG["injected_java_opts"] = pod["jvm_options"]
+    CFG["java_opts"] = CFG["java_opts"] or pod["jvm_options"]
+    CFG["injected_source"] = pod["source"]
+    CFG["memory_cgroup_unavailable"] = memcg.unavailable_reason()
+    CFG["memory_cgroup"] = CFG["memory_cgroup_unavailable"] is None
+    log(f"sidecar: {CFG['memory_limit']} limit "
+        + ("(a memory cgroup each)" if CFG["memory_cgroup"] else f"(no memory cgroup: {CFG['memory_cgroup_unavailable']}; -XX:MaxRAM instead)")
+        + f", JAVA_TOOL_OPTIONS {CFG['java_opts']}, --decision-log-allowed {CFG['decision_log_allowed']}")
     wait_quiet()
     t_start = time.monotonic()
     results = {
@@ -878,11 +1109,28 @@ def main():
             "%Y-%m-%d %H:%M UTC", time.gmtime(os.path.getmtime(CFG["jar"]))
         )
         CFG["jar"] = private
+    if "startup" in CFG["scenarios"] and os.path.exists(CFG["image"]):
+        import hashlib
+        import shutil
+
+        results["config"]["image"] = os.path.relpath(CFG["image"], REPO)
+        results["config"]["image_built"] = time.strftime(
+            "%Y-%m-%d %H:%M UTC", time.gmtime(os.path.getmtime(CFG["image"]))
+        )
+        private = os.path.join(RUN, "sidecar-image.tar")
+        shutil.copyfile(CFG["image"], private)
+        with open(private, "rb") as f:
+            results["config"]["image_sha256"] = hashlib.sha256(f.read()).hexdigest()[:16]
+        CFG["image"] = private
     sc = CFG["scenarios"]
-    want_sidecar = any(s.startswith("sidecar") or s == "startup" for s in sc)
+    unknown = [x for x in sc if x not in SCENARIOS]
+    if unknown:
+        raise SystemExit(f"unknown scenario(s) {unknown}: choose from {','.join(SCENARIOS)}")
+    uses_jar = ("sidecar-one", "sidecar-many", "sidecar-c2", "memory-burst", "startup")
+    want_sidecar = any(x in uses_jar for x in sc)
     if want_sidecar and not os.path.exists(CFG["jar"]):
         results["notes"].append(f"sidecar jar {CFG['jar']} missing: sidecar scenarios not run")
-        sc = [s for s in sc if not (s.startswith("sidecar") or s == "startup")]
+        sc = [x for x in sc if x not in uses_jar]
     try:
         global ISSUER_PORT
         issuer_port, up_port = free_port(), free_port()
@@ -890,7 +1138,7 @@ def main():
         n_rate = CFG["rate"] * CFG["rate_duration"]
         token_sets = ["one=1"]
         if "sidecar-many" in sc:
-            token_sets += [f"many={CFG['tokens']}", f"fresh={n_rate}"]
+            token_sets += [f"many={CFG['tokens']}", f"warm={CFG['rate'] * CFG['rate_warmup']}", f"fresh={n_rate}"]
         log(f"issuer on {issuer_port}: minting {' '.join(token_sets)}")
         issuer = Proc(
             "issuer",
@@ -914,10 +1162,10 @@ def main():
             rounds.append(run_round(sc, one, up_port, issuer_url, base, want_sidecar))
         results["rounds"] = rounds
         results.update(aggregate(rounds))
-        config_dir = os.path.join(RUN, "sidecar-config")
-
+        if "memory-burst" in sc:
+            memory_burst(results)
         if "startup" in sc:
-            startup_times(config_dir, results, issuer.pid)
+            startup_times(results)
     finally:
         stop_all()
     results["loadavg_end"] = loadavg()
@@ -934,15 +1182,17 @@ def main():
     log(f"done in {results['elapsed_s']} s: {os.path.relpath(OUT, REPO)}/RESULTS.md, results.png, raw/")
 
 
-def scrape_metrics(admin, name):
+def scrape_metrics(admin, name=None, prefix="tokengate_"):
+    """The sidecar's metrics of one prefix (without histogram buckets); kept in raw/ when named."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5) as r:
             text = r.read().decode(errors="replace")
     except (urllib.error.URLError, OSError) as e:
         return [f"# unavailable: {e}"]
-    keep = [l for l in text.splitlines() if l.startswith("tokengate_") and "_bucket{" not in l]
-    with open(os.path.join(RAW, f"{name}{ROUND_SUFFIX}-metrics.txt"), "w") as f:
-        f.write("\n".join(keep) + "\n")
+    keep = [l for l in text.splitlines() if l.startswith(prefix) and "_bucket{" not in l]
+    if name:
+        with open(os.path.join(RAW, f"{name}{ROUND_SUFFIX}-metrics.txt"), "w") as f:
+            f.write("\n".join(keep) + "\n")
     return keep
 
 

@@ -1,6 +1,8 @@
 """A burst of concurrent connections against the sidecar: N connections that each send a
 complete request and keep the connection open, plus M slow heads (a request line and headers
-trickled without the final blank line). Reports how each connection ended. Loopback only."""
+trickled without the final blank line). Reports how each connection ended: the status of its
+answer (and how many 503s carried Retry-After), refused or failed connects (TCP backpressure),
+resets and timeouts. Loopback only."""
 import asyncio
 import json
 import sys
@@ -18,6 +20,14 @@ async def full(port, stats, hold):
         line = await asyncio.wait_for(r.readline(), 60)
         code = line.split(b" ")[1].decode() if line.count(b" ") >= 1 else "none"
         stats["status_" + code] = stats.get("status_" + code, 0) + 1
+        if code == "503":
+            # Shedding must tell the client when to come back.
+            while True:
+                header = await asyncio.wait_for(r.readline(), 60)
+                if header in (b"\r\n", b"\n", b""):
+                    break
+                if header.lower().startswith(b"retry-after:"):
+                    stats["status_503_retry_after"] += 1
         await asyncio.sleep(hold)
     except (OSError, asyncio.TimeoutError, IndexError):
         stats["reset_or_timeout"] += 1
@@ -47,7 +57,7 @@ async def slow(port, stats, pad):
 
 async def main(port, n, m, pad, hold):
     stats = {"connect_failed": 0, "reset_or_timeout": 0, "slow_connect_failed": 0,
-             "slow_answered": 0, "slow_closed": 0}
+             "slow_answered": 0, "slow_closed": 0, "status_503_retry_after": 0}
     tasks = [asyncio.create_task(slow(port, stats, pad)) for _ in range(m)]
     tasks += [asyncio.create_task(full(port, stats, hold)) for _ in range(n)]
     await asyncio.gather(*tasks)
