@@ -32,12 +32,15 @@ public final class Refusal {
   private Refusal() {}
 
   /**
+   * Answers {@code f} to {@code req}.
+   *
    * @param challenges the {@code WWW-Authenticate} values (policy decisions: 400/401/403), one
    *     header each, or empty
    * @param close ask the client to close the connection (an unread request body is pending)
    */
   public static void send(
-      HttpServerResponse res, List<String> challenges, GateFailure f, boolean close) {
+      HttpServerRequest req, List<String> challenges, GateFailure f, boolean close) {
+    HttpServerResponse res = req.response();
     res.setStatusCode(f.status());
     MultiMap h = res.headers();
     h.set(HttpHeaders.CONTENT_TYPE, PROBLEM_JSON);
