@@ -170,7 +170,6 @@ final class Exchange {
       if (Refusal.isGrpc(req)) {
         Refusal.sendGrpc(res, List.of(), f);
       } else {
-        res.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
         Refusal.send(req, List.of(), f, true);
       }
     }
