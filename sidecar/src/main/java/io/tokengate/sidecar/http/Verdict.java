@@ -52,7 +52,10 @@ record Verdict(
         Action.REFUSE, GateMetrics.DENY, f.reason(), f, close, null, null, null, null);
   }
 
-  /** A request at a normalised path, before the steps that decide (each sets the action). */
+  /**
+   * A request at a normalised path, before the steps that decide: each returns a verdict with its
+   * own action (the one held here is what an Authenticated rule leads to, until a step says more).
+   */
   static Verdict at(RequestPath path) {
     return new Verdict(Action.AUTHENTICATE, null, null, null, false, path, null, null, null);
   }
