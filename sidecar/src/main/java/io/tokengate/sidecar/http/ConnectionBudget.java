@@ -192,7 +192,7 @@ final class ConnectionBudget {
   }
 
   /** The connection was handed over to a tunnel (WebSocket): no more heads on it. */
-  void tunnelled(HttpServerRequest req) {
+  static void tunnelled(HttpServerRequest req) {
     Guard g = guardOf(req);
     if (g != null) {
       g.endHead();

@@ -1,9 +1,12 @@
 package io.tokengate.sidecar.http;
 
+import io.vertx.core.MultiMap;
+import java.util.Map;
+
 /**
  * Classifies header names for forwarding (RFC 9110 section 7.6.1): hop-by-hop headers are consumed
  * by each hop and never passed on. Case-insensitive, without allocating: lengths are compared
- * before characters.
+ * before characters. Also copies the application's response fields on without them.
  */
 final class HopByHop {
   static final int OTHER = 0;
@@ -67,5 +70,44 @@ final class HopByHop {
       }
     }
     return true;
+  }
+
+  /**
+   * Copies the application's response header fields: end-to-end ones, framing ({@code
+   * Content-Length}) kept, and none the application's {@code Connection} names.
+   */
+  static void copyResponseHeaders(MultiMap from, MultiMap to) {
+    String connection = null;
+    for (Map.Entry<String, String> e : from) {
+      String name = e.getKey();
+      if (name.isEmpty() || name.charAt(0) == ':') {
+        continue;
+      }
+      switch (classify(name)) {
+        case CONNECTION -> connection = e.getValue();
+        case OTHER, CONTENT_LENGTH, HOST, EXPECT -> to.add(name, e.getValue());
+        default -> {}
+      }
+    }
+    if (connection != null) {
+      for (String t : connection.split(",")) {
+        if (!t.isBlank()) {
+          to.remove(t.trim());
+        }
+      }
+    }
+  }
+
+  /** Trailers are end-to-end fields only: no framing, routing or connection fields. */
+  static void copyTrailers(MultiMap from, MultiMap to) {
+    for (Map.Entry<String, String> e : from) {
+      String name = e.getKey();
+      if (!name.isEmpty()
+          && name.charAt(0) != ':'
+          && classify(name) == OTHER
+          && isSafeValue(e.getValue())) {
+        to.add(name, e.getValue());
+      }
+    }
   }
 }

@@ -55,8 +55,17 @@ final class InboundHeaders {
 
   /** Reads {@code req}'s head under policy {@code p}; check {@link #refused} first. */
   static InboundHeaders read(HttpServerRequest req, ActivePolicy p) {
+    return read(req.version(), req.method().name(), req.headers(), req.isEnded(), p);
+  }
+
+  /**
+   * Reads a head given as its parts: version, method, header fields, and whether the message ended
+   * with its head (an HTTP/2 stream without a body); check {@link #refused} first.
+   */
+  static InboundHeaders read(
+      HttpVersion version, String method, MultiMap headers, boolean ended, ActivePolicy p) {
     InboundHeaders h = new InboundHeaders();
-    h.copy(req, p);
+    h.copy(version, method, headers, ended, p);
     return h;
   }
 
@@ -66,9 +75,8 @@ final class InboundHeaders {
     }
   }
 
-  private void copy(HttpServerRequest req, ActivePolicy p) {
-    HttpVersion version = req.version();
-    String method = req.method().name();
+  private void copy(
+      HttpVersion version, String method, MultiMap in, boolean ended, ActivePolicy p) {
     if (!isUpperToken(method)) {
       refuse(
           400,
@@ -76,7 +84,6 @@ final class InboundHeaders {
           "the method must be an upper-case token (methods are case-sensitive)",
           false);
     }
-    MultiMap in = req.headers();
     String connection = null;
     String upgradeTo = null;
     String transferEncoding = null;
@@ -215,7 +222,7 @@ final class InboundHeaders {
       out.remove("Sec-WebSocket-Key");
     }
     if (version == HttpVersion.HTTP_2) {
-      hasBody = !req.isEnded();
+      hasBody = !ended;
     } else {
       hasBody =
           transferEncoding != null || (contentLength != null && parseLength(contentLength) > 0);

@@ -32,12 +32,17 @@ public final class Refusal {
   private Refusal() {}
 
   /**
+   * Answers {@code f} to {@code req}.
+   *
    * @param challenges the {@code WWW-Authenticate} values (policy decisions: 400/401/403), one
    *     header each, or empty
-   * @param close ask the client to close the connection (an unread request body is pending)
+   * @param close the connection is not to be reused (an unread request body is pending, or load is
+   *     shed): an HTTP/1.x client is told {@code Connection: close}. An HTTP/2 response carries no
+   *     connection-specific field (RFC 9113 section 8.2.2), and its stream ends on its own.
    */
   public static void send(
-      HttpServerResponse res, List<String> challenges, GateFailure f, boolean close) {
+      HttpServerRequest req, List<String> challenges, GateFailure f, boolean close) {
+    HttpServerResponse res = req.response();
     res.setStatusCode(f.status());
     MultiMap h = res.headers();
     h.set(HttpHeaders.CONTENT_TYPE, PROBLEM_JSON);
@@ -45,7 +50,7 @@ public final class Refusal {
     for (String c : challenges) {
       h.add(WWW_AUTHENTICATE, c);
     }
-    if (close) {
+    if (close && req.version() != HttpVersion.HTTP_2) {
       h.set(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
     }
     res.end(Buffer.buffer(body(f)));

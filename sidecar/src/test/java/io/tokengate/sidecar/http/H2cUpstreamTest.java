@@ -143,6 +143,32 @@ class H2cUpstreamTest {
   }
 
   @Test
+  void aRefusalOfAnHttp2RequestAwaiting100ContinueCarriesNoConnectionField() throws Exception {
+    try (RawH2 h2 = new RawH2(gate.port())) {
+      // The body is announced and never sent: the client waits for 100 Continue.
+      int id =
+          h2.request(
+              List.of(
+                  Map.entry(":method", "POST"),
+                  Map.entry(":scheme", "http"),
+                  Map.entry(":authority", "127.0.0.1"),
+                  Map.entry(":path", "/orders/expecting"),
+                  Map.entry("expect", "100-continue"),
+                  Map.entry("content-length", "10")),
+              false);
+      RawH2.Outcome o = h2.outcome(id);
+      assertThat(o.status()).isEqualTo(401);
+      assertThat(o.headers().get("www-authenticate").toString())
+          .startsWith("Bearer realm=\"shop/orders-api\"");
+      // RFC 9113 section 8.2.2: no connection-specific field in an HTTP/2 response.
+      assertThat(o.headers().contains("connection")).as("connection field").isFalse();
+      // The connection goes on serving other streams.
+      assertThat(h2.outcome(h2.get("/public/after-expect")).status()).isEqualTo(200);
+    }
+    assertNotReached("/orders/expecting");
+  }
+
+  @Test
   void teTrailersAloneIsPassedOnAndTrailersComeBack() throws Exception {
     try (RawH2 h2 = new RawH2(gate.port())) {
       RawH2.Outcome o =

@@ -32,6 +32,10 @@ import org.junit.jupiter.api.Test;
  * valid client is still served.
  */
 class HeadFloodTest {
+  static final String RULES =
+      "rules:\n  - paths: [\"/public/**\"]\n    action: Allow\n  - paths: [\"/**\"]\n"
+          + "    require: {scopes: [orders.read]}\n";
+
   static TestIssuer idp;
   static EchoUpstream app;
   static Path dir;
@@ -41,12 +45,7 @@ class HeadFloodTest {
     idp = TestIssuer.start();
     app = EchoUpstream.start();
     dir = Files.createTempDirectory("head-flood");
-    PolicyFiles.write(
-        dir.resolve("policy.yaml"),
-        PolicyFiles.policyYaml(
-            app.port(),
-            "rules:\n  - paths: [\"/public/**\"]\n    action: Allow\n  - paths: [\"/**\"]\n"
-                + "    require: {scopes: [orders.read]}\n"));
+    PolicyFiles.write(dir.resolve("policy.yaml"), PolicyFiles.policyYaml(app.port(), RULES));
     PolicyFiles.write(dir.resolve("issuer.yaml"), PolicyFiles.issuerYaml("idp", idp.spec()));
   }
 
@@ -64,6 +63,21 @@ class HeadFloodTest {
   static InProcessSidecar gate(GateHandler.Capacity capacity) {
     return InProcessSidecar.start(
         dir,
+        new Sidecar.Tuning(
+            ValidationTuning.DEFAULTS, Duration.ofSeconds(1), Duration.ofSeconds(5), capacity));
+  }
+
+  /**
+   * As {@link #gate(GateHandler.Capacity)}, with an upstream timeout no loaded machine reaches: for
+   * tests of the in-flight bound, whose requests wait for a slow application on purpose.
+   */
+  static InProcessSidecar patientGate(GateHandler.Capacity capacity) throws IOException {
+    Path patient = Files.createTempDirectory("head-flood-patient");
+    PolicyFiles.write(
+        patient.resolve("policy.yaml"), PolicyFiles.policyYaml(app.port(), RULES, "30s"));
+    PolicyFiles.write(patient.resolve("issuer.yaml"), PolicyFiles.issuerYaml("idp", idp.spec()));
+    return InProcessSidecar.start(
+        patient,
         new Sidecar.Tuning(
             ValidationTuning.DEFAULTS, Duration.ofSeconds(1), Duration.ofSeconds(5), capacity));
   }
@@ -217,6 +231,70 @@ class HeadFloodTest {
         }
       }
       assertThat(status).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void anOverloadedHttp2StreamIsAnswered503WithoutConnectionSpecificFields() throws Exception {
+    // One request waiting for the application per event loop; both streams of one connection are
+    // on the same loop, so the second finds the first waiting and is shed.
+    try (InProcessSidecar gate =
+        patientGate(new GateHandler.Capacity(100, 1, 4096, 256 * 1024, 10_000, 60_000))) {
+      try (RawH2 h2 = new RawH2(gate.port())) {
+        int slow = h2.get("/public/slow?mode=slow&ms=500");
+        int shed = h2.get("/public/shed");
+        RawH2.Outcome o = h2.outcome(shed);
+        assertThat(o.status()).isEqualTo(503);
+        assertThat(o.headers().get("retry-after")).hasToString("1");
+        assertThat(o.body()).contains("overloaded");
+        // RFC 9113 section 8.2.2: an HTTP/2 response carries no connection-specific field.
+        assertThat(o.headers().contains("connection")).as("connection field").isFalse();
+        assertThat(o.headers().contains("keep-alive")).as("keep-alive field").isFalse();
+        // The connection stays: the waiting stream is answered on it, and so is a new one.
+        RawH2.Outcome first = h2.outcome(slow);
+        assertThat(first.status()).isEqualTo(200);
+        assertThat(first.body()).isEqualTo("slow done");
+        assertThat(h2.outcome(h2.get("/public/after")).status()).isEqualTo(200);
+      }
+    }
+  }
+
+  @Test
+  void anOverloadedHttp11RequestIsAnswered503AndItsConnectionClosed() throws Exception {
+    // One request waiting for the application per event loop: one more connection than loops
+    // lands a second request on some loop, which is shed.
+    int loops = Runtime.getRuntime().availableProcessors();
+    try (InProcessSidecar gate =
+        patientGate(new GateHandler.Capacity(100, 1, 4096, 256 * 1024, 10_000, 60_000))) {
+      List<java.util.concurrent.CompletableFuture<RawHttp.Response>> all = new ArrayList<>();
+      for (int i = 0; i <= loops; i++) {
+        all.add(
+            java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> {
+                  try {
+                    // Keep-alive: any Connection: close in the answer is the sidecar's own.
+                    return RawHttp.exchange(
+                        gate.port(),
+                        "GET /public/slow?mode=slow&ms=1000 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                            .getBytes(StandardCharsets.US_ASCII));
+                  } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                  }
+                }));
+      }
+      int shed = 0;
+      for (var f : all) {
+        RawHttp.Response r = f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        if (r.status() == 503) {
+          assertThat(r.header("retry-after")).isEqualTo("1");
+          assertThat(r.header("connection")).isEqualTo("close");
+          shed++;
+        } else {
+          assertThat(r.status()).isEqualTo(200);
+          assertThat(r.header("connection")).isNotEqualTo("close");
+        }
+      }
+      assertThat(shed).isPositive();
     }
   }
 }

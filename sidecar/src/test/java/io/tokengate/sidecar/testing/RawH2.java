@@ -64,6 +64,15 @@ public final class RawH2 implements AutoCloseable {
    * its id. Not flushed until {@link #flush()} or {@link #outcome(int)}.
    */
   public int request(List<Map.Entry<String, String>> headers) throws IOException {
+    return request(headers, true);
+  }
+
+  /**
+   * Opens a stream with {@code headers}; without {@code endStream} the request's body is still to
+   * come (and never does unless the test writes it). Returns its id; not flushed.
+   */
+  public int request(List<Map.Entry<String, String>> headers, boolean endStream)
+      throws IOException {
     ByteArrayOutputStream block = new ByteArrayOutputStream();
     for (Map.Entry<String, String> h : headers) {
       block.write(0x00); // literal without indexing, new name
@@ -73,12 +82,13 @@ public final class RawH2 implements AutoCloseable {
     int id = nextStream;
     nextStream += 2;
     byte[] b = block.toByteArray();
+    int endFlag = endStream ? 0x1 : 0;
     if (b.length <= MAX_FRAME) {
-      frame(HEADERS, 0x1 | 0x4, id, b); // END_STREAM | END_HEADERS
+      frame(HEADERS, endFlag | 0x4, id, b); // END_STREAM | END_HEADERS
       return id;
     }
     // A block above the default SETTINGS_MAX_FRAME_SIZE goes on in CONTINUATION frames.
-    frame(HEADERS, 0x1, id, java.util.Arrays.copyOfRange(b, 0, MAX_FRAME));
+    frame(HEADERS, endFlag, id, java.util.Arrays.copyOfRange(b, 0, MAX_FRAME));
     for (int off = MAX_FRAME; off < b.length; off += MAX_FRAME) {
       int end = Math.min(b.length, off + MAX_FRAME);
       frame(CONTINUATION, end == b.length ? 0x4 : 0, id, java.util.Arrays.copyOfRange(b, off, end));
